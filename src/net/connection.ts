@@ -1,0 +1,319 @@
+/**
+ * One TCP connection to one broker: length-prefixed framing, correlation ids,
+ * several requests in flight, per-request timeouts, and ApiVersions
+ * negotiation on connect.
+ *
+ * A broker answers the requests of one connection one at a time, in order, so
+ * pipelining only hides latency; callers open separate connections for traffic
+ * that must not queue behind a long-polling Fetch (heartbeats, group calls).
+ *
+ * @module
+ */
+
+import { ApiVersionsApi } from "../protocol/messages/api_versions.ts";
+import { CorruptDataError, KafkaError } from "../protocol/errors.ts";
+import { decodeResponse, encodeRequest, peekCorrelationId } from "../protocol/frame.ts";
+import { type ApiSchema, parseVersions } from "../protocol/schema.ts";
+import { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from "./errors.ts";
+
+/** Options of {@linkcode Connection.connect}. */
+export interface ConnectionOptions {
+  /** Broker host name or address. */
+  host: string;
+  /** Broker port. */
+  port: number;
+  /** Sent in every request header. @default "sluice" */
+  clientId?: string;
+  /** Time allowed for the TCP connect and ApiVersions exchange. @default 10000 */
+  connectTimeoutMs?: number;
+  /** Default time allowed for a response. @default 30000 */
+  requestTimeoutMs?: number;
+  /** Largest response frame accepted; larger ones are corrupt. @default 256 MiB */
+  maxFrameBytes?: number;
+  /** Skip the ApiVersions exchange (tests of raw framing). @default false */
+  skipApiVersions?: boolean;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Version to use; by default the highest both sides support. */
+  version?: number;
+  /** Time allowed for this response; defaults to the connection's. */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  api: ApiSchema;
+  version: number;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const READ_CHUNK = 64 * 1024;
+
+/** A connection to one broker. Create with {@linkcode Connection.connect}. */
+export class Connection {
+  /** `host:port` of the broker. */
+  readonly broker: string;
+  readonly #conn: Deno.TcpConn;
+  readonly #clientId: string;
+  readonly #requestTimeoutMs: number;
+  readonly #maxFrameBytes: number;
+  readonly #pending = new Map<number, Pending>();
+  #nextCorrelationId = 1;
+  #writing: Promise<void> = Promise.resolve();
+  #closed: Error | null = null;
+  #versions = new Map<number, { min: number; max: number }>();
+  /** Resolves when the read loop has ended (closed or failed). */
+  readonly done: Promise<void>;
+
+  private constructor(conn: Deno.TcpConn, broker: string, opts: ConnectionOptions) {
+    this.#conn = conn;
+    this.broker = broker;
+    this.#clientId = opts.clientId ?? "sluice";
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.#maxFrameBytes = opts.maxFrameBytes ?? 256 * 1024 * 1024;
+    this.done = this.#readLoop();
+  }
+
+  /** Opens a connection and negotiates API versions. */
+  static async connect(opts: ConnectionOptions): Promise<Connection> {
+    const broker = `${opts.host}:${opts.port}`;
+    const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ConnectionError(broker, `no connection within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    const connecting = Deno.connect({ hostname: opts.host, port: opts.port });
+    let conn: Deno.TcpConn;
+    try {
+      conn = await Promise.race([connecting, timeout]);
+    } catch (e) {
+      clearTimeout(timer);
+      // A connect that completes after the timeout must not leak a socket.
+      connecting.then((c) => c.close(), () => {});
+      if (e instanceof KafkaError) throw e;
+      throw new ConnectionError(broker, describeSocketError(e), { cause: e });
+    }
+    clearTimeout(timer);
+    conn.setNoDelay(true);
+    const c = new Connection(conn, broker, opts);
+    if (!opts.skipApiVersions) {
+      try {
+        await c.#negotiate(timeoutMs);
+      } catch (e) {
+        c.close();
+        throw e;
+      }
+    }
+    return c;
+  }
+
+  /** True once closed, by us or by the broker. */
+  get closed(): boolean {
+    return this.#closed !== null;
+  }
+
+  /** The broker's supported version range of an API key, if it has one. */
+  brokerVersions(apiKey: number): { min: number; max: number } | undefined {
+    return this.#versions.get(apiKey);
+  }
+
+  /** The highest version of `api` both this client and the broker speak. */
+  version(api: ApiSchema): number {
+    const ours = parseVersions(api.request.validVersions);
+    const theirs = this.#versions.get(api.apiKey);
+    const max = Math.min(ours.max, theirs?.max ?? -1);
+    if (!theirs || max < Math.max(ours.min, theirs.min)) {
+      throw new UnsupportedVersionError(
+        this.broker,
+        api.name,
+        api.request.validVersions,
+        theirs ? `${theirs.min}-${theirs.max}` : "none",
+      );
+    }
+    return max;
+  }
+
+  /** Sends a request and resolves with the decoded response body. */
+  send<Req, Res>(api: ApiSchema<Req, Res>, body: Req, opts: RequestOptions = {}): Promise<Res> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    let version: number;
+    let frame: Uint8Array;
+    const correlationId = this.#nextCorrelationId;
+    this.#nextCorrelationId = (this.#nextCorrelationId + 1) | 0;
+    try {
+      version = opts.version ?? this.version(api);
+      frame = encodeRequest(api, version, correlationId, this.#clientId, body as object);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const timeoutMs = opts.timeoutMs ?? this.#requestTimeoutMs;
+    return new Promise<Res>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!this.#pending.delete(correlationId)) return;
+        reject(new RequestTimeoutError(this.broker, api.name, timeoutMs));
+        // The response may still come; the stream position is unknown to
+        // nobody, but Kafka's Java client closes here too, and so do we: a
+        // late response would otherwise hold its buffer forever.
+        this.#fail(
+          new ConnectionError(this.broker, `closed after a ${api.name} request timed out`),
+        );
+      }, timeoutMs);
+      this.#pending.set(correlationId, {
+        api,
+        version,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer,
+      });
+      this.#writing = this.#writing.then(() => this.#writeAll(frame)).catch((e) => {
+        this.#fail(
+          e instanceof KafkaError
+            ? e
+            : new ConnectionError(this.broker, describeSocketError(e), { cause: e }),
+        );
+      });
+    });
+  }
+
+  /** Closes the socket; pending requests fail with a ConnectionError. */
+  close(): void {
+    this.#fail(new ConnectionError(this.broker, "connection closed by the client"));
+  }
+
+  async #writeAll(frame: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < frame.length) {
+      if (this.#closed) throw this.#closed;
+      off += await this.#conn.write(frame.subarray(off));
+    }
+  }
+
+  async #negotiate(timeoutMs: number): Promise<void> {
+    const body = { clientSoftwareName: "sluice", clientSoftwareVersion: "0.1.0" };
+    // v3 is the first flexible version and every broker since 2.4 speaks it.
+    let res = await this.send(ApiVersionsApi, body, { version: 3, timeoutMs });
+    if (res.errorCode === 35 && res.apiKeys.length > 0) {
+      const ours = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey);
+      const v = Math.min(3, ours?.maxVersion ?? 0);
+      res = await this.send(ApiVersionsApi, body, { version: v, timeoutMs });
+    }
+    if (res.errorCode !== 0) {
+      throw new ConnectionError(this.broker, `ApiVersions failed with error code ${res.errorCode}`);
+    }
+    for (const k of res.apiKeys) {
+      this.#versions.set(k.apiKey, { min: k.minVersion, max: k.maxVersion });
+    }
+  }
+
+  #fail(err: Error): void {
+    if (this.#closed) return;
+    this.#closed = err;
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.#pending.clear();
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  #dispatch(frame: Uint8Array): void {
+    const id = peekCorrelationId(frame);
+    const p = this.#pending.get(id);
+    if (!p) {
+      throw new CorruptDataError(
+        `Broker ${this.broker} sent a response with unknown correlation id ${id}`,
+      );
+    }
+    this.#pending.delete(id);
+    clearTimeout(p.timer);
+    try {
+      p.resolve(decodeResponse(p.api, p.version, frame));
+    } catch (e) {
+      p.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  #frameSize(buf: Uint8Array, at: number): number {
+    const size = ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) | 0;
+    if (size < 4 || size > this.#maxFrameBytes) {
+      throw new CorruptDataError(
+        `Broker ${this.broker} sent a frame of ${size} bytes (allowed: 4 to ${this.#maxFrameBytes})`,
+      );
+    }
+    return size;
+  }
+
+  async #readLoop(): Promise<void> {
+    const buf = new Uint8Array(READ_CHUNK);
+    let start = 0;
+    let end = 0;
+    try {
+      while (true) {
+        // Whole frames already in the chunk buffer.
+        while (end - start >= 4) {
+          const size = this.#frameSize(buf, start);
+          if (end - start - 4 < size) break;
+          this.#dispatch(buf.slice(start + 4, start + 4 + size));
+          start += 4 + size;
+        }
+        if (end - start >= 4) {
+          // A frame larger than what is buffered: read the rest straight into
+          // one buffer of its exact size (one buffer per response, no copies).
+          const size = this.#frameSize(buf, start);
+          const frame = new Uint8Array(size);
+          let filled = end - start - 4;
+          frame.set(buf.subarray(start + 4, end));
+          start = end = 0;
+          while (filled < size) {
+            const n = await this.#conn.read(frame.subarray(filled));
+            if (n === null) {
+              throw new ConnectionError(this.broker, "broker closed the connection mid-response");
+            }
+            filled += n;
+          }
+          this.#dispatch(frame);
+          continue;
+        }
+        if (start > 0) {
+          buf.copyWithin(0, start, end);
+          end -= start;
+          start = 0;
+        }
+        const n = await this.#conn.read(buf.subarray(end));
+        if (n === null) {
+          const why = this.#pending.size > 0 || end > 0
+            ? "broker closed the connection with requests in flight"
+            : "broker closed the connection";
+          throw new ConnectionError(this.broker, why);
+        }
+        end += n;
+      }
+    } catch (e) {
+      if (this.#closed) return;
+      this.#fail(
+        e instanceof KafkaError
+          ? e
+          : new ConnectionError(this.broker, describeSocketError(e), { cause: e }),
+      );
+    }
+  }
+}
+
+function describeSocketError(e: unknown): string {
+  if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";
+  if (e instanceof Deno.errors.ConnectionReset) return "connection reset";
+  if (e instanceof Deno.errors.TimedOut) return "timed out";
+  if (e instanceof Deno.errors.NotFound) return "host not found";
+  if (e instanceof Deno.errors.BadResource) return "connection closed";
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,33 @@
+/**
+ * Magic v2 record batches: decoding Fetch data into records, and encoding
+ * batches for Produce and tests. The pieces live in sibling files; this is
+ * the one place the rest of the library imports them from.
+ *
+ * @example Round trip
+ * ```ts
+ * import { decodeRecordBatches, encodeRecordBatch } from "./record_batch.ts";
+ * const enc = new TextEncoder();
+ * const data = encodeRecordBatch({ baseOffset: 10n, records: [{ value: enc.encode("x") }] });
+ * const { records } = decodeRecordBatches(data, { topic: "t", partition: 0 });
+ * records[0].offset; // 10n
+ * ```
+ *
+ * @module
+ */
+
+export type { KafkaRecord, RecordHeader } from "./record.ts";
+export { EMPTY_HEADERS } from "./record.ts";
+export {
+  type AbortedTransaction,
+  type DecodedRecords,
+  type DecodeOptions,
+  decodeRecordBatches,
+  DEFAULT_MAX_BATCH_SIZE,
+} from "./record_batch_decode.ts";
+export {
+  type ControlBatchInput,
+  encodeControlBatch,
+  encodeRecordBatch,
+  type RecordBatchInput,
+  type RecordToEncode,
+} from "./record_batch_encode.ts";

@@ -1,0 +1,44 @@
+/**
+ * The few async helpers the library needs, written once: an abortable delay
+ * and exponential backoff with jitter.
+ *
+ * @module
+ */
+
+/** Resolves after `ms`, or rejects with the signal's reason when aborted. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(id);
+      reject(signal!.reason);
+    };
+    const id = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Settings of {@linkcode backoffMs}. */
+export interface BackoffOptions {
+  /** First delay. @default 100 */
+  initialMs?: number;
+  /** Largest delay. @default 10000 */
+  maxMs?: number;
+  /** Random spread, as a fraction of the delay (0.2 = ±20%). @default 0.2 */
+  jitter?: number;
+}
+
+/**
+ * The delay before retry number `attempt` (0-based): doubling from
+ * `initialMs` up to `maxMs`, spread by ±`jitter` so that many clients
+ * retrying together do not stampede a recovering broker.
+ */
+export function backoffMs(attempt: number, options: BackoffOptions = {}): number {
+  const { initialMs = 100, maxMs = 10_000, jitter = 0.2 } = options;
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+  const spread = base * jitter * (Math.random() * 2 - 1);
+  return Math.max(0, Math.round(base + spread));
+}
