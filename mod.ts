@@ -2,9 +2,9 @@
  * sluice: a Deno-native Apache Kafka consumer whose consumer is a WHATWG
  * `ReadableStream` of record batches.
  *
- * This release carries the foundation: the Kafka wire protocol, record batch
- * decoding and the typed errors every layer throws. The streaming `Consumer`
- * of the design guide builds on it.
+ * The {@linkcode Consumer} reads in assign mode (explicit partitions) or
+ * subscribe mode (a consumer group); `batch.ack()` marks what may be
+ * committed. Errors are typed: every one extends {@linkcode KafkaError}.
  *
  * @example
  * ```ts
@@ -39,3 +39,22 @@ export {
 } from "./src/protocol/error_codes.ts";
 export { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from "./src/net/errors.ts";
 export type { KafkaRecord, RecordHeader } from "./src/protocol/record.ts";
+export { Consumer, type PartitionLag, type SeekTarget } from "./src/consumer/consumer.ts";
+export { RecordBatch } from "./src/consumer/record_batch.ts";
+export type { GroupDescription } from "./src/consumer/group/group_client.ts";
+export {
+  type AssignedPartition,
+  type AssignorName,
+  type AutoOffsetReset,
+  type CommitMode,
+  ConfigError,
+  type ConfigIssue,
+  consoleLogger,
+  type ConsumerOptions,
+  type IsolationLevel,
+  type Logger,
+  type LogLevel,
+  type OffsetSpec,
+  type RebalanceListener,
+  type TopicPartition,
+} from "./src/config.ts";

@@ -28,10 +28,16 @@
 #   SLUICE_BROKER_JAVA_OPTS     extra broker JVM options
 #   SLUICE_TOOL_JAVA_OPTS       extra tool JVM options (appended, so they win)
 #   SLUICE_TOOL_LOG_LEVEL       tool log level on stderr (default WARN)
+#   SLUICE_KAFKA_CDS=0          no class data sharing archives (on by default: they
+#                               cut JVM start-up; kept in the libs dir under .cds/)
+#   SLUICE_KAFKA_FORMAT=always  format storage with Kafka's StorageTool on every start
+#                               (by default only the first start of a version does)
 #
-# State of cluster NAME lives in $SLUICE_RUN/NAME/: `bootstrap` (127.0.0.1:port,...),
-# `ports`, `cluster-id`, `version`, and per node `nodeK/` with server.properties,
-# pid, server.log (broker log4j), stdout.log (JVM output), format.log and data/.
+# State of cluster NAME lives in $SLUICE_RUN/NAME/: `bootstrap` (127.0.0.1:port,...,
+# present while it runs), `ports`, `owner`, `cluster-id`, `version`, `nodes`, and
+# per node `nodeK/` with server.properties, pid, server.log (broker log4j),
+# stdout.log (JVM output), format.log and data/. `stop` removes data, pids and
+# bootstrap, and keeps the logs until the next start of that NAME.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,6 +56,14 @@ die() {
   exit 1
 }
 now_ms() { date +%s%3N; }
+
+# Names the java binary in use (path and modification time): a class data
+# sharing archive only works with the JVM that wrote it.
+java_id() {
+  local bin
+  bin=$(readlink -f "$(command -v java)")
+  printf '%s@%s' "$bin" "$(stat -c %Y "$bin")"
+}
 
 # JVM options for short-lived tools: fast start-up (C1 only, class data sharing,
 # serial GC, small heap), quiet logging on stderr.
@@ -207,7 +221,7 @@ tool() {
   # SLUICE_KAFKA_CDS=0 turns this off.
   local jsa="" dump=""
   if [[ "${SLUICE_KAFKA_CDS:-1}" == 1 ]]; then
-    jsa="$LIBS/.cds/$class-$(printf '%s' "${opts[*]}" | cksum | cut -d' ' -f1).jsa"
+    jsa="$LIBS/.cds/$class-$(printf '%s %s' "$(java_id)" "${opts[*]}" | cksum | cut -d' ' -f1).jsa"
     mkdir -p "$LIBS/.cds"
     if [[ -s "$jsa" ]]; then
       opts+=("-XX:SharedArchiveFile=$jsa")
@@ -437,7 +451,7 @@ launch_node() { # node-dir heap...; prints "node:port:logoffset"
   rm -f "$node/cds-dump"
   if [[ "${SLUICE_KAFKA_CDS:-1}" == 1 ]]; then
     local jsa
-    jsa="$LIBS/.cds/kafka.Kafka-$(printf '%s' "${SLUICE_BROKER_JAVA_OPTS:-}" | cksum | cut -d' ' -f1).jsa"
+    jsa="$LIBS/.cds/kafka.Kafka-$(printf '%s %s' "$(java_id)" "${SLUICE_BROKER_JAVA_OPTS:-}" | cksum | cut -d' ' -f1).jsa"
     mkdir -p "$LIBS/.cds"
     if [[ -s "$jsa" ]]; then
       opts+=("-XX:SharedArchiveFile=$jsa")

@@ -51,6 +51,7 @@ export class KafkaToolError extends Error {
   /** Standard error of the tool. */
   readonly stderr: string;
 
+  /** Builds the error from a message and the tool's result. */
   constructor(message: string, result: ToolResult) {
     super(message);
     this.name = "KafkaToolError";

@@ -24,13 +24,8 @@
  * @module
  */
 
-/** A topic and partition. */
-export interface TopicPartition {
-  /** Topic name. */
-  readonly topic: string;
-  /** Partition number. */
-  readonly partition: number;
-}
+import type { TopicPartition } from "../../config.ts";
+export type { TopicPartition };
 
 /**
  * Why an incarnation ended. `"revoked"` and `"closed"` give the partition up

@@ -1,0 +1,709 @@
+/**
+ * The Consumer: a `ReadableStream` of record batches (GUIDE §2).
+ *
+ * The stream holds nothing (highWaterMark 0): fetched data waits in the
+ * byte-bounded {@linkcode FetchBuffer}, and `pull()` decodes the oldest chunk
+ * and hands it over as one {@linkcode RecordBatch}. Acks go to the
+ * {@linkcode AckTracker}; commits send its longest acknowledged prefixes.
+ * Group membership and heartbeats run apart from the reader.
+ *
+ * @module
+ */
+
+import {
+  ConfigError,
+  type ConsumerOptions,
+  type OffsetSpec,
+  type ResolvedOptions,
+  resolveOptions,
+  type TopicPartition,
+} from "../config.ts";
+import { Cluster } from "../net/cluster.ts";
+import { KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { decodeRecordBatches } from "../protocol/record_batch.ts";
+import { delay } from "../util/async.ts";
+import { FetchBuffer } from "./fetch_buffer.ts";
+import { type Cursor, Fetcher } from "./fetcher.ts";
+import { GroupClient, type GroupDescription, key } from "./group/group_client.ts";
+import { Membership } from "./group/membership.ts";
+import { AckTracker } from "./offsets/ack_tracker.ts";
+import { listOffset } from "./offsets/list_offsets.ts";
+import { RecordBatch } from "./record_batch.ts";
+
+/** One partition's numbers from {@linkcode Consumer.lag}. */
+export interface PartitionLag {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** Next offset to be delivered to the reader. */
+  position: bigint;
+  /** Last offset committed by this consumer (or read from the group), null if none. */
+  committed: bigint | null;
+  /** High watermark at the last fetch, -1 before the first. */
+  highWatermark: bigint;
+  /** High watermark (last stable offset under read_committed) minus position; null before the first fetch. */
+  lag: bigint | null;
+}
+
+/** Where {@linkcode Consumer.seek} moves a partition. */
+export type SeekTarget = bigint | "earliest" | "latest" | { timestamp: number };
+
+/**
+ * A Kafka consumer whose records arrive as a `ReadableStream` of
+ * {@linkcode RecordBatch}es. Subscribe mode (`groupId` + `topics`) joins a
+ * consumer group; assign mode (`assign`) reads the given partitions.
+ *
+ * Offsets are committed only for acknowledged batches (`batch.ack()`): the
+ * `nextOffset` of the longest acknowledged prefix of each partition.
+ *
+ * @example
+ * ```ts ignore
+ * import { Consumer } from "@sluice/kafka";
+ *
+ * await using consumer = new Consumer({
+ *   brokers: ["127.0.0.1:9092"],
+ *   groupId: "billing",
+ *   topics: ["orders"],
+ *   autoOffsetReset: "earliest",
+ * });
+ * for await (const batch of consumer) {
+ *   for (const record of batch.records) console.log(record.offset);
+ *   batch.ack();
+ * }
+ * ```
+ */
+export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
+  /** The stream of batches; the consumer's async iterator reads the same stream. */
+  readonly readable: ReadableStream<RecordBatch>;
+  readonly #opts: ResolvedOptions;
+  readonly #cluster: Cluster;
+  readonly #buffer: FetchBuffer;
+  readonly #tracker = new AckTracker();
+  readonly #fetcher: Fetcher;
+  readonly #stop = new AbortController();
+  readonly #group: GroupClient | null;
+  #membership: Membership | null = null;
+  readonly #assigned = new Map<string, TopicPartition>();
+  #started: Promise<void> | null = null;
+  #closing: Promise<void> | null = null;
+  #closed = false;
+  #error: Error | null = null;
+  #inPull = false;
+  #lastPull = Date.now();
+  #leftForPollTimeout = false;
+  #commitChain: Promise<void> = Promise.resolve();
+  #controller: ReadableStreamDefaultController<RecordBatch> | null = null;
+  #streamDone = false;
+  #loops: Promise<void>[] = [];
+
+  /**
+   * Validates the options (a wrong one throws {@linkcode ConfigError} naming
+   * it); nothing connects until the stream is first read.
+   */
+  constructor(options: ConsumerOptions) {
+    this.#opts = resolveOptions(options);
+    const o = this.#opts;
+    this.#cluster = new Cluster({
+      brokers: o.brokers,
+      clientId: o.clientId,
+      requestTimeoutMs: o.requestTimeoutMs,
+      signal: this.#stop.signal,
+    });
+    this.#buffer = new FetchBuffer(o.maxBufferedBytes);
+    this.#fetcher = new Fetcher(this.#cluster, this.#buffer, {
+      minBytes: o.fetchMinBytes,
+      maxWaitMs: o.fetchMaxWaitMs,
+      maxBytes: o.fetchMaxBytes,
+      maxPartitionBytes: o.maxPartitionFetchBytes,
+      isolationLevel: o.isolationLevel === "read_committed" ? 1 : 0,
+      requestTimeoutMs: o.requestTimeoutMs,
+      retryBackoffMs: o.retryBackoffMs,
+      retryBackoffMaxMs: o.retryBackoffMaxMs,
+      logger: o.logger,
+    }, {
+      outOfRange: (c) => this.#resetOutOfRange(c),
+      fatal: (e) => this.#fail(e),
+    }, this.#stop.signal);
+    this.#group = o.groupId ? new GroupClient(this.#cluster, o.groupId, this.#stop.signal) : null;
+    this.readable = new ReadableStream<RecordBatch>({
+      start: (controller) => {
+        this.#controller = controller;
+      },
+      pull: (controller) => this.#pull(controller),
+      cancel: () => this.#close(false),
+    }, { highWaterMark: 0 });
+    if (o.signal) {
+      if (o.signal.aborted) void this.close();
+      else o.signal.addEventListener("abort", () => void this.close(), { once: true });
+    }
+  }
+
+  /** Iterates the batches of {@linkcode Consumer.readable}; `break` closes the consumer. */
+  [Symbol.asyncIterator](): AsyncIterator<RecordBatch> {
+    return this.readable[Symbol.asyncIterator]();
+  }
+
+  /** Closes the consumer (`await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Commits the acknowledged offsets now. Valid inside `onRevoked`. Needs a
+   * `groupId`.
+   */
+  async commit(): Promise<void> {
+    this.#checkOpen("commit");
+    if (!this.#group) {
+      throw new ConfigError([{
+        field: "groupId",
+        reason: "commit() needs a groupId to commit to",
+      }]);
+    }
+    await this.#commit();
+  }
+
+  /**
+   * Stops fetching, waits up to `closeTimeoutMs` for outstanding acks,
+   * commits (auto mode), leaves the group, closes sockets and ends the
+   * stream. Idempotent.
+   */
+  close(): Promise<void> {
+    return this.#close(true);
+  }
+
+  /** The partitions assigned now. */
+  assignment(): TopicPartition[] {
+    this.#checkOpen("assignment");
+    return [...this.#assigned.values()].map((tp) => ({ ...tp }));
+  }
+
+  /** Stops delivering and fetching these partitions until {@linkcode Consumer.resume}. */
+  pause(partitions: readonly TopicPartition[]): void {
+    this.#checkOpen("pause");
+    for (const tp of partitions) {
+      const c = this.#fetcher.get(tp.topic, tp.partition);
+      if (!c) throw this.#notAssigned("pause", tp);
+      c.paused = true;
+      this.#rewind(c);
+    }
+  }
+
+  /** Resumes paused partitions. */
+  resume(partitions: readonly TopicPartition[]): void {
+    this.#checkOpen("resume");
+    for (const tp of partitions) {
+      const c = this.#fetcher.get(tp.topic, tp.partition);
+      if (!c) throw this.#notAssigned("resume", tp);
+      c.paused = false;
+    }
+    this.#fetcher.wake();
+  }
+
+  /**
+   * Moves an assigned partition: to an offset, the earliest or latest, or
+   * the first offset at or after a timestamp. Batches already delivered from
+   * before the seek are fenced (`ack()` returns false).
+   */
+  async seek(tp: TopicPartition, to: SeekTarget): Promise<void> {
+    this.#checkOpen("seek");
+    if (!this.#fetcher.get(tp.topic, tp.partition)) throw this.#notAssigned("seek", tp);
+    const offset = typeof to === "bigint" ? to : await listOffset(
+      this.#cluster,
+      tp.topic,
+      tp.partition,
+      to,
+      this.#isolation(),
+      this.#stop.signal,
+    );
+    const c = this.#fetcher.get(tp.topic, tp.partition);
+    if (!c) throw this.#notAssigned("seek", tp);
+    const inc = this.#tracker.startIncarnation(tp, offset);
+    this.#buffer.drop((ch) => ch.topic === tp.topic && ch.partition === tp.partition);
+    c.incarnationId = inc.id;
+    c.position = offset;
+    c.retryAt = 0;
+    this.#fetcher.wake();
+  }
+
+  /** Per assigned partition: position, committed offset, high watermark and lag. */
+  lag(): PartitionLag[] {
+    this.#checkOpen("lag");
+    const acks = new Map(this.#tracker.snapshot().map((s) => [key(s.topic, s.partition), s]));
+    const readCommitted = this.#isolation() === 1;
+    return [...this.#assigned.values()].map((tp) => {
+      const c = this.#fetcher.get(tp.topic, tp.partition);
+      const s = acks.get(key(tp.topic, tp.partition));
+      const position = s?.position ?? c?.position ?? -1n;
+      const hw = c?.highWatermark ?? -1n;
+      const end = readCommitted && (c?.lastStableOffset ?? -1n) >= 0n ? c!.lastStableOffset : hw;
+      return {
+        topic: tp.topic,
+        partition: tp.partition,
+        position,
+        committed: s?.lastCommitted ?? null,
+        highWatermark: hw,
+        lag: end >= 0n && position >= 0n ? (end > position ? end - position : 0n) : null,
+      };
+    });
+  }
+
+  /** The broker's view of the group: state, protocol, members and their assignments. */
+  async describeGroup(): Promise<GroupDescription> {
+    this.#checkOpen("describeGroup");
+    if (!this.#group) {
+      throw new ConfigError([{ field: "groupId", reason: "describeGroup() needs a groupId" }]);
+    }
+    return await this.#group.describe();
+  }
+
+  // ---------------------------------------------------------------------
+  // the stream
+
+  async #pull(controller: ReadableStreamDefaultController<RecordBatch>): Promise<void> {
+    this.#inPull = true;
+    this.#lastPull = Date.now();
+    try {
+      this.#started ??= this.#start();
+      await this.#started;
+      if (this.#leftForPollTimeout && this.#membership && !this.#closing) {
+        this.#leftForPollTimeout = false;
+        this.#membership.requestRejoin("the reader pulled again after maxPollIntervalMs");
+      }
+      while (true) {
+        if (this.#error) {
+          this.#endStream(this.#error);
+          return;
+        }
+        if (this.#closing) {
+          this.#endStream(null);
+          return;
+        }
+        const chunk = this.#buffer.shift();
+        if (!chunk) {
+          this.#fetcher.wake();
+          await this.#buffer.whenData(this.#stop.signal);
+          continue;
+        }
+        this.#fetcher.wake();
+        const tp = { topic: chunk.topic, partition: chunk.partition };
+        const inc = this.#tracker.current(tp);
+        const cursor = this.#fetcher.get(chunk.topic, chunk.partition);
+        if (
+          !inc || inc.ended || inc.id !== chunk.incarnationId || inc.position !== chunk.fetchOffset
+        ) continue;
+        if (cursor?.paused) {
+          this.#rewind(cursor);
+          continue;
+        }
+        let decoded;
+        try {
+          decoded = decodeRecordBatches(chunk.data, {
+            topic: chunk.topic,
+            partition: chunk.partition,
+            fromOffset: chunk.fetchOffset,
+            verifyCrc: this.#opts.checkCrcs,
+            abortedTransactions: chunk.abortedTransactions,
+          });
+        } catch (e) {
+          this.#fail(e instanceof Error ? e : new Error(String(e)));
+          continue;
+        }
+        if (decoded.records.length === 0) {
+          this.#tracker.skipped(inc, chunk.fetchOffset, chunk.nextOffset);
+          continue;
+        }
+        const ticket = this.#tracker.delivered(inc, chunk.fetchOffset, chunk.nextOffset);
+        const tracker = this.#tracker;
+        controller.enqueue(
+          new RecordBatch(
+            chunk.topic,
+            chunk.partition,
+            decoded.records,
+            chunk.nextOffset,
+            chunk.highWatermark,
+            () => tracker.ack(ticket),
+          ),
+        );
+        return;
+      }
+    } catch (e) {
+      this.#fail(e instanceof Error ? e : new Error(String(e)));
+      this.#endStream(this.#error);
+    } finally {
+      this.#inPull = false;
+      this.#lastPull = Date.now();
+    }
+  }
+
+  #endStream(error: Error | null): void {
+    if (this.#streamDone || !this.#controller) return;
+    this.#streamDone = true;
+    try {
+      if (error) this.#controller.error(error);
+      else this.#controller.close();
+    } catch {
+      // the stream was cancelled already
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // start-up
+
+  async #start(): Promise<void> {
+    const o = this.#opts;
+    if (o.mode === "assign") {
+      await this.#cluster.refreshMetadata([...new Set(o.assign.map((a) => a.topic))]);
+      const committed = this.#group
+        ? await this.#group.fetchOffsets(o.assign)
+        : new Map<string, bigint | null>();
+      for (const a of o.assign) {
+        const spec: OffsetSpec | undefined = a.offset;
+        let position: bigint;
+        if (typeof spec === "bigint") position = spec;
+        else if (spec !== undefined) {
+          position = await listOffset(
+            this.#cluster,
+            a.topic,
+            a.partition,
+            spec,
+            this.#isolation(),
+            this.#stop.signal,
+          );
+        } else {
+          position = committed.get(key(a.topic, a.partition)) ?? await this.#resetPosition(a);
+        }
+        this.#startPartition(a, position, committed.get(key(a.topic, a.partition)) ?? null);
+      }
+      await o.onAssigned?.(o.assign.map((a) => ({ topic: a.topic, partition: a.partition })));
+    } else {
+      this.#membership = new Membership(this.#cluster, this.#group!, {
+        groupId: o.groupId,
+        groupInstanceId: o.groupInstanceId ?? null,
+        sessionTimeoutMs: o.sessionTimeoutMs,
+        rebalanceTimeoutMs: o.rebalanceTimeoutMs,
+        heartbeatIntervalMs: o.heartbeatIntervalMs,
+        requestTimeoutMs: o.requestTimeoutMs,
+        assignors: o.assignors,
+        logger: o.logger,
+      }, {
+        subscription: () => this.#subscription(),
+        revoke: () => this.#revokeAll(),
+        lost: (reason) => this.#loseAll(reason),
+        assigned: (tps) => this.#assign(tps),
+        fatal: (e) => this.#fail(e),
+      }, this.#stop.signal);
+      this.#loops.push(this.#membership.done, this.#pollTimeoutLoop(), this.#metadataLoop());
+    }
+    if (o.commit === "auto" && this.#group) this.#loops.push(this.#autoCommitLoop());
+  }
+
+  async #subscription(): Promise<string[]> {
+    const o = this.#opts;
+    if (o.mode !== "subscribe") return [];
+    if (Array.isArray(o.topics)) return [...o.topics];
+    await this.#cluster.refreshMetadata(null);
+    const re = o.topics;
+    return [...this.#cluster.topics.keys()].filter((t) => !t.startsWith("__") && re.test(t)).sort();
+  }
+
+  #startPartition(tp: TopicPartition, position: bigint, committed: bigint | null): void {
+    const inc = this.#tracker.startIncarnation(tp, position, { committed });
+    this.#assigned.set(key(tp.topic, tp.partition), { topic: tp.topic, partition: tp.partition });
+    this.#fetcher.add(tp.topic, tp.partition, position, inc.id);
+  }
+
+  async #assign(partitions: TopicPartition[]): Promise<void> {
+    if (partitions.length > 0) {
+      await this.#cluster.refreshMetadata([...new Set(partitions.map((p) => p.topic))]);
+    }
+    const committed = partitions.length > 0
+      ? await this.#group!.fetchOffsets(partitions)
+      : new Map();
+    for (const tp of partitions) {
+      const c = committed.get(key(tp.topic, tp.partition)) ?? null;
+      const position = c ?? await this.#resetPosition(tp);
+      this.#startPartition(tp, position, c);
+    }
+    await this.#callback("onAssigned", partitions);
+  }
+
+  /** The start position when nothing is committed: per autoOffsetReset. */
+  async #resetPosition(tp: TopicPartition): Promise<bigint> {
+    const reset = this.#opts.autoOffsetReset;
+    if (reset === "none") {
+      throw new KafkaError(
+        `No committed offset for ${tp.topic}/${tp.partition} and autoOffsetReset is "none": ` +
+          `commit a start offset for the group, or set autoOffsetReset to "earliest" or "latest"`,
+      );
+    }
+    return await listOffset(
+      this.#cluster,
+      tp.topic,
+      tp.partition,
+      reset,
+      this.#isolation(),
+      this.#stop.signal,
+    );
+  }
+
+  async #resetOutOfRange(c: Cursor): Promise<void> {
+    const tp = { topic: c.topic, partition: c.partition };
+    if (this.#opts.autoOffsetReset === "none") {
+      this.#fail(
+        KafkaProtocolError.from(ErrorCode.OFFSET_OUT_OF_RANGE, { apiName: "Fetch", ...tp }),
+      );
+      return;
+    }
+    const offset = await listOffset(
+      this.#cluster,
+      c.topic,
+      c.partition,
+      this.#opts.autoOffsetReset,
+      this.#isolation(),
+      this.#stop.signal,
+    );
+    this.#opts.logger.warn("offset out of range; reset", { ...tp, from: c.position, to: offset });
+    if (this.#fetcher.get(c.topic, c.partition) !== c) return;
+    const inc = this.#tracker.startIncarnation(tp, offset);
+    this.#buffer.drop((ch) => ch.topic === c.topic && ch.partition === c.partition);
+    c.incarnationId = inc.id;
+    c.position = offset;
+  }
+
+  // ---------------------------------------------------------------------
+  // rebalances
+
+  async #revokeAll(): Promise<void> {
+    const partitions = [...this.#assigned.values()];
+    this.#fetcher.clear();
+    this.#buffer.drop(() => true);
+    // Delivered batches get a bounded part of the rebalance timeout to be acked.
+    await this.#waitAcks(partitions, Math.floor(this.#opts.rebalanceTimeoutMs / 2));
+    for (const tp of partitions) this.#tracker.endIncarnation(tp, "revoked");
+    if (this.#opts.commit === "auto") await this.#commit().catch((e) => this.#warnCommit(e));
+    await this.#callback("onRevoked", partitions);
+    this.#assigned.clear();
+  }
+
+  async #loseAll(reason: string): Promise<void> {
+    const partitions = [...this.#assigned.values()];
+    this.#fetcher.clear();
+    this.#buffer.drop(() => true);
+    for (const tp of partitions) this.#tracker.endIncarnation(tp, "lost");
+    this.#assigned.clear();
+    this.#opts.logger.warn("partitions lost", { reason, count: partitions.length });
+    await this.#callback("onLost", partitions);
+  }
+
+  async #callback(
+    name: "onAssigned" | "onRevoked" | "onLost",
+    partitions: TopicPartition[],
+  ): Promise<void> {
+    const fn = this.#opts[name];
+    if (!fn) return;
+    try {
+      await fn(partitions.map((p) => ({ ...p })));
+    } catch (e) {
+      this.#opts.logger.error(`${name} threw`, { error: e });
+    }
+  }
+
+  async #waitAcks(partitions: TopicPartition[], ms: number): Promise<void> {
+    if (partitions.every((tp) => this.#tracker.outstanding(tp) === 0)) return;
+    const timeout = AbortSignal.timeout(Math.max(0, ms));
+    try {
+      await this.#tracker.whenAcked(partitions, timeout);
+    } catch {
+      this.#opts.logger.warn("delivered batches were not acknowledged in time", { waitedMs: ms });
+    }
+  }
+
+  /** KIP-62's reader liveness: a reader stuck past maxPollIntervalMs leaves the group. */
+  async #pollTimeoutLoop(): Promise<void> {
+    const period = Math.min(1000, Math.max(50, Math.floor(this.#opts.maxPollIntervalMs / 4)));
+    while (!this.#stop.signal.aborted) {
+      try {
+        await delay(period, this.#stop.signal);
+      } catch {
+        return;
+      }
+      const m = this.#membership;
+      if (!m || m.state !== "stable" || this.#inPull || this.#closing || this.#leftForPollTimeout) {
+        continue;
+      }
+      if (this.#buffer.length === 0) continue;
+      if (Date.now() - this.#lastPull <= this.#opts.maxPollIntervalMs) continue;
+      this.#opts.logger.warn(
+        "the reader has not pulled within maxPollIntervalMs; leaving the group",
+        {
+          maxPollIntervalMs: this.#opts.maxPollIntervalMs,
+        },
+      );
+      this.#leftForPollTimeout = true;
+      try {
+        await this.#revokeAll();
+        await m.leave("consumer poll timeout has expired");
+      } catch (e) {
+        this.#opts.logger.warn("leaving after the poll timeout failed", { error: e });
+      }
+    }
+  }
+
+  /** Periodic metadata: new partitions or newly matching topics start a rebalance. */
+  async #metadataLoop(): Promise<void> {
+    const o = this.#opts;
+    if (o.mode !== "subscribe") return;
+    while (!this.#stop.signal.aborted) {
+      try {
+        await delay(o.metadataMaxAgeMs, this.#stop.signal);
+      } catch {
+        return;
+      }
+      const m = this.#membership;
+      if (!m || m.state !== "stable") continue;
+      try {
+        const wanted = await this.#subscription();
+        await this.#cluster.refreshMetadata(wanted);
+        const before = [...m.subscribed].sort().join(",");
+        if (wanted.sort().join(",") !== before) {
+          m.requestRejoin("the set of subscribed topics changed");
+          continue;
+        }
+        m.checkMetadata();
+      } catch (e) {
+        o.logger.warn("periodic metadata refresh failed", { error: e });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // commits
+
+  #commit(): Promise<void> {
+    const run = async () => {
+      const group = this.#group;
+      if (!group) return;
+      const pending = this.#tracker.pendingCommits();
+      if (pending.length === 0) return;
+      const identity = this.#membership?.identity() ??
+        { generationId: -1, memberId: "", groupInstanceId: null };
+      await group.commitOffsets(pending, identity);
+      for (const p of pending) this.#tracker.markCommitted(p, p.offset, p.incarnation);
+      this.#opts.logger.debug("committed", { count: pending.length });
+    };
+    const next = this.#commitChain.then(run, run);
+    this.#commitChain = next.catch(() => {});
+    return next;
+  }
+
+  #warnCommit(e: unknown): void {
+    this.#opts.logger.warn("commit failed", { error: e });
+    if (e instanceof KafkaProtocolError && e.rejoin) {
+      this.#membership?.requestRejoin("commit answered " + e.errorName);
+    }
+  }
+
+  async #autoCommitLoop(): Promise<void> {
+    while (!this.#stop.signal.aborted) {
+      try {
+        await delay(this.#opts.autoCommitIntervalMs, this.#stop.signal);
+      } catch {
+        return;
+      }
+      if (this.#closing) return;
+      await this.#commit().catch((e) => this.#warnCommit(e));
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // closing
+
+  #close(waitForAcks: boolean): Promise<void> {
+    this.#closing ??= (async () => {
+      const partitions = [...this.#assigned.values()];
+      this.#fetcher.clear();
+      this.#buffer.drop(() => true);
+      this.#buffer.wakeReaders();
+      if (this.#started) {
+        await this.#started.catch(() => {});
+        if (waitForAcks && !this.#error) {
+          await this.#waitAcks(partitions, this.#opts.closeTimeoutMs);
+        }
+        for (const tp of partitions) this.#tracker.endIncarnation(tp, "revoked");
+        if (this.#opts.commit === "auto" && this.#group && !this.#error) {
+          await this.#commit().catch((e) =>
+            this.#opts.logger.warn("commit on close failed", { error: e })
+          );
+        }
+        if (this.#membership) {
+          if (partitions.length > 0) await this.#callback("onRevoked", partitions);
+          await this.#membership.leave("the consumer is closing");
+        }
+      }
+      this.#assigned.clear();
+      this.#stop.abort(new KafkaError("The consumer is closed"));
+      await Promise.allSettled([...this.#loops, this.#fetcher.stopped()]);
+      await this.#cluster.close();
+      this.#closed = true;
+      this.#endStream(this.#error);
+    })();
+    return this.#closing;
+  }
+
+  /** An unrecoverable error: commit what was acknowledged, leave, end the stream with it. */
+  #fail(error: Error): void {
+    if (this.#error || this.#closing) return;
+    this.#opts.logger.error("consumer failed", { error });
+    this.#error = error;
+    this.#buffer.wakeReaders();
+    const partitions = [...this.#assigned.values()];
+    this.#closing = (async () => {
+      this.#fetcher.clear();
+      this.#buffer.drop(() => true);
+      for (const tp of partitions) this.#tracker.endIncarnation(tp, "revoked");
+      if (this.#opts.commit === "auto" && this.#group) {
+        await this.#commit().catch((e) =>
+          this.#opts.logger.warn("commit after failure failed", { error: e })
+        );
+      }
+      if (this.#membership && this.#membership.state !== "failed") {
+        await this.#membership.leave("the consumer failed");
+      }
+      this.#stop.abort(error);
+      await Promise.allSettled([...this.#loops, this.#fetcher.stopped()]);
+      await this.#cluster.close();
+      this.#closed = true;
+      this.#endStream(error);
+    })();
+  }
+
+  // ---------------------------------------------------------------------
+  // helpers
+
+  #rewind(c: Cursor): void {
+    // Buffered data of the partition is dropped and fetched again from the
+    // delivered position, which keeps each incarnation's batches contiguous.
+    this.#buffer.drop((ch) => ch.topic === c.topic && ch.partition === c.partition);
+    const inc = this.#tracker.current({ topic: c.topic, partition: c.partition });
+    if (inc && !inc.ended) c.position = inc.position;
+  }
+
+  #isolation(): 0 | 1 {
+    return this.#opts.isolationLevel === "read_committed" ? 1 : 0;
+  }
+
+  #checkOpen(method: string): void {
+    if (this.#closed || this.#closing) {
+      throw new KafkaError(`Consumer.${method}() was called after close(); create a new Consumer`);
+    }
+  }
+
+  #notAssigned(method: string, tp: TopicPartition): KafkaError {
+    return new KafkaError(
+      `Consumer.${method}(): ${tp.topic}/${tp.partition} is not assigned to this consumer (see assignment())`,
+    );
+  }
+}

@@ -1,0 +1,474 @@
+/**
+ * The fetcher: one loop per broker for the partitions it leads, each holding
+ * a cursor per partition (franz-go calls the per-broker part a "source").
+ *
+ * A loop sends the next Fetch as soon as the previous response is in the
+ * buffer, so fetching overlaps the reader's processing; it sends nothing while
+ * the buffer's byte budget is spent (backpressure), and sends no partition
+ * that is paused, backing off, or already in a Fetch. Responses are not
+ * decoded here: a header walk finds where the next fetch starts, and the
+ * consumer decodes when the reader pulls.
+ *
+ * @module
+ */
+
+import type { Cluster } from "../net/cluster.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { KafkaProtocolError } from "../protocol/errors.ts";
+import { FetchApi, type FetchResponse } from "../protocol/messages/fetch.ts";
+import { scanRecordBatches } from "../protocol/record_batch_scan.ts";
+import { backoffMs, delay } from "../util/async.ts";
+import type { Logger } from "../config.ts";
+import type { FetchBuffer } from "./fetch_buffer.ts";
+import { key } from "./group/group_client.ts";
+
+/** The fetch state of one assigned partition. */
+export interface Cursor {
+  /** Topic. */
+  readonly topic: string;
+  /** Partition. */
+  readonly partition: number;
+  /** Next offset to fetch. */
+  position: bigint;
+  /** Incarnation id (ack tracker): responses for an older one are dropped. */
+  incarnationId: number;
+  /** Paused by the application. */
+  paused: boolean;
+  /** Part of a Fetch in flight. */
+  inFlight: boolean;
+  /** Not fetched before this time (ms) after an error. */
+  retryAt: number;
+  /** Consecutive errors, for backoff. */
+  errors: number;
+  /** Last high watermark seen, -1 before the first response. */
+  highWatermark: bigint;
+  /** Last stable offset seen, -1 before the first response. */
+  lastStableOffset: bigint;
+  /** Set while the position is being reset (OFFSET_OUT_OF_RANGE). */
+  resetting: boolean;
+}
+
+/** Fetch settings (from the consumer's options). */
+export interface FetcherOptions {
+  /** fetchMinBytes. */
+  minBytes: number;
+  /** fetchMaxWaitMs. */
+  maxWaitMs: number;
+  /** fetchMaxBytes. */
+  maxBytes: number;
+  /** maxPartitionFetchBytes. */
+  maxPartitionBytes: number;
+  /** 0 read_uncommitted, 1 read_committed. */
+  isolationLevel: 0 | 1;
+  /** requestTimeoutMs (the Fetch timeout adds maxWaitMs). */
+  requestTimeoutMs: number;
+  /** Retry backoff bounds. */
+  retryBackoffMs: number;
+  /** Largest retry backoff. */
+  retryBackoffMaxMs: number;
+  /** Logger. */
+  logger: Required<Logger>;
+}
+
+/** What the fetcher asks of the consumer. */
+export interface FetcherHooks {
+  /** OFFSET_OUT_OF_RANGE: reset the cursor's position (or fail the consumer). */
+  outOfRange(cursor: Cursor): Promise<void>;
+  /** An unrecoverable error: end the stream. */
+  fatal(error: Error): void;
+}
+
+// Errors after which the partition's leader may have moved.
+const REFRESH = new Set<number>([
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.FENCED_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.UNKNOWN_TOPIC_ID,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.REPLICA_NOT_AVAILABLE,
+  ErrorCode.KAFKA_STORAGE_ERROR,
+  ErrorCode.INCONSISTENT_TOPIC_ID,
+  ErrorCode.OFFSET_NOT_AVAILABLE,
+]);
+
+/** Fetches assigned partitions from their leaders into the buffer. */
+export class Fetcher {
+  readonly #cluster: Cluster;
+  readonly #buffer: FetchBuffer;
+  readonly #opts: FetcherOptions;
+  readonly #hooks: FetcherHooks;
+  readonly #signal: AbortSignal;
+  readonly #cursors = new Map<string, Cursor>();
+  readonly #loops = new Map<number, Promise<void>>();
+  #wakers: Array<() => void> = [];
+  #metadataRefresh: Promise<void> | null = null;
+  #lastRefresh = 0;
+
+  /** A fetcher feeding `buffer`; its loops end when `signal` aborts. */
+  constructor(
+    cluster: Cluster,
+    buffer: FetchBuffer,
+    opts: FetcherOptions,
+    hooks: FetcherHooks,
+    signal: AbortSignal,
+  ) {
+    this.#cluster = cluster;
+    this.#buffer = buffer;
+    this.#opts = opts;
+    this.#hooks = hooks;
+    this.#signal = signal;
+  }
+
+  /** Every cursor. */
+  cursors(): IterableIterator<Cursor> {
+    return this.#cursors.values();
+  }
+
+  /** The cursor of a partition. */
+  get(topic: string, partition: number): Cursor | undefined {
+    return this.#cursors.get(key(topic, partition));
+  }
+
+  /** Starts fetching a partition from `position`. */
+  add(topic: string, partition: number, position: bigint, incarnationId: number): Cursor {
+    const c: Cursor = {
+      topic,
+      partition,
+      position,
+      incarnationId,
+      paused: false,
+      inFlight: false,
+      retryAt: 0,
+      errors: 0,
+      highWatermark: -1n,
+      lastStableOffset: -1n,
+      resetting: false,
+    };
+    this.#cursors.set(key(topic, partition), c);
+    this.wake();
+    return c;
+  }
+
+  /** Stops fetching a partition (a response in flight for it is dropped). */
+  remove(topic: string, partition: number): void {
+    this.#cursors.delete(key(topic, partition));
+  }
+
+  /** Stops fetching every partition. */
+  clear(): void {
+    this.#cursors.clear();
+  }
+
+  /** Wakes the loops: something changed (a partition added or resumed, buffer space). */
+  wake(): void {
+    const w = this.#wakers;
+    this.#wakers = [];
+    for (const f of w) f();
+    this.#ensureLoops();
+  }
+
+  #ensureLoops(): void {
+    if (this.#signal.aborted) return;
+    for (const c of this.#cursors.values()) {
+      let leader: number;
+      try {
+        leader = this.#cluster.leaderOf(c.topic, c.partition);
+      } catch {
+        this.#refreshSoon();
+        continue;
+      }
+      if (!this.#loops.has(leader)) {
+        const loop = this.#brokerLoop(leader).catch((e) => {
+          this.#opts.logger.error("fetch loop failed", { broker: leader, error: e });
+          this.#hooks.fatal(e instanceof Error ? e : new Error(String(e)));
+        }).finally(() => {
+          this.#loops.delete(leader);
+          // Partitions may have moved to this broker meanwhile.
+          if (!this.#signal.aborted) queueMicrotask(() => this.#ensureLoops());
+        });
+        this.#loops.set(leader, loop);
+      }
+    }
+  }
+
+  #refreshSoon(): void {
+    if (this.#metadataRefresh || this.#signal.aborted) return;
+    const wait = Math.max(0, this.#lastRefresh + this.#opts.retryBackoffMs - Date.now());
+    this.#metadataRefresh = (async () => {
+      try {
+        if (wait > 0) await delay(wait, this.#signal);
+        const topics = [...new Set([...this.#cursors.values()].map((c) => c.topic))];
+        await this.#cluster.refreshMetadata(topics);
+      } catch (e) {
+        if (!this.#signal.aborted) this.#opts.logger.warn("metadata refresh failed", { error: e });
+      } finally {
+        this.#lastRefresh = Date.now();
+        this.#metadataRefresh = null;
+      }
+      if (!this.#signal.aborted) this.wake();
+    })();
+  }
+
+  /** Partitions ready to fetch from `leader`. */
+  #ready(leader: number, now: number): Cursor[] {
+    const out: Cursor[] = [];
+    for (const c of this.#cursors.values()) {
+      if (c.paused || c.inFlight || c.resetting || c.retryAt > now) continue;
+      let l: number;
+      try {
+        l = this.#cluster.leaderOf(c.topic, c.partition);
+      } catch {
+        continue;
+      }
+      if (l === leader) out.push(c);
+    }
+    return out;
+  }
+
+  #hasPartitionsOn(leader: number): boolean {
+    for (const c of this.#cursors.values()) {
+      try {
+        if (this.#cluster.leaderOf(c.topic, c.partition) === leader) return true;
+      } catch {
+        // unknown leader: not this broker's
+      }
+    }
+    return false;
+  }
+
+  async #idle(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.#wakers.push(done);
+      this.#signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  async #brokerLoop(leader: number): Promise<void> {
+    let connErrors = 0;
+    while (!this.#signal.aborted && this.#hasPartitionsOn(leader)) {
+      const now = Date.now();
+      const ready = this.#ready(leader, now);
+      if (ready.length === 0) {
+        let next = Infinity;
+        for (const c of this.#cursors.values()) {
+          if (c.retryAt > now) next = Math.min(next, c.retryAt);
+        }
+        await this.#idle(Number.isFinite(next) ? Math.max(1, next - now) : 1000);
+        continue;
+      }
+      // The gate: fetch only with budget left, at most fetchMaxBytes.
+      const reserved = this.#buffer.tryReserve(
+        Math.min(this.#opts.maxPartitionBytes, 64 * 1024),
+        this.#opts.maxBytes,
+      );
+      if (reserved === 0) {
+        await this.#buffer.whenSpace(this.#signal);
+        continue;
+      }
+      for (const c of ready) c.inFlight = true;
+      const sent = ready.map((c) => ({ c, incarnationId: c.incarnationId, position: c.position }));
+      let res: FetchResponse;
+      try {
+        const conn = await this.#cluster.connection(leader, "fetch");
+        res = await conn.send(FetchApi, {
+          maxWaitMs: this.#opts.maxWaitMs,
+          minBytes: this.#opts.minBytes,
+          maxBytes: reserved,
+          isolationLevel: this.#opts.isolationLevel,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: groupTopics(
+            sent.map((s) => s.c),
+            this.#cluster,
+            reserved,
+            this.#opts.maxPartitionBytes,
+          ),
+          forgottenTopicsData: [],
+          rackId: "",
+        }, { timeoutMs: this.#opts.requestTimeoutMs + this.#opts.maxWaitMs });
+        connErrors = 0;
+      } catch (e) {
+        for (const s of sent) s.c.inFlight = false;
+        this.#buffer.release(reserved);
+        if (this.#signal.aborted) return;
+        this.#opts.logger.warn("fetch failed; retrying", { broker: leader, error: e });
+        this.#refreshSoon();
+        try {
+          await delay(
+            backoffMs(connErrors++, {
+              initialMs: this.#opts.retryBackoffMs,
+              maxMs: this.#opts.retryBackoffMaxMs,
+            }),
+            this.#signal,
+          );
+        } catch {
+          return;
+        }
+        continue;
+      }
+      for (const s of sent) s.c.inFlight = false;
+      const used = await this.#handle(res, sent, reserved);
+      this.#buffer.release(reserved - used);
+      if (res.throttleTimeMs > 0) {
+        try {
+          await delay(res.throttleTimeMs, this.#signal);
+        } catch {
+          return;
+        }
+      }
+    }
+  }
+
+  /** Applies a response; returns the bytes charged to the buffer. */
+  async #handle(
+    res: FetchResponse,
+    sent: { c: Cursor; incarnationId: number; position: bigint }[],
+    reserved: number,
+  ): Promise<number> {
+    if (res.errorCode !== 0) {
+      // Session errors cannot happen without sessions; anything else here is
+      // broker-wide: back off every partition of the request.
+      const err = KafkaProtocolError.from(res.errorCode, { apiName: "Fetch" });
+      if (!err.retriable) {
+        this.#hooks.fatal(err);
+        return 0;
+      }
+      for (const s of sent) this.#backoff(s.c);
+      return 0;
+    }
+    let used = 0;
+    const bySent = new Map(sent.map((s) => [key(s.c.topic, s.c.partition), s]));
+    for (const t of res.responses) {
+      const topic = t.topic || this.#cluster.topicName(t.topicId) || "";
+      for (const p of t.partitions) {
+        const s = bySent.get(key(topic, p.partitionIndex));
+        if (!s) continue;
+        const c = this.#cursors.get(key(topic, p.partitionIndex));
+        // Revoked, seeked or re-assigned while the Fetch was out: drop it.
+        if (c !== s.c || c.incarnationId !== s.incarnationId || c.position !== s.position) continue;
+        if (p.errorCode !== 0) {
+          await this.#partitionError(c, p.errorCode);
+          continue;
+        }
+        c.errors = 0;
+        c.highWatermark = p.highWatermark;
+        c.lastStableOffset = p.lastStableOffset;
+        const data = p.records;
+        if (!data || data.length === 0) continue;
+        const scan = scanRecordBatches(data);
+        if (scan.nextOffset === null || scan.nextOffset <= c.position) {
+          if (scan.firstBatchSize !== null && scan.firstBatchSize > reserved) {
+            this.#opts.logger.warn("a batch is larger than the fetch size", {
+              topic,
+              partition: c.partition,
+              offset: c.position,
+              batchBytes: scan.firstBatchSize,
+            });
+          }
+          continue;
+        }
+        used += data.length;
+        this.#buffer.push({
+          topic,
+          partition: c.partition,
+          data,
+          fetchOffset: c.position,
+          nextOffset: scan.nextOffset,
+          highWatermark: p.highWatermark,
+          abortedTransactions: this.#opts.isolationLevel === 1
+            ? (p.abortedTransactions ?? [])
+            : null,
+          incarnationId: c.incarnationId,
+          bytes: data.length,
+        });
+        c.position = scan.nextOffset;
+      }
+    }
+    return used;
+  }
+
+  async #partitionError(c: Cursor, code: number): Promise<void> {
+    const where = { apiName: "Fetch", topic: c.topic, partition: c.partition };
+    if (code === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      c.resetting = true;
+      try {
+        await this.#hooks.outOfRange(c);
+      } finally {
+        c.resetting = false;
+      }
+      return;
+    }
+    if (REFRESH.has(code)) {
+      this.#opts.logger.info("partition leader changed or unknown; refreshing metadata", {
+        ...where,
+        code,
+      });
+      this.#backoff(c);
+      this.#refreshSoon();
+      return;
+    }
+    const err = KafkaProtocolError.from(code, where);
+    if (err.retriable) {
+      this.#backoff(c);
+      return;
+    }
+    this.#hooks.fatal(err);
+  }
+
+  #backoff(c: Cursor): void {
+    c.retryAt = Date.now() +
+      backoffMs(c.errors++, {
+        initialMs: this.#opts.retryBackoffMs,
+        maxMs: this.#opts.retryBackoffMaxMs,
+      });
+  }
+
+  /** Resolves when every broker loop has ended (after the signal aborted). */
+  async stopped(): Promise<void> {
+    await Promise.allSettled([...this.#loops.values(), this.#metadataRefresh]);
+  }
+}
+
+function groupTopics(
+  cursors: Cursor[],
+  cluster: Cluster,
+  reserved: number,
+  maxPartitionBytes: number,
+): Array<{
+  topic: string;
+  topicId: string;
+  partitions: Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number }>;
+}> {
+  const byTopic = new Map<
+    string,
+    Array<
+      {
+        partition: number;
+        fetchOffset: bigint;
+        partitionMaxBytes: number;
+        currentLeaderEpoch: number;
+      }
+    >
+  >();
+  for (const c of cursors) {
+    let list = byTopic.get(c.topic);
+    if (!list) byTopic.set(c.topic, list = []);
+    const epoch = cluster.topics.get(c.topic)?.partitions.get(c.partition)?.leaderEpoch ?? -1;
+    list.push({
+      partition: c.partition,
+      fetchOffset: c.position,
+      partitionMaxBytes: Math.min(maxPartitionBytes, reserved),
+      currentLeaderEpoch: epoch,
+    });
+  }
+  return [...byTopic].map(([topic, partitions]) => ({
+    topic,
+    topicId: cluster.topics.get(topic)?.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA",
+    partitions,
+  }));
+}

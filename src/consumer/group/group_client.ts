@@ -1,0 +1,274 @@
+/**
+ * Requests to a group's coordinator: finding it, committing and fetching
+ * offsets, and the membership calls. Coordinator moves (NOT_COORDINATOR,
+ * COORDINATOR_NOT_AVAILABLE) and loading (COORDINATOR_LOAD_IN_PROGRESS) are
+ * retried here with backoff; every other error code is returned to the
+ * caller as a {@linkcode KafkaProtocolError} to decide on.
+ *
+ * Connections: "group" carries join/sync/commit/fetch (JoinGroup may be held
+ * by the coordinator for the whole rebalance timeout), "heartbeat" carries
+ * only heartbeats, so a heartbeat never waits behind them.
+ *
+ * @module
+ */
+
+import type { Cluster } from "../../net/cluster.ts";
+import type { Connection } from "../../net/connection.ts";
+import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { KafkaProtocolError } from "../../protocol/errors.ts";
+import { FindCoordinatorApi } from "../../protocol/messages/find_coordinator.ts";
+import { OffsetCommitApi } from "../../protocol/messages/offset_commit.ts";
+import { OffsetFetchApi } from "../../protocol/messages/offset_fetch.ts";
+import { DescribeGroupsApi } from "../../protocol/messages/describe_groups.ts";
+import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../../protocol/consumer_protocol.ts";
+import { backoffMs, delay } from "../../util/async.ts";
+import type { TopicPartition } from "../offsets/ack_tracker.ts";
+
+/** An offset to commit. */
+export interface OffsetToCommit extends TopicPartition {
+  /** The next offset to consume. */
+  offset: bigint;
+}
+
+/** Identity of the member committing (generation -1 and "" outside a group). */
+export interface MemberIdentity {
+  /** Generation the commit belongs to; -1 for a consumer outside the group. */
+  generationId: number;
+  /** Member id; "" outside the group. */
+  memberId: string;
+  /** Static member id, if any. */
+  groupInstanceId: string | null;
+}
+
+const COORDINATOR_ERRORS = new Set<number>([
+  ErrorCode.NOT_COORDINATOR,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+]);
+
+/** Talks to one group's coordinator. */
+export class GroupClient {
+  readonly #cluster: Cluster;
+  readonly groupId: string;
+  readonly #signal: AbortSignal;
+  readonly #maxAttempts: number;
+  #coordinator: number | null = null;
+
+  /** A client for `groupId`'s coordinator. */
+  constructor(cluster: Cluster, groupId: string, signal: AbortSignal, maxAttempts = 20) {
+    this.#cluster = cluster;
+    this.groupId = groupId;
+    this.#signal = signal;
+    this.#maxAttempts = maxAttempts;
+  }
+
+  /** Forgets the coordinator so the next call looks it up again. */
+  resetCoordinator(): void {
+    this.#coordinator = null;
+  }
+
+  /** A connection to the coordinator for `purpose` ("group" or "heartbeat"). */
+  async connection(purpose: "group" | "heartbeat"): Promise<Connection> {
+    if (this.#coordinator === null) this.#coordinator = await this.#find();
+    return await this.#cluster.connection(this.#coordinator, purpose);
+  }
+
+  /**
+   * Runs `call` against the coordinator, retrying (bounded, with backoff)
+   * when the coordinator moved, is loading, or the connection failed.
+   * `call` throws a KafkaProtocolError for error codes in the response.
+   */
+  async run<T>(purpose: "group" | "heartbeat", call: (c: Connection) => Promise<T>): Promise<T> {
+    for (let attempt = 0;; attempt++) {
+      let conn: Connection | undefined;
+      try {
+        conn = await this.connection(purpose);
+        return await call(conn);
+      } catch (e) {
+        const retry = (e instanceof KafkaProtocolError && COORDINATOR_ERRORS.has(e.code)) ||
+          e instanceof ConnectionError || e instanceof RequestTimeoutError;
+        if (!retry || attempt + 1 >= this.#maxAttempts || this.#signal.aborted) throw e;
+        if (
+          !(e instanceof KafkaProtocolError && e.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+        ) {
+          this.#coordinator = null;
+          if (e instanceof RequestTimeoutError) conn?.close();
+        }
+        await delay(backoffMs(attempt, { initialMs: 100, maxMs: 2000 }), this.#signal);
+      }
+    }
+  }
+
+  /**
+   * Throws for codes that mean "ask another coordinator" so that
+   * {@linkcode GroupClient.run} retries them; other codes are the caller's.
+   */
+  static throwIfCoordinatorMoved(code: number, apiName: string, groupId: string): void {
+    if (COORDINATOR_ERRORS.has(code)) throw KafkaProtocolError.from(code, { apiName, groupId });
+  }
+
+  /** The group's committed offsets for `partitions` (null where none is committed). */
+  fetchOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, bigint | null>> {
+    const byTopic = groupByTopic(partitions);
+    return this.run("group", async (conn) => {
+      const topics = [...byTopic].map(([name, parts]) => ({ name, partitionIndexes: parts }));
+      const res = await conn.send(OffsetFetchApi, {
+        groupId: this.groupId,
+        topics,
+        groups: [{ groupId: this.groupId, topics }],
+        requireStable: true,
+      });
+      const group = res.groups.length > 0 ? res.groups[0] : null;
+      const errorCode = group ? group.errorCode : res.errorCode;
+      if (errorCode !== 0) {
+        throw KafkaProtocolError.from(errorCode, { apiName: "OffsetFetch", groupId: this.groupId });
+      }
+      const out = new Map<string, bigint | null>();
+      const resTopics = group ? group.topics : res.topics;
+      for (const t of resTopics) {
+        for (const p of t.partitions) {
+          if (p.errorCode !== 0) {
+            throw KafkaProtocolError.from(p.errorCode, {
+              apiName: "OffsetFetch",
+              groupId: this.groupId,
+              topic: t.name,
+              partition: p.partitionIndex,
+            });
+          }
+          out.set(key(t.name, p.partitionIndex), p.committedOffset < 0n ? null : p.committedOffset);
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Commits offsets; throws the first partition error (by Kafka's name). */
+  commitOffsets(offsets: readonly OffsetToCommit[], member: MemberIdentity): Promise<void> {
+    const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint }[]>();
+    for (const o of offsets) {
+      let list = byTopic.get(o.topic);
+      if (!list) byTopic.set(o.topic, list = []);
+      list.push({ partitionIndex: o.partition, committedOffset: o.offset });
+    }
+    return this.run("group", async (conn) => {
+      const res = await conn.send(OffsetCommitApi, {
+        groupId: this.groupId,
+        generationIdOrMemberEpoch: member.generationId,
+        memberId: member.memberId,
+        groupInstanceId: member.groupInstanceId,
+        topics: [...byTopic].map(([name, partitions]) => ({
+          name,
+          topicId: this.#cluster.topics.get(name)?.topicId,
+          partitions: partitions.map((p) => ({
+            ...p,
+            committedLeaderEpoch: -1,
+            committedMetadata: "",
+          })),
+        })),
+      });
+      for (const t of res.topics) {
+        for (const p of t.partitions) {
+          if (p.errorCode !== 0) {
+            throw KafkaProtocolError.from(p.errorCode, {
+              apiName: "OffsetCommit",
+              groupId: this.groupId,
+              topic: t.name || this.#cluster.topicName(t.topicId),
+              partition: p.partitionIndex,
+            });
+          }
+        }
+      }
+    });
+  }
+
+  /** The broker's view of the group. */
+  async describe(): Promise<GroupDescription> {
+    return await this.run("group", async (conn) => {
+      const res = await conn.send(DescribeGroupsApi, {
+        groups: [this.groupId],
+        includeAuthorizedOperations: false,
+      });
+      const g = res.groups[0];
+      if (g.errorCode !== 0) {
+        throw KafkaProtocolError.from(g.errorCode, {
+          apiName: "DescribeGroups",
+          groupId: g.groupId,
+        });
+      }
+      return {
+        groupId: g.groupId,
+        state: g.groupState,
+        protocolType: g.protocolType,
+        protocol: g.protocolData,
+        members: g.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          assignment: m.memberAssignment.length > 0 && g.protocolType === CONSUMER_PROTOCOL_TYPE
+            ? decodeAssignment(m.memberAssignment).assignedPartitions.flatMap((tp) =>
+              tp.partitions.map((partition) => ({ topic: tp.topic, partition }))
+            )
+            : [],
+        })),
+      };
+    });
+  }
+
+  async #find(): Promise<number> {
+    const conn = await this.#cluster.connection("bootstrap", "metadata");
+    const res = await conn.send(FindCoordinatorApi, {
+      key: this.groupId,
+      keyType: 0,
+      coordinatorKeys: [this.groupId],
+    });
+    const c = res.coordinators.length > 0 ? res.coordinators[0] : null;
+    const errorCode = c ? c.errorCode : res.errorCode;
+    if (errorCode !== 0) {
+      throw KafkaProtocolError.from(errorCode, {
+        apiName: "FindCoordinator",
+        groupId: this.groupId,
+        errorMessage: c ? c.errorMessage : res.errorMessage,
+      });
+    }
+    const nodeId = c ? c.nodeId : res.nodeId;
+    if (!this.#cluster.brokers.has(nodeId)) await this.#cluster.refreshMetadata([]);
+    return nodeId;
+  }
+}
+
+/** `topic/partition` map key. */
+export function key(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+function groupByTopic(partitions: readonly TopicPartition[]): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const p of partitions) {
+    let list = m.get(p.topic);
+    if (!list) m.set(p.topic, list = []);
+    list.push(p.partition);
+  }
+  return m;
+}
+
+/** The broker's view of a group, from {@linkcode GroupClient.describe}. */
+export interface GroupDescription {
+  /** Group id. */
+  groupId: string;
+  /** Empty, PreparingRebalance, CompletingRebalance, Stable or Dead. */
+  state: string;
+  /** "consumer" for consumer groups. */
+  protocolType: string;
+  /** The chosen assignor, e.g. "range". */
+  protocol: string;
+  /** Members with their assignments. */
+  members: Array<{
+    memberId: string;
+    groupInstanceId: string | null;
+    clientId: string;
+    clientHost: string;
+    assignment: TopicPartition[];
+  }>;
+}

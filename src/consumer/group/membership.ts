@@ -1,0 +1,440 @@
+/**
+ * Group membership, classic protocol (GUIDE §1): JoinGroup, the leader's
+ * assignment, SyncGroup, the heartbeat task, LeaveGroup.
+ *
+ * Two loops run apart from the reader: the rebalance loop (waits for a
+ * reason to join, revokes, joins, syncs, assigns) and the heartbeat loop
+ * (every `heartbeatIntervalMs` on its own connection while a member). A
+ * heartbeat answered REBALANCE_IN_PROGRESS wakes the rebalance loop.
+ *
+ * @module
+ */
+
+import type { Cluster } from "../../net/cluster.ts";
+import { ErrorCode } from "../../protocol/error_codes.ts";
+import { KafkaError, KafkaProtocolError } from "../../protocol/errors.ts";
+import {
+  CONSUMER_PROTOCOL_TYPE,
+  decodeAssignment,
+  decodeSubscription,
+  encodeAssignment,
+  encodeSubscription,
+} from "../../protocol/consumer_protocol.ts";
+import { HeartbeatApi } from "../../protocol/messages/heartbeat.ts";
+import { JoinGroupApi, type JoinGroupResponse } from "../../protocol/messages/join_group.ts";
+import { LeaveGroupApi } from "../../protocol/messages/leave_group.ts";
+import { SyncGroupApi } from "../../protocol/messages/sync_group.ts";
+import { backoffMs, delay } from "../../util/async.ts";
+import type { Logger } from "../../config.ts";
+import type { TopicPartition } from "../offsets/ack_tracker.ts";
+import { assign, type AssignorName, type GroupMember } from "./assignors.ts";
+import { GroupClient, type MemberIdentity } from "./group_client.ts";
+
+/** What the consumer does at each step of membership. */
+export interface MembershipHooks {
+  /** Topic names this member subscribes to now (a RegExp resolved against metadata). */
+  subscription(): Promise<string[]>;
+  /** Give up every partition cleanly: stop fetching, wait for acks (bounded), commit, onRevoked. */
+  revoke(): Promise<void>;
+  /** Membership ended without a clean revoke: drop partitions, nothing committed, onLost. */
+  lost(reason: string): Promise<void>;
+  /** A new assignment of this generation: start positions, onAssigned, fetch. */
+  assigned(partitions: TopicPartition[]): Promise<void>;
+  /** An unrecoverable condition: end the stream with it. */
+  fatal(error: Error): void;
+}
+
+/** Settings of {@linkcode Membership}. */
+export interface MembershipOptions {
+  /** The group. */
+  groupId: string;
+  /** Static membership id. */
+  groupInstanceId: string | null;
+  /** Session timeout sent in JoinGroup. */
+  sessionTimeoutMs: number;
+  /** Rebalance timeout sent in JoinGroup. */
+  rebalanceTimeoutMs: number;
+  /** Heartbeat period. */
+  heartbeatIntervalMs: number;
+  /** Request timeout for requests other than JoinGroup. */
+  requestTimeoutMs: number;
+  /** Assignors offered, in preference order. */
+  assignors: AssignorName[];
+  /** Logger. */
+  logger: Required<Logger>;
+}
+
+/** Where the member is. */
+export type MembershipState = "unjoined" | "joining" | "stable" | "left" | "failed";
+
+const FATAL_JOIN_ERRORS = new Set<number>([
+  ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+  ErrorCode.INVALID_SESSION_TIMEOUT,
+  ErrorCode.INVALID_GROUP_ID,
+  ErrorCode.GROUP_MAX_SIZE_REACHED,
+  ErrorCode.FENCED_INSTANCE_ID,
+  ErrorCode.UNSUPPORTED_VERSION,
+]);
+
+/** One consumer's membership of its group. */
+export class Membership {
+  readonly #cluster: Cluster;
+  readonly #client: GroupClient;
+  readonly #opts: MembershipOptions;
+  readonly #hooks: MembershipHooks;
+  readonly #signal: AbortSignal;
+  #memberId = "";
+  #generationId = -1;
+  #protocolName: string | null = null;
+  #state: MembershipState = "unjoined";
+  #assigned = false;
+  #wantJoin = true;
+  #wake: (() => void) | null = null;
+  #lastHeartbeatOk = Date.now();
+  #leaderTopics: Map<string, number> | null = null;
+  #subscribed: string[] = [];
+  /** Resolves when both loops have ended. */
+  readonly done: Promise<void>;
+
+  /** Starts the rebalance and heartbeat loops; they end when `signal` aborts. */
+  constructor(
+    cluster: Cluster,
+    client: GroupClient,
+    opts: MembershipOptions,
+    hooks: MembershipHooks,
+    signal: AbortSignal,
+  ) {
+    this.#cluster = cluster;
+    this.#client = client;
+    this.#opts = opts;
+    this.#hooks = hooks;
+    this.#signal = signal;
+    this.done = Promise.all([this.#rebalanceLoop(), this.#heartbeatLoop()]).then(() => {});
+  }
+
+  /** The current state. */
+  get state(): MembershipState {
+    return this.#state;
+  }
+
+  /** Who commits: this member in its current generation. */
+  identity(): MemberIdentity {
+    return {
+      generationId: this.#generationId,
+      memberId: this.#memberId,
+      groupInstanceId: this.#opts.groupInstanceId,
+    };
+  }
+
+  /** Asks for a rejoin (new topics or partitions, a heartbeat's news, a pull after leaving). */
+  requestRejoin(reason: string): void {
+    if (this.#state === "failed") return;
+    if (!this.#wantJoin) {
+      this.#opts.logger.info("rejoining the group", { reason, group: this.#opts.groupId });
+    }
+    this.#wantJoin = true;
+    this.#wake?.();
+  }
+
+  /**
+   * Whether the leader should rebalance because the partition counts of the
+   * group's subscribed topics changed (Java's metadata-change trigger).
+   */
+  checkMetadata(): void {
+    if (this.#state !== "stable") return;
+    const known = this.#leaderTopics;
+    if (known) {
+      for (const [topic, count] of known) {
+        const now = this.#cluster.topics.get(topic)?.partitions.size ?? 0;
+        if (now !== count) {
+          this.requestRejoin(`partition count of ${topic} changed from ${count} to ${now}`);
+          return;
+        }
+      }
+    }
+  }
+
+  /** The topics this member subscribed with at the last join. */
+  get subscribed(): readonly string[] {
+    return this.#subscribed;
+  }
+
+  /**
+   * Leaves the group (LeaveGroup; not for static members unless `force`).
+   * Partitions must already be revoked by the caller.
+   */
+  async leave(reason: string, force = false): Promise<void> {
+    const memberId = this.#memberId;
+    this.#state = "left";
+    this.#wantJoin = false;
+    this.#assigned = false;
+    const staticMember = this.#opts.groupInstanceId !== null;
+    if (!memberId || (staticMember && !force)) return;
+    try {
+      await this.#client.run("group", async (conn) => {
+        const res = await conn.send(LeaveGroupApi, {
+          groupId: this.#opts.groupId,
+          memberId,
+          members: [{ memberId, groupInstanceId: this.#opts.groupInstanceId, reason }],
+        }, { timeoutMs: this.#opts.requestTimeoutMs });
+        const code = res.errorCode || res.members.find((m) => m.errorCode !== 0)?.errorCode || 0;
+        if (code !== 0 && code !== ErrorCode.UNKNOWN_MEMBER_ID) {
+          throw KafkaProtocolError.from(code, {
+            apiName: "LeaveGroup",
+            groupId: this.#opts.groupId,
+          });
+        }
+      });
+      this.#opts.logger.info("left the group", { group: this.#opts.groupId, reason });
+    } catch (e) {
+      this.#opts.logger.warn("LeaveGroup failed; the coordinator will expire the member", {
+        error: e,
+      });
+    }
+    this.#memberId = "";
+    this.#generationId = -1;
+  }
+
+  async #rebalanceLoop(): Promise<void> {
+    let attempt = 0;
+    while (!this.#signal.aborted && this.#state !== "failed") {
+      if (!this.#wantJoin) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          this.#signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+        this.#wake = null;
+        continue;
+      }
+      try {
+        if (this.#assigned) {
+          this.#assigned = false;
+          await this.#hooks.revoke();
+        }
+        if (this.#signal.aborted) break;
+        this.#wantJoin = false;
+        this.#state = "joining";
+        await this.#joinAndSync();
+        attempt = 0;
+      } catch (e) {
+        if (this.#signal.aborted) break;
+        if (e instanceof KafkaProtocolError && FATAL_JOIN_ERRORS.has(e.code)) {
+          this.#state = "failed";
+          this.#hooks.fatal(e);
+          break;
+        }
+        if (e instanceof KafkaProtocolError && !e.retriable && !e.rejoin && !e.findCoordinator) {
+          this.#state = "failed";
+          this.#hooks.fatal(e);
+          break;
+        }
+        this.#wantJoin = true;
+        if (attempt >= 30) {
+          this.#state = "failed";
+          this.#hooks.fatal(
+            new KafkaError(
+              `Could not join group ${this.#opts.groupId} after ${attempt} attempts: ${e}`,
+              {
+                cause: e,
+              },
+            ),
+          );
+          break;
+        }
+        this.#opts.logger.warn("join failed; retrying", {
+          group: this.#opts.groupId,
+          error: e,
+          attempt,
+        });
+        try {
+          await delay(backoffMs(attempt++, { initialMs: 100, maxMs: 2000 }), this.#signal);
+        } catch {
+          break;
+        }
+      }
+    }
+  }
+
+  async #joinAndSync(): Promise<void> {
+    const topics = await this.#hooks.subscription();
+    this.#subscribed = topics;
+    const metadata = encodeSubscription({
+      topics,
+      userData: null,
+      generationId: this.#generationId,
+    });
+    let join: JoinGroupResponse;
+    for (let i = 0;; i++) {
+      join = await this.#client.run("group", async (conn) => {
+        const res = await conn.send(JoinGroupApi, {
+          groupId: this.#opts.groupId,
+          sessionTimeoutMs: this.#opts.sessionTimeoutMs,
+          rebalanceTimeoutMs: this.#opts.rebalanceTimeoutMs,
+          memberId: this.#memberId,
+          groupInstanceId: this.#opts.groupInstanceId,
+          protocolType: CONSUMER_PROTOCOL_TYPE,
+          protocols: this.#opts.assignors.map((name) => ({ name, metadata })),
+          reason: null,
+        }, { timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
+        GroupClient.throwIfCoordinatorMoved(res.errorCode, "JoinGroup", this.#opts.groupId);
+        return res;
+      });
+      if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED && i < 3) {
+        // KIP-394: the coordinator hands out the id, we join again with it at once.
+        this.#memberId = join.memberId;
+        continue;
+      }
+      if (join.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
+        this.#memberId = "";
+        this.#generationId = -1;
+      }
+      if (join.errorCode !== 0) {
+        throw KafkaProtocolError.from(join.errorCode, {
+          apiName: "JoinGroup",
+          groupId: this.#opts.groupId,
+        });
+      }
+      break;
+    }
+    this.#memberId = join.memberId;
+    this.#generationId = join.generationId;
+    this.#protocolName = join.protocolName;
+    const isLeader = join.leader === join.memberId;
+    let assignments: { memberId: string; assignment: Uint8Array }[] = [];
+    this.#leaderTopics = null;
+    if (isLeader) assignments = await this.#lead(join);
+    const sync = await this.#client.run("group", async (conn) => {
+      const res = await conn.send(SyncGroupApi, {
+        groupId: this.#opts.groupId,
+        generationId: this.#generationId,
+        memberId: this.#memberId,
+        groupInstanceId: this.#opts.groupInstanceId,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        protocolName: this.#protocolName,
+        assignments,
+      }, { timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
+      GroupClient.throwIfCoordinatorMoved(res.errorCode, "SyncGroup", this.#opts.groupId);
+      return res;
+    });
+    if (sync.errorCode !== 0) {
+      if (sync.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
+      throw KafkaProtocolError.from(sync.errorCode, {
+        apiName: "SyncGroup",
+        groupId: this.#opts.groupId,
+      });
+    }
+    const decoded = decodeAssignment(sync.assignment);
+    const partitions = decoded.assignedPartitions.flatMap((tp) =>
+      tp.partitions.map((partition) => ({ topic: tp.topic, partition }))
+    );
+    this.#opts.logger.info("joined the group", {
+      group: this.#opts.groupId,
+      generation: this.#generationId,
+      memberId: this.#memberId,
+      leader: isLeader,
+      protocol: this.#protocolName,
+      partitions: partitions.length,
+    });
+    this.#state = "stable";
+    this.#lastHeartbeatOk = Date.now();
+    this.#assigned = true;
+    await this.#hooks.assigned(partitions);
+  }
+
+  /** The leader computes the assignment for every member (Java members included). */
+  async #lead(join: JoinGroupResponse): Promise<{ memberId: string; assignment: Uint8Array }[]> {
+    const members: GroupMember[] = join.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      topics: decodeSubscription(m.metadata).topics,
+    }));
+    const allTopics = [...new Set(members.flatMap((m) => m.topics))];
+    await this.#cluster.refreshMetadata(allTopics);
+    const partitionsPerTopic = new Map<string, number>();
+    for (const t of allTopics) {
+      const info = this.#cluster.topics.get(t);
+      if (info && info.errorCode === 0) partitionsPerTopic.set(t, info.partitions.size);
+    }
+    this.#leaderTopics = new Map(partitionsPerTopic);
+    const name = (this.#protocolName ?? this.#opts.assignors[0]) as AssignorName;
+    const result = assign(name, members, partitionsPerTopic);
+    return [...result].map(([memberId, byTopic]) => ({
+      memberId,
+      assignment: encodeAssignment({
+        assignedPartitions: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+      }),
+    }));
+  }
+
+  async #heartbeatLoop(): Promise<void> {
+    while (!this.#signal.aborted && this.#state !== "failed") {
+      try {
+        await delay(this.#opts.heartbeatIntervalMs, this.#signal);
+      } catch {
+        return;
+      }
+      if (this.#state !== "stable" || this.#wantJoin) continue;
+      const generation = this.#generationId;
+      try {
+        const conn = await this.#client.connection("heartbeat");
+        const res = await conn.send(HeartbeatApi, {
+          groupId: this.#opts.groupId,
+          generationId: generation,
+          memberId: this.#memberId,
+          groupInstanceId: this.#opts.groupInstanceId,
+        }, { timeoutMs: Math.min(this.#opts.requestTimeoutMs, this.#opts.sessionTimeoutMs) });
+        if (generation !== this.#generationId || this.#state !== "stable") continue;
+        switch (res.errorCode) {
+          case 0:
+            this.#lastHeartbeatOk = Date.now();
+            break;
+          case ErrorCode.REBALANCE_IN_PROGRESS:
+            this.#lastHeartbeatOk = Date.now();
+            this.requestRejoin("the coordinator started a rebalance");
+            break;
+          case ErrorCode.ILLEGAL_GENERATION:
+          case ErrorCode.UNKNOWN_MEMBER_ID:
+            await this.#lose(
+              `heartbeat answered ${KafkaProtocolError.from(res.errorCode).errorName}`,
+            );
+            if (res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
+            break;
+          case ErrorCode.FENCED_INSTANCE_ID:
+            this.#state = "failed";
+            this.#hooks.fatal(
+              KafkaProtocolError.from(res.errorCode, {
+                apiName: "Heartbeat",
+                groupId: this.#opts.groupId,
+              }),
+            );
+            return;
+          case ErrorCode.NOT_COORDINATOR:
+          case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+            this.#client.resetCoordinator();
+            break;
+          default:
+            this.#opts.logger.warn("heartbeat error", { code: res.errorCode });
+        }
+      } catch (e) {
+        this.#client.resetCoordinator();
+        this.#opts.logger.warn("heartbeat failed", { error: e });
+      }
+      if (
+        this.#state === "stable" && Date.now() - this.#lastHeartbeatOk > this.#opts.sessionTimeoutMs
+      ) {
+        await this.#lose("no successful heartbeat within sessionTimeoutMs");
+      }
+    }
+  }
+
+  async #lose(reason: string): Promise<void> {
+    if (this.#state !== "stable") return;
+    this.#opts.logger.warn("partitions lost", { group: this.#opts.groupId, reason });
+    this.#state = "unjoined";
+    this.#assigned = false;
+    this.#generationId = -1;
+    await this.#hooks.lost(reason);
+    this.requestRejoin(reason);
+  }
+}
