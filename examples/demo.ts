@@ -6,9 +6,10 @@
  * Run: KAFKA_BROKERS=127.0.0.1:9092 deno run -A examples/demo.ts
  */
 
-import { createTopics, deleteTopics, fetchPartition, produce } from "../src/net/admin.ts";
+import { createTopics, deleteTopics, produce } from "../src/net/admin.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import { Compression } from "../src/protocol/compression/mod.ts";
+import { Consumer } from "../mod.ts";
 
 const brokers = Deno.env.get("KAFKA_BROKERS");
 if (!brokers) {
@@ -19,7 +20,6 @@ if (!brokers) {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 const topic = `sluice-demo-${Date.now()}`;
 const cluster = new Cluster({ brokers: brokers.split(","), clientId: "sluice-demo" });
 
@@ -45,19 +45,65 @@ try {
     console.log(`produced 5 records to partition ${partition} at offset ${base}`);
   }
 
-  console.log("\nreading them back:");
-  console.log("partition  offset  key        value");
-  for (let partition = 0; partition < 3; partition++) {
-    const read = await fetchPartition(cluster, topic, partition, 0n);
-    for (const r of read.records) {
-      const key = r.key ? dec.decode(r.key) : "(null)";
-      const value = r.value ? dec.decode(r.value) : "(null)";
-      console.log(
-        `${String(partition).padEnd(9)}  ${String(r.offset).padEnd(6)}  ${key.padEnd(9)}  ${value}`,
-      );
+  console.log("\nconsuming with a group of two consumers (acknowledging every batch):");
+  const dec2 = new TextDecoder();
+  const groupId = `${topic}-group`;
+  const members = ["alpha", "beta"].map((name) =>
+    new Consumer({
+      brokers: brokers.split(","),
+      clientId: name,
+      groupId,
+      topics: [topic],
+      autoOffsetReset: "earliest",
+      autoCommitIntervalMs: 500,
+      heartbeatIntervalMs: 500,
+      onAssigned: (tps) =>
+        console.log(
+          `  [${name}] assigned ${tps.map((t) => `p${t.partition}`).join(",") || "nothing"}`,
+        ),
+      onRevoked: (tps) =>
+        console.log(
+          `  [${name}] revoked ${tps.map((t) => `p${t.partition}`).join(",") || "nothing"}`,
+        ),
+    })
+  );
+  let seen = 0;
+  let describe: ReturnType<Consumer["describeGroup"]> | null = null;
+  await Promise.all(members.map(async (consumer, i) => {
+    const name = ["alpha", "beta"][i];
+    for await (const batch of consumer) {
+      for (const r of batch.records) {
+        console.log(
+          `  [${name}] p${batch.partition} offset ${r.offset} key ${dec2.decode(r.key!)} ` +
+            dec2.decode(r.value!),
+        );
+      }
+      seen += batch.records.length;
+      console.log(`  [${name}] ack p${batch.partition} up to ${batch.nextOffset}: ${batch.ack()}`);
+      if (seen >= 15) {
+        // Everything is read: show the group while both are members, then stop both.
+        describe ??= members[0].describeGroup();
+        await describe;
+        await Promise.all(members.map((c) => c.commit()));
+        for (const c of members) {
+          for (const l of c.lag()) {
+            console.log(
+              `  lag p${l.partition}: position ${l.position}, committed ${l.committed}, lag ${l.lag}`,
+            );
+          }
+        }
+        await Promise.all(members.map((c) => c.close()));
+      }
     }
-    console.log(`           high watermark ${read.highWatermark}`);
+  }));
+  const group = await describe!;
+  console.log(
+    `\ngroup ${group.groupId}: ${group.state}, protocol ${group.protocol}, ${group.members.length} members`,
+  );
+  for (const m of group.members) {
+    console.log(`  ${m.clientId}: ${m.assignment.map((t) => `p${t.partition}`).join(",")}`);
   }
+  console.log(`\nconsumed ${seen} records; both consumers committed and left the group`);
 } finally {
   await deleteTopics(cluster, [topic]).catch(() => {});
   await cluster.close();

@@ -2,11 +2,12 @@
 # Runs sluice's tests against real Kafka (`deno task test [deno test args...]`).
 #
 # Fetches Kafka if needed, starts a single broker (cluster name `test`), runs
-# `deno test -A --no-check=remote tests/ "$@"` (without tests/ when the
+# `deno test -A --no-check=remote src/ tests/ "$@"` (without them when the
 # arguments name test files, e.g. `deno task test tests/x_test.ts`) with
 #   KAFKA_BROKERS       bootstrap string of the broker (127.0.0.1:port)
 #   SLUICE_KAFKA        absolute path of scripts/kafka.sh (for tools)
 #   SLUICE_KAFKA_LIBS   the Kafka libs directory (jars)
+#   SLUICE_KAFKA_VERSION  the Kafka version of those libs and of the broker
 # and stops the broker afterwards, whatever happened. Prints phase timings and
 # ends with `tests: N passed, N failed`; exits with deno test's exit code.
 #
@@ -88,7 +89,8 @@ abort() {
 t0=$(now_ms)
 SLUICE_KAFKA_LIBS=$(bash "$KAFKA" libs) || abort "could not fetch Kafka (see above)"
 T_FETCH=$(($(now_ms) - t0))
-export SLUICE_KAFKA="$KAFKA" SLUICE_KAFKA_LIBS
+SLUICE_KAFKA_VERSION="${KAFKA_VERSION:-$(basename "$(dirname "$SLUICE_KAFKA_LIBS")" | sed 's/^kafka-//')}"
+export SLUICE_KAFKA="$KAFKA" SLUICE_KAFKA_LIBS SLUICE_KAFKA_VERSION
 
 t0=$(now_ms)
 if [[ -n "${KAFKA_BROKERS:-}" ]]; then
@@ -137,8 +139,8 @@ log "KAFKA_BROKERS=$KAFKA_BROKERS${KAFKA_CLUSTER_BROKERS:+ KAFKA_CLUSTER_BROKERS
 # deno test's output goes to the terminal as it comes and to a file, from
 # which the final `ok | X passed | Y failed` line is read.
 # Extra arguments go to deno test; when they name test files or directories,
-# those run instead of all of tests/.
-paths=(tests/)
+# those run instead of all of src/ and tests/ (unit tests sit beside their code).
+paths=(src/ tests/)
 for arg in "$@"; do
   case "$arg" in
   *.ts | *.tsx | *.js | *.mts | tests/* | ./*) [[ -e "$arg" ]] && paths=() && break ;;

@@ -477,7 +477,10 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   // rebalances
 
   async #revokeAll(): Promise<void> {
+    // Taking the partitions out first makes revocation happen once, whether
+    // a rebalance or close() gets there first.
     const partitions = [...this.#assigned.values()];
+    this.#assigned.clear();
     this.#fetcher.clear();
     this.#buffer.drop(() => true);
     // Delivered batches get a bounded part of the rebalance timeout to be acked.
@@ -485,15 +488,14 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     for (const tp of partitions) this.#tracker.endIncarnation(tp, "revoked");
     if (this.#opts.commit === "auto") await this.#commit().catch((e) => this.#warnCommit(e));
     await this.#callback("onRevoked", partitions);
-    this.#assigned.clear();
   }
 
   async #loseAll(reason: string): Promise<void> {
     const partitions = [...this.#assigned.values()];
+    this.#assigned.clear();
     this.#fetcher.clear();
     this.#buffer.drop(() => true);
     for (const tp of partitions) this.#tracker.endIncarnation(tp, "lost");
-    this.#assigned.clear();
     this.#opts.logger.warn("partitions lost", { reason, count: partitions.length });
     await this.#callback("onLost", partitions);
   }
@@ -624,6 +626,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   #close(waitForAcks: boolean): Promise<void> {
     this.#closing ??= (async () => {
       const partitions = [...this.#assigned.values()];
+      this.#assigned.clear();
       this.#fetcher.clear();
       this.#buffer.drop(() => true);
       this.#buffer.wakeReaders();
@@ -643,7 +646,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           await this.#membership.leave("the consumer is closing");
         }
       }
-      this.#assigned.clear();
       this.#stop.abort(new KafkaError("The consumer is closed"));
       await Promise.allSettled([...this.#loops, this.#fetcher.stopped()]);
       await this.#cluster.close();
@@ -660,6 +662,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     this.#error = error;
     this.#buffer.wakeReaders();
     const partitions = [...this.#assigned.values()];
+    this.#assigned.clear();
     this.#closing = (async () => {
       this.#fetcher.clear();
       this.#buffer.drop(() => true);
