@@ -221,7 +221,7 @@ tool() {
   # SLUICE_KAFKA_CDS=0 turns this off.
   local jsa="" dump=""
   if [[ "${SLUICE_KAFKA_CDS:-1}" == 1 ]]; then
-    jsa="$LIBS/.cds/$class-$(printf '%s %s' "$(java_id)" "${opts[*]}" | cksum | cut -d' ' -f1).jsa"
+    jsa="$LIBS/.cds/$class-$(printf '%s %s %s' "$(java_id)" "${opts[*]}" "${SLUICE_TOOL_JAVA_OPTS:-}" | cksum | cut -d' ' -f1).jsa"
     mkdir -p "$LIBS/.cds"
     if [[ -s "$jsa" ]]; then
       opts+=("-XX:SharedArchiveFile=$jsa")
@@ -238,6 +238,10 @@ tool() {
     exec java "${opts[@]}" -cp "$LIBS/*" "$class" "$@"
   fi
   local rc=0
+  TOOL_DUMP=$dump # global: the EXIT trap runs after this function's locals are gone
+  trap 'rm -f -- "$TOOL_DUMP"' EXIT
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
   java "${opts[@]}" -cp "$LIBS/*" "$class" "$@" || rc=$?
   if [[ $rc -eq 0 && -s "$dump" ]]; then mv -f "$dump" "$jsa"; else rm -f "$dump"; fi
   return $rc

@@ -15,7 +15,9 @@
 import type { Cluster } from "../net/cluster.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { KafkaProtocolError } from "../protocol/errors.ts";
-import { FetchApi, type FetchResponse } from "../protocol/messages/fetch.ts";
+import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/messages/fetch.ts";
+import { ZERO_UUID } from "../protocol/reader.ts";
+import { FetchSession, type SessionPartition } from "./fetch_session.ts";
 import { scanRecordBatches } from "../protocol/record_batch_scan.ts";
 import { backoffMs, delay } from "../util/async.ts";
 import type { Logger } from "../config.ts";
@@ -250,6 +252,9 @@ export class Fetcher {
 
   async #brokerLoop(leader: number): Promise<void> {
     let connErrors = 0;
+    const session = new FetchSession();
+    const leaderEpoch = (p: SessionPartition) =>
+      this.#cluster.topics.get(p.topic)?.partitions.get(p.partition)?.leaderEpoch ?? -1;
     while (!this.#signal.aborted && this.#hasPartitionsOn(leader)) {
       const now = Date.now();
       const ready = this.#ready(leader, now);
@@ -273,6 +278,7 @@ export class Fetcher {
       for (const c of ready) c.inFlight = true;
       const sent = ready.map((c) => ({ c, incarnationId: c.incarnationId, position: c.position }));
       let res: FetchResponse;
+      const plan = session.next(ready, leaderEpoch);
       try {
         const conn = await this.#cluster.connection(leader, "fetch");
         res = await conn.send(FetchApi, {
@@ -280,19 +286,15 @@ export class Fetcher {
           minBytes: this.#opts.minBytes,
           maxBytes: reserved,
           isolationLevel: this.#opts.isolationLevel,
-          sessionId: 0,
-          sessionEpoch: -1,
-          topics: groupTopics(
-            sent.map((s) => s.c),
-            this.#cluster,
-            reserved,
-            this.#opts.maxPartitionBytes,
-          ),
-          forgottenTopicsData: [],
+          sessionId: plan.sessionId,
+          sessionEpoch: plan.sessionEpoch,
+          topics: this.#topics(plan.send, leaderEpoch),
+          forgottenTopicsData: this.#forgotten(plan.forget),
           rackId: "",
         }, { timeoutMs: this.#opts.requestTimeoutMs + this.#opts.maxWaitMs });
         connErrors = 0;
       } catch (e) {
+        session.reset();
         for (const s of sent) s.c.inFlight = false;
         this.#buffer.release(reserved);
         if (this.#signal.aborted) return;
@@ -312,6 +314,18 @@ export class Fetcher {
         continue;
       }
       for (const s of sent) s.c.inFlight = false;
+      if (
+        res.errorCode === ErrorCode.FETCH_SESSION_ID_NOT_FOUND ||
+        res.errorCode === ErrorCode.INVALID_FETCH_SESSION_EPOCH ||
+        res.errorCode === ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR
+      ) {
+        this.#opts.logger.debug("fetch session reset", { broker: leader, code: res.errorCode });
+        session.reset();
+        this.#buffer.release(reserved);
+        continue;
+      }
+      if (res.errorCode === 0) session.onResponse(res.sessionId);
+      else session.reset();
       const used = await this.#handle(res, sent, reserved);
       this.#buffer.release(reserved - used);
       if (res.throttleTimeMs > 0) {
@@ -428,47 +442,48 @@ export class Fetcher {
       });
   }
 
+  #topics(
+    partitions: readonly SessionPartition[],
+    leaderEpoch: (p: SessionPartition) => number,
+  ): FetchRequest["topics"] {
+    const byTopic = new Map<string, FetchRequest["topics"][number]["partitions"]>();
+    for (const p of partitions) {
+      let list = byTopic.get(p.topic);
+      if (!list) byTopic.set(p.topic, list = []);
+      list.push({
+        partition: p.partition,
+        fetchOffset: p.position,
+        // Constant per partition (the response as a whole is bounded by the
+        // reservation), so a session does not resend partitions for it.
+        partitionMaxBytes: this.#opts.maxPartitionBytes,
+        currentLeaderEpoch: leaderEpoch(p),
+      });
+    }
+    return [...byTopic].map(([topic, parts]) => ({
+      topic,
+      topicId: this.#cluster.topics.get(topic)?.topicId ?? ZERO_UUID,
+      partitions: parts,
+    }));
+  }
+
+  #forgotten(
+    list: ReadonlyArray<{ topic: string; partition: number }>,
+  ): FetchRequest["forgottenTopicsData"] {
+    const byTopic = new Map<string, number[]>();
+    for (const p of list) {
+      let parts = byTopic.get(p.topic);
+      if (!parts) byTopic.set(p.topic, parts = []);
+      parts.push(p.partition);
+    }
+    return [...byTopic].map(([topic, partitions]) => ({
+      topic,
+      topicId: this.#cluster.topics.get(topic)?.topicId ?? ZERO_UUID,
+      partitions,
+    }));
+  }
+
   /** Resolves when every broker loop has ended (after the signal aborted). */
   async stopped(): Promise<void> {
     await Promise.allSettled([...this.#loops.values(), this.#metadataRefresh]);
   }
-}
-
-function groupTopics(
-  cursors: Cursor[],
-  cluster: Cluster,
-  reserved: number,
-  maxPartitionBytes: number,
-): Array<{
-  topic: string;
-  topicId: string;
-  partitions: Array<{ partition: number; fetchOffset: bigint; partitionMaxBytes: number }>;
-}> {
-  const byTopic = new Map<
-    string,
-    Array<
-      {
-        partition: number;
-        fetchOffset: bigint;
-        partitionMaxBytes: number;
-        currentLeaderEpoch: number;
-      }
-    >
-  >();
-  for (const c of cursors) {
-    let list = byTopic.get(c.topic);
-    if (!list) byTopic.set(c.topic, list = []);
-    const epoch = cluster.topics.get(c.topic)?.partitions.get(c.partition)?.leaderEpoch ?? -1;
-    list.push({
-      partition: c.partition,
-      fetchOffset: c.position,
-      partitionMaxBytes: Math.min(maxPartitionBytes, reserved),
-      currentLeaderEpoch: epoch,
-    });
-  }
-  return [...byTopic].map(([topic, partitions]) => ({
-    topic,
-    topicId: cluster.topics.get(topic)?.topicId ?? "AAAAAAAAAAAAAAAAAAAAAA",
-    partitions,
-  }));
 }
