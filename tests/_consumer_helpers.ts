@@ -96,7 +96,7 @@ export async function withTimeout<T>(
   timeoutMs: number,
   what: string,
 ): Promise<T> {
-  let id: number | undefined;
+  let id: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     id = setTimeout(() => reject(new Error(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
   });
@@ -171,7 +171,7 @@ export class BatchReader {
       this.#pending.catch(() => {});
     }
     const pending = this.#pending;
-    let id: number | undefined;
+    let id: ReturnType<typeof setTimeout> | undefined;
     const timer = new Promise<"timeout">((resolve) => {
       id = setTimeout(() => resolve("timeout"), timeoutMs);
     });
@@ -718,7 +718,7 @@ export class LineProcess {
 
   /** Waits for the exit (killing with SIGKILL after `timeoutMs`); returns stderr. */
   async finish(timeoutMs = 20000): Promise<{ status: Deno.CommandStatus; stderr: string }> {
-    let id: number | undefined;
+    let id: ReturnType<typeof setTimeout> | undefined;
     const killer = new Promise<void>((resolve) => {
       id = setTimeout(() => {
         this.kill("SIGKILL");

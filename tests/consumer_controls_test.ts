@@ -32,7 +32,11 @@ Deno.test("seek() moves a partition to an offset (mid-batch too), earliest, late
   ]);
   const p0 = { topic, partition: 0 };
   const consumer = new Consumer(fastOptions({
-    assign: [{ topic, partition: 0, offset: "earliest" }, { topic, partition: 1, offset: "earliest" }],
+    assign: [{ topic, partition: 0, offset: "earliest" }, {
+      topic,
+      partition: 1,
+      offset: "earliest",
+    }],
     maxPartitionFetchBytes: 1,
   }));
   const reader = new BatchReader(consumer.readable);
@@ -109,14 +113,21 @@ Deno.test("pause() stops delivering a partition while others flow; resume() deli
     const quietUntil = Date.now() + 1500;
     while (Date.now() < quietUntil) {
       const b = await reader.next(quietUntil - Date.now());
-      assert.equal(b, undefined, `nothing while partition 1 is paused, got ${b && `${b.partition}@${b.records[0].offset}`}`);
+      assert.equal(
+        b,
+        undefined,
+        `nothing while partition 1 is paused, got ${b && `${b.partition}@${b.records[0].offset}`}`,
+      );
     }
     assert.equal(tally.of(p1).length, beforePause);
 
     consumer.resume([p1]);
     await readUntil(reader, tally, () => tally.of(p1).length >= 50, 15_000);
     // No gap and no repeat across the pause: 0..49 once each, in order.
-    assert.deepEqual(tally.of(p1).map((s) => Number(s.offset)), Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      tally.of(p1).map((s) => Number(s.offset)),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     assert.deepEqual(tally.duplicates(), []);
   } finally {
     await consumer.close();

@@ -31,7 +31,12 @@ function endsOf(topic: string, count: number, end: number): Map<string, bigint> 
   return new Map(Array.from({ length: count }, (_, p) => [`${topic}-${p}`, BigInt(end)]));
 }
 
-async function produceRound(topic: string, partitions: number, round: string, perPartition: number) {
+async function produceRound(
+  topic: string,
+  partitions: number,
+  round: string,
+  perPartition: number,
+) {
   await Promise.all(
     Array.from(
       { length: partitions },
@@ -85,15 +90,22 @@ Deno.test("Consumers in a group split 6 partitions with no overlap; one closes a
       { describe },
     );
     await produceRound(topic, 6, "r2", 50);
-    await waitFor("every record of both rounds", () => tally.complete(endsOf(topic, 6, 100)), 30_000, {
-      describe,
-    });
+    await waitFor(
+      "every record of both rounds",
+      () => tally.complete(endsOf(topic, 6, 100)),
+      30_000,
+      {
+        describe,
+      },
+    );
     assert.ok(loops.every((l) => l.error === undefined), String(loops.find((l) => l.error)?.error));
     assert.deepEqual(tally.duplicates(), [], "clean handovers deliver nothing twice");
     assert.deepEqual(tally.orderViolations(), []);
     // c3's partitions' round-2 records were read by the others.
     for (const key of gone) {
-      const readers = new Set(tally.partitions.get(key)!.filter((s) => s.offset >= 50n).map((s) => s.by));
+      const readers = new Set(
+        tally.partitions.get(key)!.filter((s) => s.offset >= 50n).map((s) => s.by),
+      );
       assert.ok(!readers.has("c3"), `${key} moved away from c3`);
     }
   } finally {
@@ -143,16 +155,25 @@ Deno.test("A rebalance fences the acks of batches delivered before it; their rec
     );
     assert.deepEqual(revokedA.sort(), allPartitions(topic, 2), "A's revocation covered both");
     for (const [key, batch] of held) {
-      assert.equal(batch.ack(), false, `the ack of ${key}'s batch from before the rebalance is fenced`);
+      assert.equal(
+        batch.ack(),
+        false,
+        `the ack of ${key}'s batch from before the rebalance is fenced`,
+      );
     }
 
     // Nothing was committed: both partitions are read again from offset 0.
     const [keyA] = owned(a);
     const [keyB] = owned(b);
     const tallyA = new Tally();
-    await waitFor("B to read its partition from 0", () => tallyB.of(tpOf(keyB)).length >= 20, 20_000, {
-      describe: () => tallyB.summary(),
-    });
+    await waitFor(
+      "B to read its partition from 0",
+      () => tallyB.of(tpOf(keyB)).length >= 20,
+      20_000,
+      {
+        describe: () => tallyB.summary(),
+      },
+    );
     assert.equal(tallyB.of(tpOf(keyB))[0].offset, 0n);
     const deadlineA = Date.now() + 20_000;
     while (tallyA.of(tpOf(keyA)).length < 20) {
@@ -203,18 +224,28 @@ Deno.test("A member killed without LeaveGroup loses its partitions after session
       return member!.owned().length === 4;
     }, 30_000);
 
-    loop = new ReadLoop(new Consumer(fastOptions({ groupId, topics: [topic], sessionTimeoutMs })), tally, "c1");
+    loop = new ReadLoop(
+      new Consumer(fastOptions({ groupId, topics: [topic], sessionTimeoutMs })),
+      tally,
+      "c1",
+    );
     const c1 = loop.consumer;
     const split = () => {
       const mine = owned(c1);
       const theirs = member!.owned();
       const both = [...mine, ...theirs].sort();
-      return mine.length === 2 && theirs.length === 2 && JSON.stringify(both) === JSON.stringify(all);
+      return mine.length === 2 && theirs.length === 2 &&
+        JSON.stringify(both) === JSON.stringify(all);
     };
-    await waitFor("c1 and the subprocess to own 2 partitions each", async () => {
-      await member!.check();
-      return split();
-    }, 30_000, { describe: () => `c1: ${owned(c1)}; member: ${member!.owned()}` });
+    await waitFor(
+      "c1 and the subprocess to own 2 partitions each",
+      async () => {
+        await member!.check();
+        return split();
+      },
+      30_000,
+      { describe: () => `c1: ${owned(c1)}; member: ${member!.owned()}` },
+    );
 
     await produceRound(topic, 4, "k2", 25);
     const union = () => {
@@ -225,9 +256,14 @@ Deno.test("A member killed without LeaveGroup loses its partitions after session
       }
       return t;
     };
-    await waitFor("rounds 1-2 read by c1 and the subprocess", () => union().complete(endsOf(topic, 4, 50)), 30_000, {
-      describe: () => union().summary(),
-    });
+    await waitFor(
+      "rounds 1-2 read by c1 and the subprocess",
+      () => union().complete(endsOf(topic, 4, 50)),
+      30_000,
+      {
+        describe: () => union().summary(),
+      },
+    );
     // Let the subprocess's auto-commit (every 200 ms) catch up is not needed:
     // whatever it did not commit is delivered again to c1 (at least once).
     const theirs = member.owned();
@@ -239,10 +275,15 @@ Deno.test("A member killed without LeaveGroup loses its partitions after session
     const reported = member;
     member = undefined;
 
-    await waitFor("c1 to own all 4 partitions", () => owned(c1).length === 4, sessionTimeoutMs + 20_000, {
-      intervalMs: 50,
-      describe: () => `c1: ${owned(c1)}`,
-    });
+    await waitFor(
+      "c1 to own all 4 partitions",
+      () => owned(c1).length === 4,
+      sessionTimeoutMs + 20_000,
+      {
+        intervalMs: 50,
+        describe: () => `c1: ${owned(c1)}`,
+      },
+    );
     const movedAfterMs = Date.now() - killedAt;
     // No LeaveGroup: the coordinator notices only when the session expires
     // (the last heartbeat was at most heartbeatIntervalMs before the kill).
@@ -260,9 +301,14 @@ Deno.test("A member killed without LeaveGroup loses its partitions after session
       }
       return t;
     };
-    await waitFor("every record of rounds 1-3", () => final().complete(endsOf(topic, 4, 75)), 30_000, {
-      describe: () => final().summary(),
-    });
+    await waitFor(
+      "every record of rounds 1-3",
+      () => final().complete(endsOf(topic, 4, 75)),
+      30_000,
+      {
+        describe: () => final().summary(),
+      },
+    );
     for (const key of theirs) {
       assert.ok(
         tally.of(tpOf(key)).some((s) => s.offset >= 50n),

@@ -85,10 +85,15 @@ Deno.test("Consumer shares a group with Kafka's Java console consumer: both get 
       Array.from({ length: 6 }, (_, p) => produceValues(topic, p, values(`j${p}`, 40))),
     );
     const ends = new Map(all.map((k) => [k, 40n]));
-    await waitFor("every record, by one member or the other", () => {
-      javaSeen();
-      return tally.complete(ends);
-    }, 60_000, { intervalMs: 200, describe: () => tally.summary() });
+    await waitFor(
+      "every record, by one member or the other",
+      () => {
+        javaSeen();
+        return tally.complete(ends);
+      },
+      60_000,
+      { intervalMs: 200, describe: () => tally.summary() },
+    );
 
     assert.deepEqual(tally.duplicates(), [], "no record read by both");
     for (const [key, list] of tally.partitions) {

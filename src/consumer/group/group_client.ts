@@ -86,8 +86,11 @@ export class GroupClient {
         conn = await this.connection(purpose);
         return await call(conn);
       } catch (e) {
+        // A bootstrap that never reached any broker already retried with
+        // backoff: retrying it again here would only multiply the wait.
+        const unreachable = e instanceof ConnectionError && this.#cluster.brokers.size === 0;
         const retry = (e instanceof KafkaProtocolError && COORDINATOR_ERRORS.has(e.code)) ||
-          e instanceof ConnectionError || e instanceof RequestTimeoutError;
+          (e instanceof ConnectionError && !unreachable) || e instanceof RequestTimeoutError;
         if (!retry || attempt + 1 >= this.#maxAttempts || this.#signal.aborted) throw e;
         if (
           !(e instanceof KafkaProtocolError && e.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)

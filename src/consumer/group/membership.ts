@@ -11,6 +11,7 @@
  */
 
 import type { Cluster } from "../../net/cluster.ts";
+import { ConnectionError } from "../../net/errors.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { KafkaError, KafkaProtocolError } from "../../protocol/errors.ts";
 import {
@@ -220,6 +221,12 @@ export class Membership {
       } catch (e) {
         if (this.#signal.aborted) break;
         if (e instanceof KafkaProtocolError && FATAL_JOIN_ERRORS.has(e.code)) {
+          this.#state = "failed";
+          this.#hooks.fatal(e);
+          break;
+        }
+        if (e instanceof ConnectionError && this.#cluster.brokers.size === 0) {
+          // Not one bootstrap broker answered, after the cluster's own retries.
           this.#state = "failed";
           this.#hooks.fatal(e);
           break;

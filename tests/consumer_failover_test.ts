@@ -1,0 +1,118 @@
+// Leader change on the 3-node cluster (`SLUICE_TEST_CLUSTER=1 deno task
+// test` starts it and sets KAFKA_CLUSTER_BROKERS): while a consumer reads a
+// topic replicated 3 times and Kafka's producer keeps writing to it, the
+// broker leading one of its partitions is stopped. Consumption goes on (the
+// consumer follows the new leaders, and the coordinator if it moved) and no
+// record is lost. The broker is started again at the end.
+//
+// Without KAFKA_CLUSTER_BROKERS the test fails (it never skips), saying to
+// run with SLUICE_TEST_CLUSTER=1.
+
+import assert from "node:assert/strict";
+import { Consumer } from "../mod.ts";
+import { Cluster } from "../src/net/cluster.ts";
+import { clusterBrokers, kafkaScript, producePerf, topicOffsets, uniqueName } from "./_kafka.ts";
+import { fastOptions, newTopic, ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
+
+/** The scripts/kafka.sh cluster name whose bootstrap is `bootstrap`. */
+function clusterName(bootstrap: string): string {
+  const given = Deno.env.get("KAFKA_CLUSTER_NAME");
+  if (given) return given;
+  const root = Deno.env.get("SLUICE_RUN") || "/tmp/sluice-kafka";
+  for (const entry of Deno.readDirSync(root)) {
+    try {
+      if (Deno.readTextFileSync(`${root}/${entry.name}/bootstrap`).trim() === bootstrap) {
+        return entry.name;
+      }
+    } catch {
+      // not a cluster directory
+    }
+  }
+  throw new Error(
+    `No cluster in ${root} has bootstrap ${bootstrap}; set KAFKA_CLUSTER_NAME to its scripts/kafka.sh name`,
+  );
+}
+
+async function kafkaSh(args: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command("bash", {
+    args: [kafkaScript(), ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(`kafka.sh ${args.join(" ")} failed: ${new TextDecoder().decode(stderr)}`);
+  }
+}
+
+async function leaderOf(bootstrap: string, topic: string, partition: number): Promise<number> {
+  const cluster = new Cluster({ brokers: bootstrap.split(",") });
+  try {
+    await cluster.refreshMetadata([topic]);
+    return cluster.leaderOf(topic, partition);
+  } finally {
+    await cluster.close();
+  }
+}
+
+Deno.test("Consumer goes on without losing a record when the leader's broker stops (3-node cluster)", async () => {
+  const bootstrap = clusterBrokers(); // throws "run with SLUICE_TEST_CLUSTER=1" when unset
+  const name = clusterName(bootstrap);
+  const topic = await newTopic("failover", 3, {
+    bootstrap,
+    replicationFactor: 3,
+    configs: { "min.insync.replicas": "2" },
+  });
+  const groupId = uniqueName("failover");
+  const records = 30_000;
+  // About 10 s of writing, so the stop happens mid-stream.
+  const producing = producePerf(topic, {
+    bootstrap,
+    numRecords: records,
+    recordSize: 200,
+    throughput: 3000,
+  });
+  producing.catch(() => {}); // handled: awaited below
+
+  const tally = new Tally();
+  const loop = new ReadLoop(
+    new Consumer(fastOptions({ brokers: bootstrap, groupId, topics: [topic] })),
+    tally,
+    "c",
+  );
+  let stopped: number | undefined;
+  try {
+    await waitFor("the first 5000 records", () => tally.count >= 5000, 60_000, {
+      describe: () => tally.summary(),
+    });
+    stopped = await leaderOf(bootstrap, topic, 0);
+    const countAtStop = tally.count;
+    await kafkaSh(["stop-broker", "--name", name, "--node", String(stopped)]);
+    const newLeader = await leaderOf(bootstrap, topic, 0);
+    assert.notEqual(newLeader, stopped, "partition 0 has a new leader");
+
+    const sent = await producing;
+    assert.equal(sent.records, records);
+    const ends = new Map(
+      (await topicOffsets(topic, { bootstrap })).map((o) => [`${topic}-${o.partition}`, o.offset]),
+    );
+    let total = 0n;
+    for (const end of ends.values()) total += end;
+    assert.equal(total, BigInt(records));
+    await waitFor(
+      "every record, after the leader's broker stopped",
+      () => tally.complete(ends),
+      90_000,
+      {
+        describe: () => `${tally.summary()}; loop error: ${loop.error}`,
+      },
+    );
+    assert.ok(tally.count > countAtStop);
+    assert.equal(loop.error, undefined);
+  } finally {
+    await producing.catch(() => {});
+    await loop.stop(30_000).catch(() => {});
+    if (stopped !== undefined) {
+      await kafkaSh(["start-broker", "--name", name, "--node", String(stopped)]);
+    }
+  }
+});

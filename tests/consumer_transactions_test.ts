@@ -1,0 +1,161 @@
+// Transactions: Kafka's transactional message copier copies an input topic
+// whose values are all distinct to an output topic, in transactions of 50
+// records, aborting about a third of them at random (then copying those
+// records again). So in the output log:
+//   - every input value is in exactly one committed transaction, and that
+//     copy is its last occurrence in the log (a value is only re-copied
+//     after an abort, never after its commit);
+//   - every earlier occurrence of a value belongs to an aborted transaction.
+// A read_uncommitted read shows the whole log (aborted copies included); a
+// read_committed consumer must deliver exactly the last occurrence of each
+// value, nothing else, and commit past the final transaction markers so the
+// group's lag reaches 0.
+
+import assert from "node:assert/strict";
+import { Consumer } from "../mod.ts";
+import { brokers, kafkaTool, uniqueName } from "./_kafka.ts";
+import {
+  BatchReader,
+  fastOptions,
+  groupDescription,
+  newTopic,
+  produceValues,
+  Tally,
+  tpKey,
+  values,
+  waitFor,
+} from "./_consumer_helpers.ts";
+
+const PER_PARTITION = 1000;
+
+async function caughtUp(consumer: Consumer, partitions: number): Promise<boolean> {
+  const lag = await consumer.lag();
+  return lag.length === partitions &&
+    lag.every((l) => l.lag === 0n && l.highWatermark !== null && l.highWatermark > 0n);
+}
+
+/** Reads until lag() is 0 on every partition (positions past the final markers). */
+async function readAll(consumer: Consumer, partitions: number, timeoutMs: number): Promise<Tally> {
+  const reader = new BatchReader(consumer.readable);
+  const tally = new Tally();
+  const deadline = Date.now() + timeoutMs;
+  let done = false;
+  while (!done) {
+    const batch = await reader.next(200);
+    if (batch === null) throw new Error(`stream ended: ${tally.summary()}`);
+    if (batch) {
+      tally.add(batch);
+      assert.equal(batch.ack(), true);
+    } else {
+      done = await caughtUp(consumer, partitions);
+    }
+    if (!done && Date.now() > deadline) {
+      const lag = await consumer.lag();
+      throw new Error(
+        `not caught up after ${timeoutMs} ms: ${tally.summary()}; lag ${
+          JSON.stringify(lag, (_, v) => typeof v === "bigint" ? `${v}` : v)
+        }`,
+      );
+    }
+  }
+  return tally;
+}
+
+Deno.test("read_committed delivers no record of an aborted transaction (Kafka's transactional copier with random aborts) and lag reaches 0", async () => {
+  const input = await newTopic("txn-in", 2);
+  const output = await newTopic("txn-out", 2);
+  await Promise.all(
+    [0, 1].map((p) => produceValues(input, p, values(`in${p}`, PER_PARTITION), { perBatch: 100 })),
+  );
+  // One copier per input partition; each writes to the same partition of
+  // the output topic.
+  const prefix = uniqueName("copier");
+  await Promise.all([0, 1].map((p) =>
+    kafkaTool("transactional-message-copier", [
+      "--broker-list",
+      brokers(),
+      "--input-topic",
+      input,
+      "--input-partition",
+      String(p),
+      "--output-topic",
+      output,
+      "--transactional-id",
+      `${prefix}-${p}`,
+      "--consumer-group",
+      `${prefix}-group-${p}`,
+      "--max-messages",
+      String(PER_PARTITION),
+      "--transaction-size",
+      "50",
+      "--enable-random-aborts",
+      "--use-group-metadata",
+    ])
+  ));
+
+  // The whole log, aborted copies included.
+  const uncommitted = new Consumer(fastOptions({
+    assign: [{ topic: output, partition: 0 }, { topic: output, partition: 1 }],
+    isolationLevel: "read_uncommitted",
+  }));
+  let all: Tally;
+  try {
+    all = await readAll(uncommitted, 2, 60_000);
+  } finally {
+    await uncommitted.close();
+  }
+  // value -> offset of its last occurrence (its committed copy).
+  const lastCopy = new Map<string, string>();
+  let aborted = 0;
+  for (const [key, list] of all.partitions) {
+    for (const s of list) {
+      if (lastCopy.has(s.value!)) aborted++;
+      lastCopy.set(s.value!, `${key}@${s.offset}`);
+    }
+  }
+  const inputs = [0, 1].flatMap((p) => values(`in${p}`, PER_PARTITION));
+  assert.deepEqual([...lastCopy.keys()].sort(), [...inputs].sort(), "every input value was copied");
+  assert.ok(aborted > 0, "the copier aborted some transactions (else this test proves nothing)");
+
+  // read_committed, in a group.
+  const groupId = uniqueName("txn-group");
+  const committed = new Consumer(fastOptions({
+    groupId,
+    topics: [output],
+    isolationLevel: "read_committed",
+  }));
+  let got: Tally;
+  try {
+    got = await readAll(committed, 2, 60_000);
+    await waitFor("lag() to be 0 everywhere", () => caughtUp(committed, 2), 5000);
+  } finally {
+    await committed.close();
+  }
+  assert.equal(got.count, inputs.length, `each value once, no aborted copy: ${got.summary()}`);
+  for (const [key, list] of got.partitions) {
+    for (const s of list) {
+      assert.equal(
+        `${key}@${s.offset}`,
+        lastCopy.get(s.value!),
+        `${s.value} delivered from its committed copy, not an aborted one`,
+      );
+    }
+  }
+  assert.deepEqual(got.duplicates(), []);
+  assert.deepEqual(got.orderViolations(), []);
+
+  // Committed past the final COMMIT markers: Kafka's tool shows lag 0.
+  const group = await groupDescription(groupId);
+  assert.equal(group.rows.length, 2, group.output);
+  for (const row of group.rows) {
+    assert.equal(row.lag, 0n, `${row.topic}-${row.partition}:\n${group.output}`);
+  }
+  // The log ends with a control record (the last transaction's marker).
+  for (const row of group.rows) {
+    const records = all.of(row).length;
+    assert.ok(
+      row.logEndOffset > BigInt(records),
+      `${tpKey(row)}: log end ${row.logEndOffset} counts markers beyond ${records} records`,
+    );
+  }
+});
