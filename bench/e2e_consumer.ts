@@ -46,15 +46,7 @@
  * @module
  */
 
-import {
-  createTopic,
-  deleteTopic,
-  kafkaScript,
-  kafkaTool,
-  producePerf,
-  topicOffsets,
-  uniqueName,
-} from "../tests/_kafka.ts";
+import { kafkaScript, uniqueName } from "../tests/_kafka.ts";
 import type { ChildResult } from "./e2e_consumer_child.ts";
 
 // ---------------------------------------------------------------------------
@@ -169,13 +161,118 @@ function stat(xs: number[], f: (n: number) => string): string {
   return `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
 }
 
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Process groups of the commands running now (each is started in its own group). */
+const running = new Set<number>();
+let interrupted = false;
+
+/**
+ * Runs a command to its end in a process group of its own (`detached`), so
+ * that {@linkcode killRunning} ends it with everything it started: JVMs under
+ * `bash kafka.sh tool` or `/usr/bin/time`, Deno children.
+ */
 async function run(
   cmd: string,
   args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  opts: { track?: boolean } = {},
+): Promise<RunResult> {
+  const track = opts.track ?? true;
+  if (track && interrupted) throw new Error("interrupted");
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+  if (track) running.add(child.pid);
+  try {
+    const out = await child.output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    running.delete(child.pid);
+  }
+}
+
+/** SIGTERM to every running command's process group. */
+function killRunning(): void {
+  interrupted = true;
+  for (const pid of running) {
+    try {
+      Deno.kill(-pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Runs one of Kafka's tools (`scripts/kafka.sh tool NAME ...`); throws on a non-zero exit. */
+async function tool(name: string, args: string[]): Promise<RunResult> {
+  const r = await run("bash", [kafkaScript(), "tool", name, ...args]);
+  if (r.code !== 0) {
+    const output = `${r.stderr}\n${r.stdout}`.trim().split("\n").slice(-30).join("\n");
+    throw new Error(`kafka tool ${name} failed (exit ${r.code}):\n${output}`);
+  }
+  return r;
+}
+
+/** Log end ("latest") or start ("earliest") offsets of a topic's partitions, by partition. */
+async function topicOffsets(
+  bootstrap: string,
+  topic: string,
+  time: "latest" | "earliest",
+): Promise<bigint[]> {
+  const r = await tool("get-offsets", [
+    "--bootstrap-server",
+    bootstrap,
+    "--topic",
+    topic,
+    "--time",
+    time === "latest" ? "-1" : "-2",
+  ]);
+  const offsets: bigint[] = [];
+  for (const line of r.stdout.split("\n")) {
+    const m = /^(.+):(\d+):(\d+)$/.exec(line.trim());
+    if (m !== null && m[1] === topic) offsets[Number(m[2])] = BigInt(m[3]);
+  }
+  return offsets;
+}
+
+/** Writes the records with Kafka's producer-perf-test; returns its final rates. */
+async function produce(
+  bootstrap: string,
+  topic: string,
+  records: number,
+  recordSize: number,
+): Promise<{ recordsPerSec: number; mbPerSec: number }> {
+  const r = await tool("producer-perf-test", [
+    "--topic",
+    topic,
+    "--num-records",
+    String(records),
+    "--record-size",
+    String(recordSize),
+    "--throughput",
+    "-1",
+    "--producer-props",
+    "acks=1",
+    "batch.size=1048576",
+    "linger.ms=50",
+    `bootstrap.servers=${bootstrap}`,
+  ]);
+  const last = [
+    ...r.stdout.matchAll(/(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\)/g),
+  ].at(-1);
+  if (last === undefined || Number(last[1]) !== records) {
+    throw new Error(`producer-perf-test did not report ${records} records sent:\n${r.stdout}`);
+  }
+  return { recordsPerSec: Number(last[2]), mbPerSec: Number(last[3]) };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -193,47 +290,60 @@ const MiB = 1024 * 1024;
 // broker
 
 interface Broker {
-  bootstrap: string;
-  /** Stops it if this script started it; idempotent. */
+  /** Starts a local broker (or takes `KAFKA_BROKERS`); resolves with the bootstrap string. */
+  start(): Promise<string>;
+  /** Stops the broker if this script started it (or was starting it); idempotent. */
   stop(): Promise<void>;
+  /** False with `KAFKA_BROKERS`. */
   ownedByUs: boolean;
 }
 
-async function startBroker(): Promise<Broker> {
+/**
+ * The broker: `KAFKA_BROKERS`, else a single node started with
+ * `kafka.sh start --name bench --owner <our pid>`. The owner makes `stop`
+ * safe at any time, even mid-start: kafka.sh stops only a cluster we own.
+ */
+function broker(): Broker {
   const external = Deno.env.get("KAFKA_BROKERS");
   if (external) {
-    log(`using KAFKA_BROKERS=${external}`);
-    return { bootstrap: external, stop: () => Promise.resolve(), ownedByUs: false };
+    return {
+      start: () => {
+        log(`using KAFKA_BROKERS=${external}`);
+        return Promise.resolve(external);
+      },
+      stop: () => Promise.resolve(),
+      ownedByUs: false,
+    };
   }
   const owner = String(Deno.pid);
   let stopped: Promise<void> | null = null;
   const stop = () => {
     stopped ??= (async () => {
-      const r = await run("bash", [kafkaScript(), "stop", "--name", "bench", "--owner", owner]);
+      const r = await run("bash", [kafkaScript(), "stop", "--name", "bench", "--owner", owner], {
+        track: false,
+      });
       log(r.stderr.trim().split("\n").at(-1) ?? "stopped");
     })();
     return stopped;
   };
-  log("starting a local Kafka (scripts/kafka.sh start --name bench)");
-  const r = await run("bash", [kafkaScript(), "start", "--name", "bench", "--owner", owner]);
-  if (r.code !== 0) {
-    await stop();
-    throw new Error(`kafka.sh start failed (exit ${r.code}):\n${r.stderr}`);
-  }
-  const bootstrap = r.stdout.trim().split("\n").at(-1) ?? "";
-  if (!/^[\w.:,\[\]-]+$/.test(bootstrap)) {
-    await stop();
-    throw new Error(`kafka.sh start printed no bootstrap:\n${r.stdout}\n${r.stderr}`);
-  }
-  log(`broker at ${bootstrap}`);
-  return { bootstrap, stop, ownedByUs: true };
+  const start = async () => {
+    log("starting a local Kafka (scripts/kafka.sh start --name bench)");
+    const r = await run("bash", [kafkaScript(), "start", "--name", "bench", "--owner", owner]);
+    if (r.code !== 0) throw new Error(`kafka.sh start failed (exit ${r.code}):\n${r.stderr}`);
+    const bootstrap = r.stdout.trim().split("\n").at(-1) ?? "";
+    if (!/^[\w.:,\[\]-]+$/.test(bootstrap)) {
+      throw new Error(`kafka.sh start printed no bootstrap:\n${r.stdout}\n${r.stderr}`);
+    }
+    log(`broker at ${bootstrap}`);
+    return bootstrap;
+  };
+  return { start, stop, ownedByUs: true };
 }
 
 // ---------------------------------------------------------------------------
 // our consumer (child process)
 
 const CHILD = new URL("./e2e_consumer_child.ts", import.meta.url).pathname;
-const children = new Set<Deno.ChildProcess>();
 
 interface Expected {
   /** Records per partition (log end offsets; log start is 0). */
@@ -268,15 +378,9 @@ async function runOurs(
   ];
   if (mode === "group") args.push("--group", uniqueName("bench-e2e-ours"));
   if (extra.noCrc) args.push("--no-crc");
-  const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" })
-    .spawn();
-  children.add(child);
-  const out = await child.output().finally(() => children.delete(child));
-  const dec = new TextDecoder();
-  const stdout = dec.decode(out.stdout);
-  const stderr = dec.decode(out.stderr);
-  if (out.code !== 0) {
-    throw new Error(`our consumer (${mode}) failed (exit ${out.code}):\n${stderr}\n${stdout}`);
+  const { code, stdout, stderr } = await run(Deno.execPath(), args);
+  if (code !== 0) {
+    throw new Error(`our consumer (${mode}) failed (exit ${code}):\n${stderr}\n${stdout}`);
   }
   const line = stdout.trim().split("\n").at(-1) ?? "";
   const result = JSON.parse(line) as ChildResult;
@@ -347,15 +451,10 @@ async function runJava(
   const t0 = performance.now();
   const cmd = haveTime ? "/usr/bin/time" : "bash";
   const args = haveTime ? ["-f", "%U %S %M", "-o", timeFile, "bash", ...toolArgs] : toolArgs;
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
-  children.add(child);
-  const out = await child.output().finally(() => children.delete(child));
+  const { code, stdout, stderr } = await run(cmd, args);
   const wallMs = performance.now() - t0;
-  const dec = new TextDecoder();
-  const stdout = dec.decode(out.stdout);
-  const stderr = dec.decode(out.stderr);
-  if (out.code !== 0) {
-    throw new Error(`consumer-perf-test failed (exit ${out.code}):\n${stderr}\n${stdout}`);
+  if (code !== 0) {
+    throw new Error(`consumer-perf-test failed (exit ${code}):\n${stderr}\n${stdout}`);
   }
   if (stdout.includes("WARNING: Exiting before consuming")) {
     throw new Error(`consumer-perf-test timed out before reading ${total} records:\n${stdout}`);
@@ -485,7 +584,7 @@ async function machine(): Promise<Machine> {
   const meminfo = await read("/proc/meminfo");
   const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? NaN);
   const java = await run("java", ["-version"]).catch(() => ({ stderr: "", stdout: "", code: 1 }));
-  const tool = await kafkaTool("consumer-perf-test", ["--version"], { check: false })
+  const kafka = await run("bash", [kafkaScript(), "tool", "consumer-perf-test", "--version"])
     .catch(() => ({ stdout: "", stderr: "", code: 1 }));
   const git = await run("git", ["-C", new URL("..", import.meta.url).pathname, "rev-parse", "HEAD"])
     .catch(() => ({ stdout: "", stderr: "", code: 1 }));
@@ -497,7 +596,7 @@ async function machine(): Promise<Machine> {
     deno:
       `deno ${Deno.version.deno} (V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript})`,
     java: java.stderr.split("\n").slice(0, 2).map((l) => l.trim()).join("; ") || "?",
-    kafka: tool.stdout.trim().split("\n").at(-1) || Deno.env.get("KAFKA_VERSION") || "?",
+    kafka: kafka.stdout.trim().split("\n").at(-1) || Deno.env.get("KAFKA_VERSION") || "?",
     commit: git.code === 0 ? git.stdout.trim().slice(0, 12) : "?",
   };
 }
@@ -647,16 +746,13 @@ async function main(): Promise<void> {
   }
   const began = performance.now();
   const loadBefore = await loadAvg();
-  const broker = await startBroker();
+  const kafka = broker();
+  let bootstrap = "";
   let topic: string | null = null;
   const onSignal = (sig: Deno.Signal) => {
     log(`${sig}: stopping`);
-    for (const c of children) {
-      try {
-        c.kill("SIGTERM");
-      } catch { /* gone */ }
-    }
-    broker.stop().finally(() => Deno.exit(sig === "SIGINT" ? 130 : 143));
+    killRunning();
+    kafka.stop().finally(() => Deno.exit(sig === "SIGINT" ? 130 : 143));
   };
   const sigint = () => onSignal("SIGINT");
   const sigterm = () => onSignal("SIGTERM");
@@ -664,26 +760,32 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGTERM", sigterm);
   const configFile = await Deno.makeTempFile({ prefix: "sluice-bench-", suffix: ".properties" });
   try {
-    const bootstrap = broker.bootstrap;
+    bootstrap = await kafka.start();
     topic = uniqueName("bench-e2e");
     log(`topic ${topic}: ${flags.partitions} partitions`);
-    await createTopic(topic, { bootstrap, partitions: flags.partitions });
-    log(`writing ${fmtInt(flags.records)} records of ${flags.recordSize} B (producer-perf-test)`);
-    const produced = await producePerf(topic, {
+    await tool("topics", [
+      "--bootstrap-server",
       bootstrap,
-      numRecords: flags.records,
-      recordSize: flags.recordSize,
-      throughput: -1,
-      props: { acks: 1, "batch.size": 1048576, "linger.ms": 50 },
-    });
-    const ends = await topicOffsets(topic, { bootstrap });
-    const starts = await topicOffsets(topic, { bootstrap, time: "earliest" });
-    if (ends.length !== flags.partitions || starts.some((s) => s.offset !== 0n)) {
-      throw new Error(`unexpected offsets: ${JSON.stringify({ ends, starts }, (_, v) => `${v}`)}`);
+      "--create",
+      "--topic",
+      topic,
+      "--partitions",
+      String(flags.partitions),
+      "--replication-factor",
+      "1",
+    ]);
+    log(`writing ${fmtInt(flags.records)} records of ${flags.recordSize} B (producer-perf-test)`);
+    const produced = await produce(bootstrap, topic, flags.records, flags.recordSize);
+    const ends = await topicOffsets(bootstrap, topic, "latest");
+    const starts = await topicOffsets(bootstrap, topic, "earliest");
+    const complete = (xs: bigint[]) =>
+      xs.length === flags.partitions && Array.from(xs, (x) => x !== undefined).every(Boolean);
+    if (!complete(ends) || !complete(starts) || starts.some((x) => x !== 0n)) {
+      throw new Error(`unexpected offsets: log start ${starts.join(",")}, end ${ends.join(",")}`);
     }
     const expected: Expected = {
-      perPartition: ends.map((e) => Number(e.offset)),
-      total: ends.reduce((a, e) => a + Number(e.offset), 0),
+      perPartition: ends.map(Number),
+      total: ends.reduce((a, e) => a + Number(e), 0),
     };
     if (expected.total !== flags.records) {
       throw new Error(`the topic holds ${expected.total} records, want ${flags.records}`);
@@ -756,7 +858,7 @@ async function main(): Promise<void> {
       `- ${m.deno}`,
       `- Java: ${m.java}`,
       `- Kafka ${m.kafka} (${
-        broker.ownedByUs ? "single-node KRaft broker from scripts/kafka.sh" : "KAFKA_BROKERS"
+        kafka.ownedByUs ? "single-node KRaft broker from scripts/kafka.sh" : "KAFKA_BROKERS"
       }, tools on the same machine)`,
       `- sluice at commit ${m.commit} (plus any uncommitted changes); run took ${
         fmt(seconds, 0)
@@ -791,12 +893,20 @@ async function main(): Promise<void> {
     }
   } finally {
     await Deno.remove(configFile).catch(() => {});
-    if (!broker.ownedByUs && topic !== null) {
-      await deleteTopic(topic, { bootstrap: broker.bootstrap }).catch((e) =>
-        log(`could not delete topic ${topic}: ${e}`)
-      );
+    if (!kafka.ownedByUs && topic !== null) {
+      const t = topic;
+      await run("bash", [
+        kafkaScript(),
+        "tool",
+        "topics",
+        "--bootstrap-server",
+        bootstrap,
+        "--delete",
+        "--topic",
+        t,
+      ], { track: false }).catch((e) => log(`could not delete topic ${t}: ${e}`));
     }
-    await broker.stop();
+    await kafka.stop();
     Deno.removeSignalListener("SIGINT", sigint);
     Deno.removeSignalListener("SIGTERM", sigterm);
   }

@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # Runs sluice's tests against real Kafka (`deno task test [deno test args...]`).
 #
-# Fetches Kafka if needed, starts a single broker (cluster name `test`), runs
-# `deno test -A --no-check=remote src/ tests/ "$@"` (without them when the
+# Fetches Kafka if needed and starts, in parallel (each its own JVMs):
+#   - a single Kafka 4.1.1 broker (cluster name `test`),
+#   - a 3-node Kafka 4.1.1 cluster (`testcluster`), for failover tests,
+#   - a single Kafka 3.9.1 broker (`test39`; 3.9.1 is fetched, and cached, as
+#     4.1.1 is), for the "Kafka 3.x works too" smoke test,
+# runs `deno test -A --no-check=remote src/ tests/ "$@"` (without them when the
 # arguments name test files, e.g. `deno task test tests/x_test.ts`) with
-#   KAFKA_BROKERS       bootstrap string of the broker (127.0.0.1:port)
+#   KAFKA_BROKERS          bootstrap string of the broker (127.0.0.1:port)
+#   KAFKA_CLUSTER_BROKERS  bootstrap string of the 3-node cluster
+#   KAFKA39_BROKERS        bootstrap string of the Kafka 3.9.1 broker
 #   SLUICE_KAFKA        absolute path of scripts/kafka.sh (for tools)
 #   SLUICE_KAFKA_LIBS   the Kafka libs directory (jars)
 #   SLUICE_KAFKA_VERSION  the Kafka version of those libs and of the broker
-# and stops the broker afterwards, whatever happened. Prints phase timings and
-# ends with `tests: N passed, N failed`; exits with deno test's exit code.
+# and stops every cluster it started afterwards, whatever happened. Prints the
+# start time of each cluster and phase timings, and ends with
+# `tests: N passed, N failed`; exits with deno test's exit code.
 #
 #   KAFKA_BROKERS=host:port   use that cluster; start and stop nothing
-#   SLUICE_TEST_CLUSTER=1     also start a 3-node cluster (name `testcluster`,
-#                             in parallel) and export KAFKA_CLUSTER_BROKERS
+#   KAFKA_CLUSTER_BROKERS=... / KAFKA39_BROKERS=...
+#                             use that cluster instead of starting one
+#   SLUICE_TEST_CLUSTER=0     do not start the 3-node cluster
+#   SLUICE_TEST_KAFKA39=0     do not start the Kafka 3.9.1 broker
+# (the tests that need a cluster that was not started fail: they never skip).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +35,7 @@ secs() { printf '%d.%01ds' $(($1 / 1000)) $(($1 % 1000 / 100)); }
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 T_FETCH=0 T_START=0 T_TESTS=0 T_STOP=0
+START_DETAILS="" # per cluster start times, for the timings line
 STARTED=() # cluster names this script may have started (stopped if it owns them)
 RUN_ROOT="${SLUICE_RUN:-/tmp/sluice-kafka}" # as in kafka.sh
 STOPPED=""
@@ -45,21 +56,22 @@ stop_all() {
 }
 
 timings() {
-  printf 'timings: fetch %s, start %s, tests %s, stop %s\n' \
-    "$(secs "$T_FETCH")" "$(secs "$T_START")" "$(secs "$T_TESTS")" "$(secs "$T_STOP")"
+  printf 'timings: fetch %s, start %s%s, tests %s, stop %s\n' "$(secs "$T_FETCH")" \
+    "$(secs "$T_START")" "${START_DETAILS:+ ($START_DETAILS)}" "$(secs "$T_TESTS")" "$(secs "$T_STOP")"
 }
 
 # Brokers are stopped on every way out: normal end, error, ^C, kill.
 TEST_PID=""  # the process group running deno test
-STARTERS=()  # subshells running kafka.sh start
+STARTERS=()  # process groups running kafka.sh fetch/start (see start_bg)
 
-# Ends our background subshells and their children (by pid), so that no
-# start finishes after the brokers were stopped and no deno test outlives us.
+# Ends our background process groups (by id), so that no start or fetch
+# (Maven) finishes after the brokers were stopped and no deno test outlives
+# us. Brokers run in sessions of their own (kafka.sh) and are stopped by
+# stop_all.
 end_children() {
   local pid
   for pid in "${STARTERS[@]}"; do
-    pkill -TERM -P "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   done
   # deno test runs in its own process group (see below): end all of it.
   [[ -z "$TEST_PID" ]] || kill -TERM -- "-$TEST_PID" 2>/dev/null || true
@@ -81,6 +93,7 @@ abort() {
   log "error: $*"
   end_children
   stop_all
+  [[ -z "${tmp:-}" ]] || rm -rf "$tmp"
   timings
   echo "tests: 0 passed, 0 failed"
   exit 1
@@ -92,49 +105,87 @@ T_FETCH=$(($(now_ms) - t0))
 SLUICE_KAFKA_VERSION="${KAFKA_VERSION:-$(basename "$(dirname "$SLUICE_KAFKA_LIBS")" | sed 's/^kafka-//')}"
 export SLUICE_KAFKA="$KAFKA" SLUICE_KAFKA_LIBS SLUICE_KAFKA_VERSION
 
-t0=$(now_ms)
+# Which clusters to start: key, cluster name, nodes, Kafka version, variable.
+CLUSTERS=()
 if [[ -n "${KAFKA_BROKERS:-}" ]]; then
   log "using KAFKA_BROKERS=$KAFKA_BROKERS (not starting a broker)"
-  if [[ "${SLUICE_TEST_CLUSTER:-}" == 1 && -z "${KAFKA_CLUSTER_BROKERS:-}" ]]; then
-    log "warning: SLUICE_TEST_CLUSTER=1 with KAFKA_BROKERS set: set KAFKA_CLUSTER_BROKERS too"
+  if [[ "${SLUICE_TEST_CLUSTER:-1}" != 0 && -z "${KAFKA_CLUSTER_BROKERS:-}" ]]; then
+    log "warning: KAFKA_BROKERS is set but KAFKA_CLUSTER_BROKERS is not: the 3-node cluster tests will fail"
+  fi
+  if [[ "${SLUICE_TEST_KAFKA39:-1}" != 0 && -z "${KAFKA39_BROKERS:-}" ]]; then
+    log "warning: KAFKA_BROKERS is set but KAFKA39_BROKERS is not: the Kafka 3.9 tests will fail"
   fi
 else
-  # Both clusters start in parallel. Names: `test` and `testcluster`, or
-  # `test-PID` / `testcluster-PID` when another live run owns those.
-  STARTED=(test "test-$$")
-  [[ "${SLUICE_TEST_CLUSTER:-}" == 1 ]] && STARTED+=(testcluster "testcluster-$$")
+  CLUSTERS+=("single test 1 $SLUICE_KAFKA_VERSION KAFKA_BROKERS")
+  if [[ "${SLUICE_TEST_CLUSTER:-1}" != 0 && -z "${KAFKA_CLUSTER_BROKERS:-}" ]]; then
+    CLUSTERS+=("cluster testcluster 3 $SLUICE_KAFKA_VERSION KAFKA_CLUSTER_BROKERS")
+  fi
+  if [[ "${SLUICE_TEST_KAFKA39:-1}" != 0 && -z "${KAFKA39_BROKERS:-}" ]]; then
+    CLUSTERS+=("kafka39 test39 1 3.9.1 KAFKA39_BROKERS")
+  fi
+fi
+
+# Starts one cluster (fetching its Kafka version first, when not cached):
+# writes the bootstrap to $dir/$key, the start time in ms to $dir/$key.ms and
+# the fetch time to $dir/$key.fetch.ms. Names: NAME, or NAME-OWNER when
+# another live run owns NAME. Runs in a process group of its own.
+# shellcheck disable=SC2317 # invoked by the inner bash (export -f)
+start_cluster() { # dir key name nodes version owner
+  local dir=$1 key=$2 name=$3 n=$4 version=$5 owner=$6 t0 rc=0
+  export KAFKA_VERSION=$version
+  t0=$(now_ms)
+  bash "$KAFKA" fetch || return 1
+  echo $(($(now_ms) - t0)) >"$dir/$key.fetch.ms"
+  t0=$(now_ms)
+  bash "$KAFKA" start --name "$name" --brokers "$n" --owner "$owner" >"$dir/$key" || rc=$?
+  if [[ $rc -eq 3 ]]; then
+    log "cluster '$name' belongs to another run: starting '$name-$owner'"
+    rc=0
+    bash "$KAFKA" start --name "$name-$owner" --brokers "$n" --owner "$owner" >"$dir/$key" || rc=$?
+  fi
+  echo $(($(now_ms) - t0)) >"$dir/$key.ms"
+  return "$rc"
+}
+
+t0=$(now_ms)
+if [[ ${#CLUSTERS[@]} -gt 0 ]]; then
+  # All clusters start in parallel, each in a process group of its own (so
+  # that end_children can end a start or a Maven fetch with all its children).
+  export -f start_cluster log now_ms
+  export KAFKA
   tmp=$(mktemp -d)
-  start_one() { # base-name brokers: prints the bootstrap as its last line
-    local rc=0
-    bash "$KAFKA" start --name "$1" --brokers "$2" --owner $$ || rc=$?
-    if [[ $rc -eq 3 ]]; then
-      log "cluster '$1' belongs to another run: starting '$1-$$'"
-      bash "$KAFKA" start --name "$1-$$" --brokers "$2" --owner $$
-    else
-      return $rc
+  pids=()
+  for spec in "${CLUSTERS[@]}"; do
+    read -r key name n version var <<<"$spec"
+    STARTED+=("$name" "$name-$$")
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    setsid bash -c 'start_cluster "$@"' start-cluster "$tmp" "$key" "$name" "$n" "$version" $$ &
+    pids+=($!)
+    STARTERS+=("$!")
+  done
+  for i in "${!CLUSTERS[@]}"; do
+    read -r key name n version var <<<"${CLUSTERS[$i]}"
+    if ! wait "${pids[$i]}"; then
+      abort "the Kafka $version cluster '$name' ($n node(s)) did not start (see above); no tests were run"
     fi
-  }
-  start_one test 1 >"$tmp/single" &
-  pid_single=$!
-  STARTERS+=("$pid_single")
-  if [[ "${SLUICE_TEST_CLUSTER:-}" == 1 ]]; then
-    start_one testcluster 3 >"$tmp/cluster" &
-    pid_cluster=$!
-    STARTERS+=("$pid_cluster")
-  fi
-  wait "$pid_single" || abort "the Kafka broker did not start (see above); no tests were run"
-  KAFKA_BROKERS=$(tail -n 1 "$tmp/single")
-  export KAFKA_BROKERS
-  if [[ "${SLUICE_TEST_CLUSTER:-}" == 1 ]]; then
-    wait "$pid_cluster" || abort "the 3-node Kafka cluster did not start (see above); no tests were run"
-    KAFKA_CLUSTER_BROKERS=$(tail -n 1 "$tmp/cluster")
-    export KAFKA_CLUSTER_BROKERS
-  fi
+    bootstrap=$(tail -n 1 "$tmp/$key")
+    [[ -n "$bootstrap" ]] || abort "no bootstrap for the Kafka $version cluster '$name'; no tests were run"
+    export "$var=$bootstrap"
+    ms=$(cat "$tmp/$key.ms")
+    fetch_ms=$(cat "$tmp/$key.fetch.ms")
+    detail="$name $(secs "$ms")"
+    # The default version was fetched above (T_FETCH); others are fetched here.
+    [[ "$version" == "$SLUICE_KAFKA_VERSION" ]] || detail+=" after fetch $version $(secs "$fetch_ms")"
+    START_DETAILS+="${START_DETAILS:+, }$detail"
+    log "cluster '$name' ($n node(s), Kafka $version) ready: started in $(secs "$ms")$(
+      [[ "$version" == "$SLUICE_KAFKA_VERSION" ]] || printf ', fetch %s' "$(secs "$fetch_ms")"
+    )"
+  done
   STARTERS=()
   rm -rf "$tmp"
 fi
 T_START=$(($(now_ms) - t0))
-log "KAFKA_BROKERS=$KAFKA_BROKERS${KAFKA_CLUSTER_BROKERS:+ KAFKA_CLUSTER_BROKERS=$KAFKA_CLUSTER_BROKERS}"
+log "KAFKA_BROKERS=$KAFKA_BROKERS${KAFKA_CLUSTER_BROKERS:+ KAFKA_CLUSTER_BROKERS=$KAFKA_CLUSTER_BROKERS}${KAFKA39_BROKERS:+ KAFKA39_BROKERS=$KAFKA39_BROKERS}"
 
 # deno test's output goes to the terminal as it comes and to a file, from
 # which the final `ok | X passed | Y failed` line is read.

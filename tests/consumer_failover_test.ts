@@ -87,8 +87,12 @@ Deno.test("Consumer goes on without losing a record when the leader's broker sto
     stopped = await leaderOf(bootstrap, topic, 0);
     const countAtStop = tally.count;
     await kafkaSh(["stop-broker", "--name", name, "--node", String(stopped)]);
-    const newLeader = await leaderOf(bootstrap, topic, 0);
-    assert.notEqual(newLeader, stopped, "partition 0 has a new leader");
+    await waitFor(
+      "partition 0 to have a new leader",
+      async () => await leaderOf(bootstrap, topic, 0) !== stopped,
+      15_000,
+      { intervalMs: 250 },
+    );
 
     const sent = await producing;
     assert.equal(sent.records, records);

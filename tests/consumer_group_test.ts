@@ -324,3 +324,34 @@ Deno.test("A member killed without LeaveGroup loses its partitions after session
     await loop?.stop().catch(() => {});
   }
 });
+
+Deno.test("onAssigned is awaited before any batch of its partitions is delivered", async () => {
+  const topic = await newTopic("group-on-assigned", 6);
+  const groupId = uniqueName("group-on-assigned");
+  await produceRound(topic, 6, "oa", 10);
+  const assigned = new Set<string>();
+  const consumer = new Consumer(fastOptions({
+    groupId,
+    topics: [topic],
+    onAssigned: async (ps) => {
+      // A listener that awaits (e.g. loads state for the partitions).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const p of ps) assigned.add(tpKey(p));
+    },
+  }));
+  try {
+    const reader = new BatchReader(consumer.readable);
+    const tally = new Tally();
+    while (tally.count < 60) {
+      const batch = await reader.nextBatch(20_000, "the 60 records");
+      assert.ok(
+        assigned.has(tpKey(batch)),
+        `${tpKey(batch)} delivered before onAssigned returned (assigned so far: ${[...assigned]})`,
+      );
+      tally.add(batch);
+      batch.ack();
+    }
+  } finally {
+    await consumer.close();
+  }
+});

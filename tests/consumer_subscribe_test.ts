@@ -4,12 +4,15 @@
 
 import assert from "node:assert/strict";
 import { Consumer } from "../mod.ts";
-import { producePerf } from "./_kafka.ts";
+import { produceConsole, producePerf } from "./_kafka.ts";
 import {
+  BatchReader,
   fastOptions,
   groupDescription,
   newTopic,
+  readUntil,
   Tally,
+  text,
   tpKey,
   withTimeout,
 } from "./_consumer_helpers.ts";
@@ -71,4 +74,45 @@ Deno.test("Consumer reads every record Kafka's producer wrote to 6 partitions, o
     assert.equal(row.currentOffset, row.logEndOffset);
   }
   assert.ok(group.noActiveMembers, `the group was left on close():\n${group.output}`);
+});
+
+Deno.test("Consumer delivers keys, values, headers and timestamps written by Kafka's console producer (lz4)", async () => {
+  const topic = await newTopic("sub-records", 1);
+  const groupId = uniqueName("sub-records");
+  const lines: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    // Headers in order, a duplicate key kept; every third record has none.
+    const headers = i % 3 === 0 ? "" : `trace:t${i},dup:a,dup:b`;
+    lines.push(`${headers}\tkey-${i}\tvalue-${i}`);
+  }
+  const before = Date.now();
+  await produceConsole(topic, lines, { parseKey: true, parseHeaders: true, compression: "lz4" });
+  const consumer = new Consumer(fastOptions({ groupId, topics: [topic] }));
+  const tally = new Tally();
+  try {
+    const batches = await readUntil(
+      new BatchReader(consumer.readable),
+      tally,
+      () => tally.count >= 50,
+      30_000,
+    );
+    const records = batches.flatMap((b) => [...b.records]);
+    assert.equal(records.length, 50);
+    records.forEach((r, i) => {
+      assert.equal(r.offset, BigInt(i));
+      assert.equal(text(r.key), `key-${i}`);
+      assert.equal(text(r.value), `value-${i}`);
+      assert.ok(
+        r.timestamp >= before - 60_000 && r.timestamp <= Date.now() + 60_000,
+        `timestamp ${r.timestamp}`,
+      );
+      const headers = r.headers.map((h) => [h.key, text(h.value)]);
+      assert.deepEqual(
+        headers,
+        i % 3 === 0 ? [] : [["trace", `t${i}`], ["dup", "a"], ["dup", "b"]],
+      );
+    });
+  } finally {
+    await consumer.close();
+  }
 });

@@ -359,6 +359,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       const committed = this.#group
         ? await this.#group.fetchOffsets(o.assign)
         : new Map<string, bigint | null>();
+      const starts: Array<() => void> = [];
       for (const a of o.assign) {
         const spec: OffsetSpec | undefined = a.offset;
         let position: bigint;
@@ -375,9 +376,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         } else {
           position = committed.get(key(a.topic, a.partition)) ?? await this.#resetPosition(a);
         }
-        this.#startPartition(a, position, committed.get(key(a.topic, a.partition)) ?? null);
+        starts.push(
+          this.#startPartition(a, position, committed.get(key(a.topic, a.partition)) ?? null),
+        );
       }
-      await o.onAssigned?.(o.assign.map((a) => ({ topic: a.topic, partition: a.partition })));
+      await this.#callback(
+        "onAssigned",
+        o.assign.map((a) => ({ topic: a.topic, partition: a.partition })),
+      );
+      for (const start of starts) start();
     } else {
       this.#membership = new Membership(this.#cluster, this.#group!, {
         groupId: o.groupId,
@@ -409,10 +416,13 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     return [...this.#cluster.topics.keys()].filter((t) => !t.startsWith("__") && re.test(t)).sort();
   }
 
-  #startPartition(tp: TopicPartition, position: bigint, committed: bigint | null): void {
+  /** Tracks a new incarnation; returns what starts its fetching (after onAssigned). */
+  #startPartition(tp: TopicPartition, position: bigint, committed: bigint | null): () => void {
     const inc = this.#tracker.startIncarnation(tp, position, { committed });
     this.#assigned.set(key(tp.topic, tp.partition), { topic: tp.topic, partition: tp.partition });
-    this.#fetcher.add(tp.topic, tp.partition, position, inc.id);
+    return () => {
+      if (!inc.ended) this.#fetcher.add(tp.topic, tp.partition, position, inc.id);
+    };
   }
 
   async #assign(partitions: TopicPartition[]): Promise<void> {
@@ -422,12 +432,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     const committed = partitions.length > 0
       ? await this.#group!.fetchOffsets(partitions)
       : new Map();
+    const starts: Array<() => void> = [];
     for (const tp of partitions) {
       const c = committed.get(key(tp.topic, tp.partition)) ?? null;
       const position = c ?? await this.#resetPosition(tp);
-      this.#startPartition(tp, position, c);
+      starts.push(this.#startPartition(tp, position, c));
     }
+    // onAssigned is awaited before the first Fetch of these partitions.
     await this.#callback("onAssigned", partitions);
+    for (const start of starts) start();
   }
 
   /** The start position when nothing is committed: per autoOffsetReset. */
