@@ -608,7 +608,11 @@ async function captureJava(
       "enable.metrics.push=false",
     ], { check: false });
     console.log(`  exit ${consumer.code}: ${consumer.stdout.trim().split("\n").length} lines`);
-    if (consumer.code !== 0) console.log(consumer.stderr);
+    const values = consumer.stdout.trim().split("\n");
+    const expected = [...PLAIN_LINES, ...GZIP_LINES].map(([, , v]) => v);
+    if (values.join("\n") !== expected.join("\n")) {
+      throw new Error(`console consumer printed ${JSON.stringify(values)}:\n${consumer.stderr}`);
+    }
     console.log("Java admin: topics --list, consumer-groups --describe");
     await kafkaTool("topics", ["--bootstrap-server", via, "--list"]);
     await kafkaTool("consumer-groups", [

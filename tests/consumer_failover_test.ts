@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { Consumer } from "../mod.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import { clusterBrokers, kafkaScript, producePerf, topicOffsets, uniqueName } from "./_kafka.ts";
-import { fastOptions, newTopic, ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
+import { fastOptions, newTopic, owned, ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
 
 /** The scripts/kafka.sh cluster name whose bootstrap is `bootstrap`. */
 function clusterName(bootstrap: string): string {
@@ -74,15 +74,30 @@ Deno.test("Consumer goes on without losing a record when the leader's broker sto
   producing.catch(() => {}); // handled: awaited below
 
   const tally = new Tally();
+  // Warnings and errors, for the failure message.
+  const logs: string[] = [];
+  const log = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
+    logs.push(
+      `${level} ${msg} ${JSON.stringify(fields, (_, v) => typeof v === "bigint" ? `${v}` : v)}`,
+    );
+  };
   const loop = new ReadLoop(
-    new Consumer(fastOptions({ brokers: bootstrap, groupId, topics: [topic] })),
+    new Consumer(fastOptions({
+      brokers: bootstrap,
+      groupId,
+      topics: [topic],
+      logger: { warn: log("warn"), error: log("error") },
+    })),
     tally,
     "c",
   );
+  const state = () =>
+    `${tally.summary()}; owned: ${owned(loop.consumer)}; loop error: ${loop.error}; ` +
+    `last logs:\n${logs.slice(-15).join("\n")}`;
   let stopped: number | undefined;
   try {
     await waitFor("the first 5000 records", () => tally.count >= 5000, 60_000, {
-      describe: () => tally.summary(),
+      describe: state,
     });
     stopped = await leaderOf(bootstrap, topic, 0);
     const countAtStop = tally.count;
@@ -107,7 +122,7 @@ Deno.test("Consumer goes on without losing a record when the leader's broker sto
       () => tally.complete(ends),
       90_000,
       {
-        describe: () => `${tally.summary()}; loop error: ${loop.error}`,
+        describe: () => `ends: ${[...ends].map(([k, v]) => `${k}=${v}`).join(", ")}; ${state()}`,
       },
     );
     assert.ok(tally.count > countAtStop);

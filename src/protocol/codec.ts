@@ -91,7 +91,12 @@ function compileStruct(
   version: number,
   flexible: boolean,
   where: string,
-): { encode: Encode; decode: Decode; defaults: () => Record<string, unknown> } {
+): {
+  encode: Encode;
+  decode: Decode;
+  defaults: () => Record<string, unknown>;
+  isDefault: (v: unknown) => boolean;
+} {
   const present: CompiledField[] = [];
   const tagged: CompiledField[] = [];
   const absent: { name: string; defaultValue: () => unknown }[] = [];
@@ -161,7 +166,18 @@ function compileStruct(
     return o;
   };
 
-  return { encode, decode, defaults };
+  // Kafka writes a tagged struct only when it differs from a default
+  // instance; an absent field counts as default.
+  const isDefault = (v: unknown): boolean => {
+    if (v === undefined) return true;
+    if (v === null) return false;
+    const o = v as Record<string, unknown>;
+    for (const f of present) if (o[f.name] !== undefined && !f.isDefault(o[f.name])) return false;
+    for (const f of tagged) if (o[f.name] !== undefined && !f.isDefault(o[f.name])) return false;
+    return true;
+  };
+
+  return { encode, decode, defaults, isDefault };
 }
 
 function compileField(
@@ -230,7 +246,7 @@ function compileField(
       : s.encode;
     decode = nullable ? (r) => (r.int8() < 0 ? null : s.decode(r)) : s.decode;
     defaultValue = nullable ? () => null : s.defaults;
-    isDefault = (v) => v === null;
+    isDefault = nullable ? (v) => v === null : s.isDefault;
   } else {
     const p = primitive(
       f.type,
