@@ -518,13 +518,45 @@ interface CpuProfile {
 export async function summarizeProfile(path: string, top = 20): Promise<string> {
   const profile = JSON.parse(await Deno.readTextFile(path)) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  // The reading window: from the first to the last sample inside the record
+  // batch decoder (start-up, connecting and close() are left out).
+  const decoding = new Map<number, boolean>();
+  const inDecode = (id: number): boolean => {
+    let hit = decoding.get(id);
+    if (hit === undefined) {
+      const name = byId.get(id)?.callFrame.functionName;
+      const up = parent.get(id);
+      hit = name === "decodeRecordBatches" || (up !== undefined && inDecode(up));
+      decoding.set(id, hit);
+    }
+    return hit;
+  };
+  let first = -1;
+  let last = -1;
+  profile.samples.forEach((id, i) => {
+    if (!inDecode(id)) return;
+    if (first < 0) first = i;
+    last = i;
+  });
+  const whole = first < 0;
+  const from = whole ? 0 : first;
+  const to = whole ? profile.samples.length - 1 : last;
   const selfUs = new Map<number, number>();
-  // timeDeltas[i] is the time before sample i; attribute it to sample i.
+  let total = 0;
+  let idleAll = 0;
+  let totalAll = 0;
+  // timeDeltas[i] is the time since the previous sample: attribute it to sample i.
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i];
-    selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0));
+    const us = Math.max(0, profile.timeDeltas[i] ?? 0);
+    totalAll += us;
+    if (byId.get(id)?.callFrame.functionName === "(idle)") idleAll += us;
+    if (i < from || i > to) continue;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + us);
+    total += us;
   }
-  const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
   const place = (url: string, line: number): string => {
     if (url === "") return "(native)";
@@ -549,10 +581,14 @@ export async function summarizeProfile(path: string, top = 20): Promise<string> 
     [...m].filter(([k]) => !k.startsWith("(idle)")).sort((a, b) => b[1] - a[1]).slice(0, n)
       .map(([k, us]) => `| ${fmt((100 * us) / busy, 1)}% | ${fmt(us / 1000, 1)} | \`${k}\` |`);
   return [
-    `Profile \`${path}\`: ${fmt(total / 1000, 0)} ms sampled (${profile.samples.length} ` +
-    `samples) of the whole child process, start-up and close included; main thread idle ` +
-    `${fmt((100 * idle) / total, 0)}%, busy ${fmt(busy / 1000, 0)} ms. Shares below are of the ` +
-    `busy time.`,
+    `Profile \`${path}\` (main thread only): ${fmt(totalAll / 1000, 0)} ms sampled in all, ` +
+    `idle ${fmt((100 * idleAll) / totalAll, 0)}%. ` +
+    (whole
+      ? "No decode samples: the tables cover the whole process."
+      : `The tables cover the reading window, first to last sample in decodeRecordBatches: ` +
+        `${fmt(total / 1000, 0)} ms, of which idle ${fmt((100 * idle) / total, 0)}% and busy ` +
+        `${fmt(busy / 1000, 0)} ms.`) +
+    " Shares are of the busy time.",
     "",
     "| busy % | self ms | function (file:line) |",
     "|---:|---:|---|",

@@ -380,7 +380,10 @@ export interface ConsumerOptions {
    * @default {a logger that drops everything}
    */
   logger?: Logger;
-  /** Called after partitions are assigned to this member, before fetching them. */
+  /**
+   * Called after partitions are assigned to this member in a group, before
+   * fetching them (subscribe mode; assign mode has no group events).
+   */
   onAssigned?: RebalanceListener;
   /**
    * Called when partitions are given up in a rebalance, after buffered

@@ -294,12 +294,12 @@ export class Tally {
     for (const [key, end] of ends) {
       const list = this.partitions.get(key) ?? [];
       if (new Set(list.map((s) => s.offset)).size < Number(end)) return false;
-      if (this.missingKey(key, end).length > 0) return false;
+      if (this.#missingKey(key, end).length > 0) return false;
     }
     return true;
   }
 
-  private missingKey(key: string, end: bigint): bigint[] {
+  #missingKey(key: string, end: bigint): bigint[] {
     const seen = new Set((this.partitions.get(key) ?? []).map((s) => s.offset));
     const out: bigint[] = [];
     for (let o = 0n; o < end && out.length < 20; o++) if (!seen.has(o)) out.push(o);

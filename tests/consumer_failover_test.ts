@@ -12,7 +12,18 @@ import assert from "node:assert/strict";
 import { Consumer } from "../mod.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import { clusterBrokers, kafkaScript, producePerf, topicOffsets, uniqueName } from "./_kafka.ts";
-import { fastOptions, newTopic, owned, ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
+import {
+  BatchReader,
+  fastOptions,
+  newTopic,
+  owned,
+  produceValues,
+  ReadLoop,
+  readUntil,
+  Tally,
+  values,
+  waitFor,
+} from "./_consumer_helpers.ts";
 
 /** The scripts/kafka.sh cluster name whose bootstrap is `bootstrap`. */
 function clusterName(bootstrap: string): string {
@@ -120,7 +131,7 @@ Deno.test("Consumer goes on without losing a record when the leader's broker sto
     await waitFor(
       "every record, after the leader's broker stopped",
       () => tally.complete(ends),
-      90_000,
+      60_000,
       {
         describe: () => `ends: ${[...ends].map(([k, v]) => `${k}=${v}`).join(", ")}; ${state()}`,
       },
@@ -133,5 +144,35 @@ Deno.test("Consumer goes on without losing a record when the leader's broker sto
     if (stopped !== undefined) {
       await kafkaSh(["start-broker", "--name", name, "--node", String(stopped)]);
     }
+  }
+});
+
+Deno.test("Consumer reads partitions led by three different brokers at once (3-node cluster)", async () => {
+  const bootstrap = clusterBrokers(); // throws "run with SLUICE_TEST_CLUSTER=1" when unset
+  // 6 partitions: KRaft spreads their leaders over the 3 nodes.
+  const topic = await newTopic("three-leaders", 6, { bootstrap, replicationFactor: 3 });
+  const leaders = new Set<number>();
+  for (let p = 0; p < 6; p++) leaders.add(await leaderOf(bootstrap, topic, p));
+  assert.equal(leaders.size, 3, "the partitions' leaders are on all 3 nodes");
+  await Promise.all(
+    Array.from(
+      { length: 6 },
+      (_, p) => produceValues(topic, p, values(`p${p}`, 20), { bootstrap }),
+    ),
+  );
+  // Default fetch sizes: each broker's Fetch asks for min(fetchMaxBytes,
+  // budget left); one broker must not starve the others.
+  const consumer = new Consumer(fastOptions({
+    brokers: bootstrap,
+    assign: Array.from({ length: 6 }, (_, partition) => ({ topic, partition })),
+  }));
+  const tally = new Tally();
+  try {
+    await readUntil(new BatchReader(consumer.readable), tally, () => tally.count >= 120, 20_000);
+    for (let p = 0; p < 6; p++) {
+      assert.deepEqual(tally.of({ topic, partition: p }).map((s) => s.value), values(`p${p}`, 20));
+    }
+  } finally {
+    await consumer.close();
   }
 });

@@ -174,9 +174,13 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     return this.#close(true);
   }
 
-  /** The partitions assigned now. */
+  /** The partitions assigned now (in assign mode: the configured ones, from the start). */
   assignment(): TopicPartition[] {
     this.#checkOpen("assignment");
+    const o = this.#opts;
+    if (o.mode === "assign" && !this.#started) {
+      return o.assign.map((a) => ({ topic: a.topic, partition: a.partition }));
+    }
     return [...this.#assigned.values()].map((tp) => ({ ...tp }));
   }
 
@@ -380,10 +384,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           this.#startPartition(a, position, committed.get(key(a.topic, a.partition)) ?? null),
         );
       }
-      await this.#callback(
-        "onAssigned",
-        o.assign.map((a) => ({ topic: a.topic, partition: a.partition })),
-      );
+      // Assign mode has no group events (GUIDE §1): no onAssigned.
       for (const start of starts) start();
     } else {
       this.#membership = new Membership(this.#cluster, this.#group!, {

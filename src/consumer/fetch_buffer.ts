@@ -45,6 +45,11 @@ export class FetchBuffer {
     this.#capacity = capacity;
   }
 
+  /** The whole budget. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
   /** Bytes buffered or reserved. */
   get used(): number {
     return this.#used;

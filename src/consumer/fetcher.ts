@@ -266,11 +266,16 @@ export class Fetcher {
         await this.#idle(Number.isFinite(next) ? Math.max(1, next - now) : 1000);
         continue;
       }
-      // The gate: fetch only with budget left, at most fetchMaxBytes.
-      const reserved = this.#buffer.tryReserve(
-        Math.min(this.#opts.maxPartitionBytes, 64 * 1024),
-        this.#opts.maxBytes,
+      // The gate: fetch only with budget left, at most fetchMaxBytes, and at
+      // most a fair share of the budget per broker loop — a long-polling
+      // Fetch holds its reservation, and one loop holding it all would starve
+      // the partitions led by other brokers.
+      const minimum = Math.min(this.#opts.maxPartitionBytes, 64 * 1024);
+      const share = Math.max(
+        minimum,
+        Math.floor(this.#buffer.capacity / Math.max(1, this.#loops.size)),
       );
+      const reserved = this.#buffer.tryReserve(minimum, Math.min(this.#opts.maxBytes, share));
       if (reserved === 0) {
         await this.#buffer.whenSpace(this.#signal);
         continue;
