@@ -84,16 +84,23 @@ on_signal() {
   end_children
   exit "$1"
 }
-trap stop_all EXIT
+START_TMP="" # the starters' output files
+START_T0=""  # when the starts began (while they run)
+# shellcheck disable=SC2317 # invoked by trap
+on_exit() {
+  stop_all
+  [[ -z "$START_TMP" ]] || rm -rf "$START_TMP"
+}
+trap on_exit EXIT
 trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
 
 # No tests ran: say why, print the summary, leave with an error.
 abort() {
   log "error: $*"
+  [[ -z "$START_T0" ]] || T_START=$(($(now_ms) - START_T0))
   end_children
   stop_all
-  [[ -z "${tmp:-}" ]] || rm -rf "$tmp"
   timings
   echo "tests: 0 passed, 0 failed"
   exit 1
@@ -127,14 +134,15 @@ fi
 
 # Starts one cluster (fetching its Kafka version first, when not cached):
 # writes the bootstrap to $dir/$key, the start time in ms to $dir/$key.ms and
-# the fetch time to $dir/$key.fetch.ms. Names: NAME, or NAME-OWNER when
-# another live run owns NAME. Runs in a process group of its own.
+# the fetch time to $dir/$key.fetch.ms; exits with 4 when the fetch failed.
+# Names: NAME, or NAME-OWNER when another live run owns NAME. Runs in a
+# process group of its own.
 # shellcheck disable=SC2317 # invoked by the inner bash (export -f)
 start_cluster() { # dir key name nodes version owner
   local dir=$1 key=$2 name=$3 n=$4 version=$5 owner=$6 t0 rc=0
   export KAFKA_VERSION=$version
   t0=$(now_ms)
-  bash "$KAFKA" fetch || return 1
+  bash "$KAFKA" fetch || return 4
   echo $(($(now_ms) - t0)) >"$dir/$key.fetch.ms"
   t0=$(now_ms)
   bash "$KAFKA" start --name "$name" --brokers "$n" --owner "$owner" >"$dir/$key" || rc=$?
@@ -148,31 +156,34 @@ start_cluster() { # dir key name nodes version owner
 }
 
 t0=$(now_ms)
+START_T0=$t0
 if [[ ${#CLUSTERS[@]} -gt 0 ]]; then
   # All clusters start in parallel, each in a process group of its own (so
   # that end_children can end a start or a Maven fetch with all its children).
   export -f start_cluster log now_ms
   export KAFKA
-  tmp=$(mktemp -d)
+  START_TMP=$(mktemp -d)
   pids=()
   for spec in "${CLUSTERS[@]}"; do
     read -r key name n version var <<<"$spec"
     STARTED+=("$name" "$name-$$")
     # shellcheck disable=SC2016 # expanded by the inner bash
-    setsid bash -c 'start_cluster "$@"' start-cluster "$tmp" "$key" "$name" "$n" "$version" $$ &
+    setsid bash -c 'start_cluster "$@"' start-cluster "$START_TMP" "$key" "$name" "$n" "$version" $$ &
     pids+=($!)
     STARTERS+=("$!")
   done
   for i in "${!CLUSTERS[@]}"; do
     read -r key name n version var <<<"${CLUSTERS[$i]}"
-    if ! wait "${pids[$i]}"; then
+    rc=0
+    wait "${pids[$i]}" || rc=$?
+    [[ $rc -ne 4 ]] || abort "could not fetch Kafka $version (see above); no tests were run"
+    [[ $rc -eq 0 ]] ||
       abort "the Kafka $version cluster '$name' ($n node(s)) did not start (see above); no tests were run"
-    fi
-    bootstrap=$(tail -n 1 "$tmp/$key")
+    bootstrap=$(tail -n 1 "$START_TMP/$key")
     [[ -n "$bootstrap" ]] || abort "no bootstrap for the Kafka $version cluster '$name'; no tests were run"
     export "$var=$bootstrap"
-    ms=$(cat "$tmp/$key.ms")
-    fetch_ms=$(cat "$tmp/$key.fetch.ms")
+    ms=$(cat "$START_TMP/$key.ms")
+    fetch_ms=$(cat "$START_TMP/$key.fetch.ms")
     detail="$name $(secs "$ms")"
     # The default version was fetched above (T_FETCH); others are fetched here.
     [[ "$version" == "$SLUICE_KAFKA_VERSION" ]] || detail+=" after fetch $version $(secs "$fetch_ms")"
@@ -182,9 +193,11 @@ if [[ ${#CLUSTERS[@]} -gt 0 ]]; then
     )"
   done
   STARTERS=()
-  rm -rf "$tmp"
+  rm -rf "$START_TMP"
+  START_TMP=""
 fi
 T_START=$(($(now_ms) - t0))
+START_T0=""
 log "KAFKA_BROKERS=$KAFKA_BROKERS${KAFKA_CLUSTER_BROKERS:+ KAFKA_CLUSTER_BROKERS=$KAFKA_CLUSTER_BROKERS}${KAFKA39_BROKERS:+ KAFKA39_BROKERS=$KAFKA39_BROKERS}"
 
 # deno test's output goes to the terminal as it comes and to a file, from

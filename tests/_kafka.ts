@@ -95,13 +95,13 @@ export function brokers(): string {
 
 /**
  * The bootstrap string of the 3-node test cluster (`KAFKA_CLUSTER_BROKERS`).
- * Throws when it is not set: run the tests with `SLUICE_TEST_CLUSTER=1 deno task test`.
+ * Throws when it is not set: run the tests with `deno task test`, which starts the 3-node cluster (unless SLUICE_TEST_CLUSTER=0).
  */
 export function clusterBrokers(): string {
   const value = env("KAFKA_CLUSTER_BROKERS");
   if (value === undefined) {
     throw new Error(
-      "KAFKA_CLUSTER_BROKERS is not set: run with `SLUICE_TEST_CLUSTER=1 deno task test` " +
+      "KAFKA_CLUSTER_BROKERS is not set: run with `deno task test` (it starts the 3-node cluster unless SLUICE_TEST_CLUSTER=0) " +
         "(it starts a 3-node cluster too)",
     );
   }

@@ -1,12 +1,11 @@
-// Leader change on the 3-node cluster (`SLUICE_TEST_CLUSTER=1 deno task
-// test` starts it and sets KAFKA_CLUSTER_BROKERS): while a consumer reads a
+// Leader change on the 3-node cluster (`deno task test` starts it and sets
+// KAFKA_CLUSTER_BROKERS): while a consumer reads a
 // topic replicated 3 times and Kafka's producer keeps writing to it, the
 // broker leading one of its partitions is stopped. Consumption goes on (the
 // consumer follows the new leaders, and the coordinator if it moved) and no
 // record is lost. The broker is started again at the end.
 //
-// Without KAFKA_CLUSTER_BROKERS the test fails (it never skips), saying to
-// run with SLUICE_TEST_CLUSTER=1.
+// Without KAFKA_CLUSTER_BROKERS the test fails (it never skips).
 
 import assert from "node:assert/strict";
 import { Consumer } from "../mod.ts";
@@ -66,7 +65,7 @@ async function leaderOf(bootstrap: string, topic: string, partition: number): Pr
 }
 
 Deno.test("Consumer goes on without losing a record when the leader's broker stops (3-node cluster)", async () => {
-  const bootstrap = clusterBrokers(); // throws "run with SLUICE_TEST_CLUSTER=1" when unset
+  const bootstrap = clusterBrokers(); // throws when unset
   const name = clusterName(bootstrap);
   const topic = await newTopic("failover", 3, {
     bootstrap,
@@ -148,7 +147,7 @@ Deno.test("Consumer goes on without losing a record when the leader's broker sto
 });
 
 Deno.test("Consumer reads partitions led by three different brokers at once (3-node cluster)", async () => {
-  const bootstrap = clusterBrokers(); // throws "run with SLUICE_TEST_CLUSTER=1" when unset
+  const bootstrap = clusterBrokers(); // throws when unset
   // 6 partitions: KRaft spreads their leaders over the 3 nodes.
   const topic = await newTopic("three-leaders", 6, { bootstrap, replicationFactor: 3 });
   const leaders = new Set<number>();
