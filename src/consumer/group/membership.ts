@@ -11,7 +11,7 @@
  */
 
 import type { Cluster } from "../../net/cluster.ts";
-import { ConnectionError } from "../../net/errors.ts";
+import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { KafkaError, KafkaProtocolError } from "../../protocol/errors.ts";
 import {
@@ -223,6 +223,16 @@ export class Membership {
         if (e instanceof KafkaProtocolError && FATAL_JOIN_ERRORS.has(e.code)) {
           this.#state = "failed";
           this.#hooks.fatal(e);
+          break;
+        }
+        if (
+          !(e instanceof KafkaProtocolError || e instanceof ConnectionError ||
+            e instanceof RequestTimeoutError)
+        ) {
+          // Not a broker or network condition (e.g. no committed offset with
+          // autoOffsetReset "none"): joining again would fail the same way.
+          this.#state = "failed";
+          this.#hooks.fatal(e instanceof Error ? e : new Error(String(e)));
           break;
         }
         if (e instanceof ConnectionError && this.#cluster.brokers.size === 0) {
