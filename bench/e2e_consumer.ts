@@ -12,7 +12,8 @@
  * records once with Kafka's `producer-perf-test` (100-byte values, no keys,
  * acks=1, batch.size=1 MiB, linger.ms=50); read it once untimed with ours and
  * once with Java (page cache, the broker's JIT, the tool's CDS archive); then
- * repeat (5 times by default), alternating:
+ * repeat (5 times by default), each repetition running these once, in an
+ * order that rotates from one repetition to the next:
  *
  * - (a) ours, assign mode: all partitions from offset 0, no group, CRC checked;
  * - (b) ours, subscribe mode: a fresh group, auto commit, CRC checked;
@@ -851,21 +852,27 @@ async function main(): Promise<void> {
       java: [],
       javaBaselineCpuS: baselineCpu.length > 0 ? median(baselineCpu) : NaN,
     };
+    // Each repetition runs every configuration once; the order rotates from
+    // one repetition to the next, so that none always follows the JVM (or
+    // always comes first) and order effects spread over all of them.
+    const steps: (Variant | "java")[] = [...VARIANTS, ...(flags.java ? ["java" as const] : [])];
     for (let rep = 1; rep <= flags.reps; rep++) {
-      for (const v of VARIANTS) {
-        const x = await runOurs(v.mode, bootstrap, topic, expected, { noCrc: v.noCrc });
-        results.ours.get(v.id)!.push(x);
+      const shift = (rep - 1) % steps.length;
+      for (const step of [...steps.slice(shift), ...steps.slice(0, shift)]) {
+        if (step === "java") {
+          const j = await runJava(bootstrap, topic, expected.total, configFile);
+          results.java.push(j);
+          log(
+            `rep ${rep}/${flags.reps} Java: ${fmtInt(j.fetchNMsgSec)} records/s ` +
+              `(fetch.time.ms ${j.fetchMs}; ${fmtInt(j.nMsgSec)} incl. join)`,
+          );
+          continue;
+        }
+        const x = await runOurs(step.mode, bootstrap, topic, expected, { noCrc: step.noCrc });
+        results.ours.get(step.id)!.push(x);
         log(
-          `rep ${rep}/${flags.reps} ours ${v.id}: ${fmtInt(oursRate(x))} records/s ` +
+          `rep ${rep}/${flags.reps} ours ${step.id}: ${fmtInt(oursRate(x))} records/s ` +
             `(${fmt(x.firstToLastMs, 0)} ms)`,
-        );
-      }
-      if (flags.java) {
-        const j = await runJava(bootstrap, topic, expected.total, configFile);
-        results.java.push(j);
-        log(
-          `rep ${rep}/${flags.reps} Java: ${fmtInt(j.fetchNMsgSec)} records/s ` +
-            `(fetch.time.ms ${j.fetchMs}; ${fmtInt(j.nMsgSec)} incl. join)`,
         );
       }
     }

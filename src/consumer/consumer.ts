@@ -433,12 +433,14 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     const committed = partitions.length > 0
       ? await this.#group!.fetchOffsets(partitions)
       : new Map();
-    const starts: Array<() => void> = [];
-    for (const tp of partitions) {
+    // Resets (ListOffsets) of partitions without a committed offset in parallel.
+    const positions = await Promise.all(partitions.map((tp) => {
       const c = committed.get(key(tp.topic, tp.partition)) ?? null;
-      const position = c ?? await this.#resetPosition(tp);
-      starts.push(this.#startPartition(tp, position, c));
-    }
+      return c ?? this.#resetPosition(tp);
+    }));
+    const starts = partitions.map((tp, i) =>
+      this.#startPartition(tp, positions[i], committed.get(key(tp.topic, tp.partition)) ?? null)
+    );
     // onAssigned is awaited before the first Fetch of these partitions.
     await this.#callback("onAssigned", partitions);
     for (const start of starts) start();
@@ -661,8 +663,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         }
       }
       this.#stop.abort(new KafkaError("The consumer is closed"));
-      await Promise.allSettled([...this.#loops, this.#fetcher.stopped()]);
+      // Closing the sockets first ends a long-polling Fetch at once.
       await this.#cluster.close();
+      await Promise.allSettled([...this.#loops, this.#fetcher.stopped()]);
       this.#closed = true;
       this.#endStream(this.#error);
     })();
@@ -690,8 +693,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         await this.#membership.leave("the consumer failed");
       }
       this.#stop.abort(error);
-      await Promise.allSettled([...this.#loops, this.#fetcher.stopped()]);
       await this.#cluster.close();
+      await Promise.allSettled([...this.#loops, this.#fetcher.stopped()]);
       this.#closed = true;
       this.#endStream(error);
     })();

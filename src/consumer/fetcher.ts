@@ -104,6 +104,7 @@ export class Fetcher {
   readonly #loops = new Map<number, Promise<void>>();
   #wakers: Array<() => void> = [];
   #metadataRefresh: Promise<void> | null = null;
+  #wakePending = false;
   #lastRefresh = 0;
 
   /** A fetcher feeding `buffer`; its loops end when `signal` aborts. */
@@ -161,12 +162,21 @@ export class Fetcher {
     this.#cursors.clear();
   }
 
-  /** Wakes the loops: something changed (a partition added or resumed, buffer space). */
+  /**
+   * Wakes the loops: something changed (a partition added or resumed, buffer
+   * space). Deferred to a microtask so that partitions added together (an
+   * assignment) go out in one Fetch, not one partition first.
+   */
   wake(): void {
-    const w = this.#wakers;
-    this.#wakers = [];
-    for (const f of w) f();
-    this.#ensureLoops();
+    if (this.#wakePending) return;
+    this.#wakePending = true;
+    queueMicrotask(() => {
+      this.#wakePending = false;
+      const w = this.#wakers;
+      this.#wakers = [];
+      for (const f of w) f();
+      this.#ensureLoops();
+    });
   }
 
   #ensureLoops(): void {
