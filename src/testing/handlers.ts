@@ -1,0 +1,513 @@
+/**
+ * Request handlers of the embedded cluster, one per API it implements, each
+ * with the versions it serves (the protocol layer's declared range). Requests
+ * and responses are the objects of the protocol layer's declarations; the
+ * broker decodes and encodes them with the same codec the client uses.
+ *
+ * @module
+ */
+
+import { ApiVersionsApi } from "../protocol/messages/api_versions.ts";
+import { CreateTopicsApi, type CreateTopicsRequest } from "../protocol/messages/create_topics.ts";
+import { DeleteTopicsApi, type DeleteTopicsRequest } from "../protocol/messages/delete_topics.ts";
+import { FetchApi, type FetchRequest } from "../protocol/messages/fetch.ts";
+import {
+  InitProducerIdApi,
+  type InitProducerIdRequest,
+} from "../protocol/messages/init_producer_id.ts";
+import { ListOffsetsApi, type ListOffsetsRequest } from "../protocol/messages/list_offsets.ts";
+import { MetadataApi, type MetadataRequest } from "../protocol/messages/metadata.ts";
+import { ProduceApi, type ProduceRequest } from "../protocol/messages/produce.ts";
+import { ZERO_UUID } from "../protocol/reader.ts";
+import { type ApiSchema, parseVersions, type VersionRange } from "../protocol/schema.ts";
+import { InvalidBatchError, type PartitionLog } from "./partition_log.ts";
+import { type ClusterState, type PartitionState, TopicError, type TopicState } from "./state.ts";
+
+/** API key of ApiVersions. */
+export const API_VERSIONS_KEY = 18;
+
+// Kafka error codes used here.
+const NONE = 0;
+const OFFSET_OUT_OF_RANGE = 1;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const NOT_LEADER_OR_FOLLOWER = 6;
+const INVALID_REQUIRED_ACKS = 21;
+const NOT_CONTROLLER = 41;
+const FENCED_LEADER_EPOCH = 74;
+const UNKNOWN_LEADER_EPOCH = 75;
+const UNKNOWN_TOPIC_ID = 100;
+
+/** What a handler gets besides the request body. */
+export interface RequestContext {
+  /** The cluster state. */
+  readonly state: ClusterState;
+  /** The node id of the broker serving the request. */
+  readonly nodeId: number;
+  /** The request's API version. */
+  readonly version: number;
+  /** The request's client id. */
+  readonly clientId: string | null;
+  /** Aborts when the broker closes (ends held Fetches). */
+  readonly signal: AbortSignal;
+}
+
+/** One API the embedded cluster serves. */
+export interface Handler {
+  /** The API's declaration. */
+  readonly api: ApiSchema;
+  /** Versions served. */
+  readonly versions: VersionRange;
+  /** Answers a request: the response body, or null for no response (acks=0 Produce). */
+  handle(
+    body: Record<string, unknown>,
+    ctx: RequestContext,
+  ): object | null | Promise<object | null>;
+}
+
+function declared(api: ApiSchema): VersionRange {
+  const req = parseVersions(api.request.validVersions);
+  const res = parseVersions(api.response.validVersions);
+  return { min: Math.max(req.min, res.min), max: Math.min(req.max, res.max) };
+}
+
+function handler<Req>(
+  api: ApiSchema<Req, unknown>,
+  handle: (body: Req, ctx: RequestContext) => object | null | Promise<object | null>,
+): Handler {
+  return {
+    api: api as ApiSchema,
+    versions: declared(api as ApiSchema),
+    handle: handle as Handler["handle"],
+  };
+}
+
+// ---------------------------------------------------------------------------
+// ApiVersions
+
+const apiVersions = handler(ApiVersionsApi, () => ({
+  errorCode: NONE,
+  apiKeys: [...HANDLERS.values()].map((h) => ({
+    apiKey: h.api.apiKey,
+    minVersion: h.versions.min,
+    maxVersion: h.versions.max,
+  })).sort((a, b) => a.apiKey - b.apiKey),
+  throttleTimeMs: 0,
+  supportedFeatures: [],
+  finalizedFeaturesEpoch: -1n,
+  finalizedFeatures: [],
+  zkMigrationReady: false,
+}));
+
+// ---------------------------------------------------------------------------
+// Metadata
+
+function metadataTopic(t: TopicState, version: number): object {
+  return {
+    errorCode: NONE,
+    name: t.name,
+    topicId: t.id,
+    isInternal: false,
+    partitions: t.partitions.map((p) => ({
+      errorCode: NONE,
+      partitionIndex: p.index,
+      leaderId: p.leader,
+      leaderEpoch: p.leaderEpoch,
+      replicaNodes: p.replicas,
+      isrNodes: p.isr,
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: version >= 8 ? -2147483648 : 0,
+  };
+}
+
+const metadata = handler(MetadataApi, (req: MetadataRequest, ctx) => {
+  const { state, version } = ctx;
+  const topics: object[] = [];
+  const all = req.topics === null || req.topics === undefined ||
+    (version === 0 && req.topics.length === 0);
+  if (all) {
+    for (const t of state.topics.values()) topics.push(metadataTopic(t, version));
+  } else {
+    for (const want of req.topics ?? []) {
+      if (want.name === null || want.name === undefined) {
+        const t = want.topicId ? state.topicsById.get(want.topicId) : undefined;
+        if (t) topics.push(metadataTopic(t, version));
+        else {
+          topics.push({
+            errorCode: UNKNOWN_TOPIC_ID,
+            name: null,
+            topicId: want.topicId ?? ZERO_UUID,
+            partitions: [],
+          });
+        }
+        continue;
+      }
+      let t = state.topics.get(want.name);
+      let errorCode = UNKNOWN_TOPIC_OR_PARTITION;
+      if (!t && (req.allowAutoTopicCreation ?? true) && state.autoCreateTopics) {
+        try {
+          t = state.createTopic(want.name, {});
+        } catch (e) {
+          if (e instanceof TopicError) errorCode = e.errorCode;
+          else throw e;
+        }
+      }
+      if (t) topics.push(metadataTopic(t, version));
+      else topics.push({ errorCode, name: want.name, topicId: ZERO_UUID, partitions: [] });
+    }
+  }
+  return {
+    throttleTimeMs: 0,
+    brokers: state.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+    clusterId: state.clusterId,
+    controllerId: state.controllerId,
+    topics,
+    clusterAuthorizedOperations: -2147483648,
+    errorCode: NONE,
+  };
+});
+
+// ---------------------------------------------------------------------------
+// CreateTopics / DeleteTopics
+
+const createTopics = handler(CreateTopicsApi, (req: CreateTopicsRequest, ctx) => {
+  const { state } = ctx;
+  const notController = ctx.nodeId !== state.controllerId;
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => {
+      if (notController) {
+        return { name: t.name, errorCode: NOT_CONTROLLER, errorMessage: null, configs: null };
+      }
+      try {
+        const assignments = new Map<number, readonly number[]>();
+        for (const a of t.assignments) assignments.set(a.partitionIndex, a.brokerIds);
+        const configs: Record<string, string> = {};
+        for (const c of t.configs) if (c.value != null) configs[c.name] = c.value;
+        const created = state.createTopic(t.name, {
+          partitions: t.numPartitions,
+          replicationFactor: t.replicationFactor,
+          assignments,
+          configs,
+        }, req.validateOnly ?? false);
+        return {
+          name: t.name,
+          topicId: created.id,
+          errorCode: NONE,
+          errorMessage: null,
+          numPartitions: created.partitions.length,
+          replicationFactor: created.partitions[0].replicas.length,
+          configs: [],
+        };
+      } catch (e) {
+        if (!(e instanceof TopicError)) throw e;
+        return { name: t.name, errorCode: e.errorCode, errorMessage: e.message, configs: null };
+      }
+    }),
+  };
+});
+
+const deleteTopics = handler(DeleteTopicsApi, (req: DeleteTopicsRequest, ctx) => {
+  const { state, version } = ctx;
+  const wanted = version >= 6
+    ? (req.topics ?? []).map((t) => ({ name: t.name ?? null, topicId: t.topicId ?? ZERO_UUID }))
+    : (req.topicNames ?? []).map((name) => ({ name, topicId: ZERO_UUID }));
+  return {
+    throttleTimeMs: 0,
+    responses: wanted.map((w) => {
+      if (ctx.nodeId !== state.controllerId) {
+        return { name: w.name, topicId: w.topicId, errorCode: NOT_CONTROLLER };
+      }
+      const t = w.name !== null ? state.topics.get(w.name) : state.topicsById.get(w.topicId);
+      if (!t) {
+        return {
+          name: w.name,
+          topicId: w.topicId,
+          errorCode: w.name !== null ? UNKNOWN_TOPIC_OR_PARTITION : UNKNOWN_TOPIC_ID,
+        };
+      }
+      state.deleteTopic(t.name);
+      return { name: t.name, topicId: t.id, errorCode: NONE, errorMessage: null };
+    }),
+  };
+});
+
+// ---------------------------------------------------------------------------
+// InitProducerId
+
+const initProducerId = handler(InitProducerIdApi, (req: InitProducerIdRequest, ctx) => {
+  // TODO(step 3): transactional ids belong to a transaction coordinator
+  // (FindCoordinator with key type 1); this hands out ids without one.
+  const r = ctx.state.initProducerId(
+    req.transactionalId ?? null,
+    req.producerId ?? -1n,
+    req.producerEpoch ?? -1,
+  );
+  return { throttleTimeMs: 0, ...r };
+});
+
+// ---------------------------------------------------------------------------
+// Produce
+
+function leaderCheck(
+  p: PartitionState,
+  nodeId: number,
+  currentLeaderEpoch: number | undefined,
+): number {
+  if (p.leader !== nodeId) return NOT_LEADER_OR_FOLLOWER;
+  if (currentLeaderEpoch !== undefined && currentLeaderEpoch >= 0) {
+    if (currentLeaderEpoch < p.leaderEpoch) return FENCED_LEADER_EPOCH;
+    if (currentLeaderEpoch > p.leaderEpoch) return UNKNOWN_LEADER_EPOCH;
+  }
+  return NONE;
+}
+
+function nodeEndpoints(state: ClusterState, ids: Set<number>): object[] {
+  return state.brokers.filter((b) => ids.has(b.nodeId)).map((b) => ({
+    nodeId: b.nodeId,
+    host: b.host,
+    port: b.port,
+    rack: null,
+  }));
+}
+
+const produce = handler(ProduceApi, (req: ProduceRequest, ctx) => {
+  const { state, version, nodeId } = ctx;
+  const byId = version >= 13;
+  const leaders = new Set<number>();
+  const responses = req.topicData.map((td) => {
+    const topic = byId ? state.topicsById.get(td.topicId ?? ZERO_UUID) : state.topics.get(td.name!);
+    return {
+      name: td.name,
+      topicId: td.topicId,
+      partitionResponses: td.partitionData.map((pd) => {
+        const base = {
+          index: pd.index,
+          baseOffset: -1n,
+          logAppendTimeMs: -1n,
+          logStartOffset: -1n,
+          recordErrors: [],
+          errorMessage: null,
+        };
+        const p = topic?.partitions[pd.index];
+        if (!p) {
+          return { ...base, errorCode: byId ? UNKNOWN_TOPIC_ID : UNKNOWN_TOPIC_OR_PARTITION };
+        }
+        if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
+          return { ...base, errorCode: INVALID_REQUIRED_ACKS };
+        }
+        const err = leaderCheck(p, nodeId, undefined);
+        if (err !== NONE) {
+          leaders.add(p.leader);
+          return {
+            ...base,
+            errorCode: err,
+            currentLeader: { leaderId: p.leader, leaderEpoch: p.leaderEpoch },
+          };
+        }
+        try {
+          const r = p.log.append(pd.records ?? new Uint8Array(0), p.leaderEpoch);
+          return {
+            ...base,
+            errorCode: NONE,
+            baseOffset: r.baseOffset,
+            logStartOffset: p.log.logStartOffset,
+          };
+        } catch (e) {
+          if (!(e instanceof InvalidBatchError)) throw e;
+          return { ...base, errorCode: e.errorCode, errorMessage: e.message };
+        }
+      }),
+    };
+  });
+  if (req.acks === 0) return null;
+  return { responses, throttleTimeMs: 0, nodeEndpoints: nodeEndpoints(state, leaders) };
+});
+
+// ---------------------------------------------------------------------------
+// Fetch
+
+async function fetchHandler(req: FetchRequest, ctx: RequestContext): Promise<object> {
+  const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+  for (;;) {
+    const { response, bytes, logs, error } = fetchOnce(req, ctx);
+    const wait = deadline - Date.now();
+    if (error || bytes >= req.minBytes || wait <= 0 || logs.length === 0 || ctx.signal.aborted) {
+      return response;
+    }
+    // Hold the response until one of the partitions grows, or max wait passes.
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), wait);
+    const onClose = () => stop.abort();
+    ctx.signal.addEventListener("abort", onClose, { once: true });
+    try {
+      await Promise.race(logs.map((l) => l.waitForAppend(stop.signal)));
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", onClose);
+      stop.abort(); // releases the other waiters
+    }
+  }
+}
+
+function fetchOnce(
+  req: FetchRequest,
+  ctx: RequestContext,
+): { response: object; bytes: number; logs: PartitionLog[]; error: boolean } {
+  const { state, version, nodeId } = ctx;
+  const byId = version >= 13;
+  const readCommitted = (req.isolationLevel ?? 0) === 1;
+  let remaining = req.maxBytes ?? 0x7fffffff;
+  let total = 0;
+  let error = false;
+  const logs: PartitionLog[] = [];
+  const leaders = new Set<number>();
+  const responses = req.topics.map((ft) => {
+    const topic = byId
+      ? state.topicsById.get(ft.topicId ?? ZERO_UUID)
+      : state.topics.get(ft.topic!);
+    return {
+      topic: ft.topic,
+      topicId: ft.topicId,
+      partitions: ft.partitions.map((fp) => {
+        const base = {
+          partitionIndex: fp.partition,
+          highWatermark: -1n,
+          lastStableOffset: -1n,
+          logStartOffset: -1n,
+          abortedTransactions: null,
+          preferredReadReplica: -1,
+          records: new Uint8Array(0),
+        };
+        const p = topic?.partitions[fp.partition];
+        if (!p) {
+          error = true;
+          return { ...base, errorCode: byId ? UNKNOWN_TOPIC_ID : UNKNOWN_TOPIC_OR_PARTITION };
+        }
+        const err = leaderCheck(p, nodeId, fp.currentLeaderEpoch);
+        if (err !== NONE) {
+          error = true;
+          leaders.add(p.leader);
+          return {
+            ...base,
+            errorCode: err,
+            currentLeader: { leaderId: p.leader, leaderEpoch: p.leaderEpoch },
+          };
+        }
+        const log = p.log;
+        const positions = {
+          highWatermark: log.highWatermark,
+          // TODO(step 3): the last stable offset stops at the first open
+          // transaction; with no transaction tracking it is the high watermark.
+          lastStableOffset: log.highWatermark,
+          logStartOffset: log.logStartOffset,
+          abortedTransactions: readCommitted ? [] : null,
+        };
+        if (!log.inRange(fp.fetchOffset)) {
+          error = true;
+          return { ...base, ...positions, errorCode: OFFSET_OUT_OF_RANGE };
+        }
+        logs.push(log);
+        const limit = Math.min(fp.partitionMaxBytes, remaining);
+        // KIP-74: the first partition with data returns at least one batch
+        // even when it exceeds the limits, so that a consumer never stalls.
+        const read = limit > 0 || total === 0
+          ? log.read(fp.fetchOffset, Math.max(0, limit), total === 0 || limit > 0)
+          : { batches: [], size: 0 };
+        const records = concat(read.batches.map((b) => b.bytes), read.size);
+        remaining = Math.max(0, remaining - read.size);
+        total += read.size;
+        return { ...base, ...positions, errorCode: NONE, records };
+      }),
+    };
+  });
+  return {
+    response: {
+      throttleTimeMs: 0,
+      errorCode: NONE,
+      sessionId: 0, // no fetch sessions: clients fall back to full fetches
+      responses,
+      nodeEndpoints: nodeEndpoints(state, leaders),
+    },
+    bytes: total,
+    logs,
+    error,
+  };
+}
+
+function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const fetch = handler(FetchApi, fetchHandler);
+
+// ---------------------------------------------------------------------------
+// ListOffsets
+
+const EARLIEST = -2n;
+const LATEST = -1n;
+const MAX_TIMESTAMP = -3n;
+const EARLIEST_LOCAL = -4n;
+const LATEST_TIERED = -5n;
+
+const listOffsets = handler(ListOffsetsApi, (req: ListOffsetsRequest, ctx) => {
+  const { state, nodeId } = ctx;
+  return {
+    throttleTimeMs: 0,
+    topics: req.topics.map((lt) => {
+      const topic = state.topics.get(lt.name);
+      return {
+        name: lt.name,
+        partitions: lt.partitions.map((lp) => {
+          const base = { partitionIndex: lp.partitionIndex, timestamp: -1n, offset: -1n };
+          const p = topic?.partitions[lp.partitionIndex];
+          if (!p) return { ...base, errorCode: UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1 };
+          const err = leaderCheck(p, nodeId, lp.currentLeaderEpoch);
+          if (err !== NONE) return { ...base, errorCode: err, leaderEpoch: -1 };
+          const log = p.log;
+          const ok = { ...base, errorCode: NONE, leaderEpoch: p.leaderEpoch };
+          switch (lp.timestamp) {
+            case EARLIEST:
+            case EARLIEST_LOCAL:
+              return { ...ok, offset: log.logStartOffset };
+            case LATEST:
+            case LATEST_TIERED:
+              // TODO(step 3): read_committed asks for the last stable offset.
+              return { ...ok, offset: log.highWatermark };
+            case MAX_TIMESTAMP: {
+              const m = log.maxTimestamp();
+              return m ? { ...ok, offset: m.offset, timestamp: m.timestamp } : ok;
+            }
+            default: {
+              const found = log.offsetForTimestamp(lp.timestamp);
+              return found ? { ...ok, offset: found.offset, timestamp: found.timestamp } : ok;
+            }
+          }
+        }),
+      };
+    }),
+  };
+});
+
+// ---------------------------------------------------------------------------
+
+/** Every API the embedded cluster serves, by API key. */
+export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>(
+  [
+    produce,
+    fetch,
+    listOffsets,
+    metadata,
+    apiVersions,
+    createTopics,
+    deleteTopics,
+    initProducerId,
+  ].map((h) => [h.api.apiKey, h]),
+);

@@ -1,0 +1,265 @@
+/**
+ * The in-memory log of one partition of the embedded cluster: a list of
+ * record batches as the producer sent them, with their base offsets (and
+ * partition leader epochs) rewritten by the broker, exactly as Kafka stores
+ * them on disk. Fetch returns these bytes as they are.
+ *
+ * @module
+ */
+
+import { crc32c } from "../protocol/crc32c.ts";
+import { decodeRecordBatches } from "../protocol/record_batch_decode.ts";
+import {
+  ATTRIBUTES_AT,
+  BASE_OFFSET_AT,
+  BASE_TIMESTAMP_AT,
+  BATCH_LENGTH_AT,
+  CONTROL,
+  CRC_AT,
+  LAST_OFFSET_DELTA_AT,
+  LOG_OVERHEAD,
+  MAGIC_AT,
+  MAGIC_V2,
+  MAX_TIMESTAMP_AT,
+  MIN_BATCH_LENGTH,
+  PARTITION_LEADER_EPOCH_AT,
+  PRODUCER_ID_AT,
+  TRANSACTIONAL,
+} from "../protocol/record_batch_format.ts";
+
+/** A batch rejected by {@linkcode PartitionLog.append}; carries Kafka's error code. */
+export class InvalidBatchError extends Error {
+  /** Kafka error code to answer with (2 CORRUPT_MESSAGE, 87 INVALID_RECORD). */
+  readonly errorCode: number;
+
+  /** Builds the error. */
+  constructor(message: string, errorCode: number) {
+    super(message);
+    this.name = "InvalidBatchError";
+    this.errorCode = errorCode;
+  }
+}
+
+/** One stored batch. */
+export interface StoredBatch {
+  /** Offset of the batch's first record. */
+  readonly baseOffset: bigint;
+  /** Offset of the batch's last record. */
+  readonly lastOffset: bigint;
+  /** Largest record timestamp in the batch (ms). */
+  readonly maxTimestamp: bigint;
+  /** Producer id, -1 when none. */
+  readonly producerId: bigint;
+  /** Part of a transaction. */
+  readonly transactional: boolean;
+  /** A control batch (commit or abort marker). */
+  readonly control: boolean;
+  /** The whole batch as stored (log overhead included). */
+  readonly bytes: Uint8Array;
+}
+
+/** What {@linkcode PartitionLog.append} did. */
+export interface AppendResult {
+  /** Offset of the first record appended. */
+  readonly baseOffset: bigint;
+  /** Offset of the last record appended. */
+  readonly lastOffset: bigint;
+}
+
+/** What {@linkcode PartitionLog.read} returns. */
+export interface ReadResult {
+  /** Whole batches, the first one containing the requested offset. */
+  readonly batches: readonly StoredBatch[];
+  /** Total size of `batches` in bytes. */
+  readonly size: number;
+}
+
+/** An in-memory partition log of record batches. */
+export class PartitionLog {
+  readonly #batches: StoredBatch[] = [];
+  #logStartOffset = 0n;
+  #logEndOffset = 0n;
+  #waiters = new Set<() => void>();
+
+  /** First offset still in the log. */
+  get logStartOffset(): bigint {
+    return this.#logStartOffset;
+  }
+
+  /** One past the last offset in the log (also the high watermark: all replicas share it). */
+  get logEndOffset(): bigint {
+    return this.#logEndOffset;
+  }
+
+  /** The high watermark: the log end, since every replica has every batch. */
+  get highWatermark(): bigint {
+    return this.#logEndOffset;
+  }
+
+  /** Total bytes stored. */
+  get sizeBytes(): number {
+    let n = 0;
+    for (const b of this.#batches) n += b.bytes.length;
+    return n;
+  }
+
+  /** The stored batches, oldest first. */
+  get batches(): readonly StoredBatch[] {
+    return this.#batches;
+  }
+
+  /**
+   * Validates and appends `records` (one or more v2 record batches as a
+   * producer sends them), rewriting each batch's base offset and partition
+   * leader epoch. Either every batch is appended or none (throws
+   * {@linkcode InvalidBatchError}).
+   */
+  append(records: Uint8Array, leaderEpoch = 0): AppendResult {
+    const parsed: { start: number; end: number; count: number }[] = [];
+    let pos = 0;
+    if (records.length === 0) throw new InvalidBatchError("Empty record set", 87);
+    while (pos < records.length) {
+      if (records.length - pos < LOG_OVERHEAD + MIN_BATCH_LENGTH) {
+        throw new InvalidBatchError(`Truncated record batch at byte ${pos}`, 2);
+      }
+      const view = new DataView(records.buffer, records.byteOffset + pos, records.length - pos);
+      const length = view.getInt32(BATCH_LENGTH_AT);
+      const end = pos + LOG_OVERHEAD + length;
+      if (length < MIN_BATCH_LENGTH || end > records.length) {
+        throw new InvalidBatchError(`Record batch at byte ${pos} declares ${length} bytes`, 2);
+      }
+      const magic = view.getInt8(MAGIC_AT);
+      if (magic !== MAGIC_V2) {
+        throw new InvalidBatchError(`Unsupported record batch magic ${magic}`, 2);
+      }
+      const crc = view.getUint32(CRC_AT);
+      const actual = crc32c(records, pos + ATTRIBUTES_AT, end);
+      if (crc !== actual) {
+        throw new InvalidBatchError(
+          `Record batch CRC mismatch: stored ${crc.toString(16)}, computed ${actual.toString(16)}`,
+          2,
+        );
+      }
+      const count = view.getInt32(LAST_OFFSET_DELTA_AT) + 1;
+      if (count < 1) throw new InvalidBatchError("Record batch with no records", 87);
+      parsed.push({ start: pos, end, count });
+      pos = end;
+    }
+    const baseOffset = this.#logEndOffset;
+    for (const { start, end, count } of parsed) {
+      const bytes = records.slice(start, end);
+      const view = new DataView(bytes.buffer);
+      const base = this.#logEndOffset;
+      view.setBigInt64(BASE_OFFSET_AT, base);
+      view.setInt32(PARTITION_LEADER_EPOCH_AT, leaderEpoch);
+      const attributes = view.getInt16(ATTRIBUTES_AT);
+      const maxTs = view.getBigInt64(MAX_TIMESTAMP_AT);
+      const baseTs = view.getBigInt64(BASE_TIMESTAMP_AT);
+      this.#batches.push({
+        baseOffset: base,
+        lastOffset: base + BigInt(count - 1),
+        maxTimestamp: maxTs > baseTs ? maxTs : baseTs,
+        producerId: view.getBigInt64(PRODUCER_ID_AT),
+        transactional: (attributes & TRANSACTIONAL) !== 0,
+        control: (attributes & CONTROL) !== 0,
+        bytes,
+      });
+      this.#logEndOffset = base + BigInt(count);
+    }
+    // TODO(step 3): track open transactions per producer id so that Fetch can
+    // report the last stable offset and aborted transactions (read_committed).
+    this.#wake();
+    return { baseOffset, lastOffset: this.#logEndOffset - 1n };
+  }
+
+  /** Index of the first batch whose last offset is >= `offset`, or the batch count. */
+  #indexOf(offset: bigint): number {
+    let lo = 0;
+    let hi = this.#batches.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#batches[mid].lastOffset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** True when `offset` can be fetched (log start <= offset <= log end). */
+  inRange(offset: bigint): boolean {
+    return offset >= this.#logStartOffset && offset <= this.#logEndOffset;
+  }
+
+  /**
+   * Whole batches from the one containing `offset`, up to `maxBytes` in
+   * total, but at least one batch when `atLeastOne` (even if larger).
+   */
+  read(offset: bigint, maxBytes: number, atLeastOne = true): ReadResult {
+    const batches: StoredBatch[] = [];
+    let size = 0;
+    for (let i = this.#indexOf(offset); i < this.#batches.length; i++) {
+      const b = this.#batches[i];
+      if (size + b.bytes.length > maxBytes && !(atLeastOne && batches.length === 0)) break;
+      batches.push(b);
+      size += b.bytes.length;
+    }
+    return { batches, size };
+  }
+
+  /**
+   * The offset of the first record whose timestamp is >= `timestamp`, with
+   * that record's timestamp; null when there is none.
+   */
+  offsetForTimestamp(timestamp: bigint): { offset: bigint; timestamp: bigint } | null {
+    for (const b of this.#batches) {
+      if (b.control || b.maxTimestamp < timestamp || b.lastOffset < this.#logStartOffset) continue;
+      try {
+        const { records } = decodeRecordBatches(b.bytes, {
+          topic: "",
+          partition: 0,
+          fromOffset: this.#logStartOffset,
+        });
+        for (const r of records) {
+          if (BigInt(r.timestamp) >= timestamp) {
+            return { offset: r.offset, timestamp: BigInt(r.timestamp) };
+          }
+        }
+      } catch {
+        return { offset: b.baseOffset, timestamp: b.maxTimestamp };
+      }
+    }
+    return null;
+  }
+
+  /** The largest timestamp in the log and the offset of the batch holding it; null when empty. */
+  maxTimestamp(): { offset: bigint; timestamp: bigint } | null {
+    let best: { offset: bigint; timestamp: bigint } | null = null;
+    for (const b of this.#batches) {
+      if (b.control) continue;
+      if (best === null || b.maxTimestamp > best.timestamp) {
+        best = { offset: b.lastOffset, timestamp: b.maxTimestamp };
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Resolves on the next append (or when `signal` aborts). Used by Fetch to
+   * hold a response until enough data arrived.
+   */
+  waitForAppend(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#waiters.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.#waiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  #wake(): void {
+    for (const w of [...this.#waiters]) w();
+  }
+}

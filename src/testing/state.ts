@@ -1,0 +1,205 @@
+/**
+ * The shared state of the embedded cluster: brokers, topics with their
+ * partition logs and leaders, and producer ids. Every broker reads and writes
+ * the same state (replication is instant), but only a partition's leader
+ * serves Produce, Fetch and ListOffsets for it.
+ *
+ * @module
+ */
+
+import { uuidToString } from "../protocol/reader.ts";
+import { PartitionLog } from "./partition_log.ts";
+
+/** A broker's address as metadata advertises it. */
+export interface BrokerAddress {
+  /** Node id. */
+  readonly nodeId: number;
+  /** Host. */
+  readonly host: string;
+  /** Port. */
+  readonly port: number;
+}
+
+/** One partition. */
+export interface PartitionState {
+  /** Partition index. */
+  readonly index: number;
+  /** Leader node id. */
+  leader: number;
+  /** Leader epoch. */
+  leaderEpoch: number;
+  /** Replica node ids, leader first. */
+  replicas: number[];
+  /** In-sync replica node ids. */
+  isr: number[];
+  /** The log. */
+  readonly log: PartitionLog;
+}
+
+/** One topic. */
+export interface TopicState {
+  /** Name. */
+  readonly name: string;
+  /** Topic id (base64url UUID). */
+  readonly id: string;
+  /** Partitions, by index. */
+  readonly partitions: PartitionState[];
+  /** Topic configs as given at creation. */
+  readonly configs: Record<string, string>;
+}
+
+/** How to create a topic. */
+export interface TopicSpec {
+  /** Partition count. @default 1 */
+  partitions?: number;
+  /** Replication factor (at most the broker count). @default min(3, brokers) */
+  replicationFactor?: number;
+  /** Explicit replica assignment: partition index → node ids, leader first. */
+  assignments?: ReadonlyMap<number, readonly number[]>;
+  /** Topic configs. */
+  configs?: Record<string, string>;
+}
+
+/** A topic creation failure with Kafka's error code. */
+export class TopicError extends Error {
+  /** Kafka error code. */
+  readonly errorCode: number;
+
+  /** Builds the error. */
+  constructor(message: string, errorCode: number) {
+    super(message);
+    this.name = "TopicError";
+    this.errorCode = errorCode;
+  }
+}
+
+const LEGAL_TOPIC = /^[a-zA-Z0-9._-]+$/;
+
+/** Generates a random topic id in Kafka's text form (never the zero UUID). */
+export function randomTopicId(): string {
+  const raw = new Uint8Array(16);
+  crypto.getRandomValues(raw);
+  raw[0] |= 1; // never all zeros
+  return uuidToString(raw);
+}
+
+/** The state all brokers of an embedded cluster share. */
+export class ClusterState {
+  /** Cluster id (base64url UUID). */
+  readonly clusterId: string = randomTopicId();
+  /** Advertised brokers, by node id; filled as brokers start. */
+  readonly brokers: BrokerAddress[] = [];
+  /** Node id of the controller. */
+  controllerId = 0;
+  /** Topics by name. */
+  readonly topics = new Map<string, TopicState>();
+  /** Topics by id. */
+  readonly topicsById = new Map<string, TopicState>();
+  /** Auto-create unknown topics asked for in Metadata (as Kafka does by default). */
+  autoCreateTopics = true;
+  /** Partition count of auto-created topics (Kafka's num.partitions). */
+  defaultPartitions = 1;
+  #nextProducerId = 1000n;
+  readonly #transactionalProducers = new Map<string, { id: bigint; epoch: number }>();
+  #roundRobin = 0;
+
+  /** Checks a topic name as Kafka does; throws INVALID_TOPIC_EXCEPTION (17). */
+  validateTopicName(name: string): void {
+    if (
+      name.length === 0 || name.length > 249 || name === "." || name === ".." ||
+      !LEGAL_TOPIC.test(name)
+    ) {
+      throw new TopicError(`Topic name "${name}" is illegal`, 17);
+    }
+  }
+
+  /** Creates a topic; throws {@linkcode TopicError} on a bad request. */
+  createTopic(name: string, spec: TopicSpec = {}, validateOnly = false): TopicState {
+    this.validateTopicName(name);
+    if (this.topics.has(name)) throw new TopicError(`Topic '${name}' already exists.`, 36);
+    const nodes = this.brokers.map((b) => b.nodeId);
+    let partitionCount = spec.partitions ?? this.defaultPartitions;
+    if (partitionCount === -1) partitionCount = this.defaultPartitions;
+    if (spec.assignments && spec.assignments.size > 0) partitionCount = spec.assignments.size;
+    if (!Number.isInteger(partitionCount) || partitionCount < 1) {
+      throw new TopicError("Number of partitions must be larger than 0.", 37);
+    }
+    let rf = spec.replicationFactor ?? -1;
+    if (rf === -1) rf = Math.min(3, nodes.length);
+    if (rf < 1) throw new TopicError("Replication factor must be larger than 0.", 38);
+    if (rf > nodes.length) {
+      throw new TopicError(
+        `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} ` +
+          `cannot be reached because only ${nodes.length} broker(s) are registered.`,
+        38,
+      );
+    }
+    const partitions: PartitionState[] = [];
+    const start = this.#roundRobin;
+    for (let i = 0; i < partitionCount; i++) {
+      let replicas = spec.assignments?.get(i)?.slice();
+      if (replicas && replicas.some((r) => !nodes.includes(r))) {
+        throw new TopicError(`Replica assignment of partition ${i} names an unknown broker`, 39);
+      }
+      if (!replicas || replicas.length === 0) {
+        replicas = [];
+        for (let r = 0; r < rf; r++) replicas.push(nodes[(start + i + r) % nodes.length]);
+      }
+      partitions.push({
+        index: i,
+        leader: replicas[0],
+        leaderEpoch: 0,
+        replicas,
+        isr: replicas.slice(),
+        log: new PartitionLog(),
+      });
+    }
+    const topic: TopicState = {
+      name,
+      id: randomTopicId(),
+      partitions,
+      configs: { ...spec.configs },
+    };
+    if (validateOnly) return topic;
+    this.#roundRobin = (start + partitionCount) % Math.max(1, nodes.length);
+    this.topics.set(name, topic);
+    this.topicsById.set(topic.id, topic);
+    return topic;
+  }
+
+  /** Deletes a topic; returns it, or undefined when unknown. */
+  deleteTopic(name: string): TopicState | undefined {
+    const t = this.topics.get(name);
+    if (!t) return undefined;
+    this.topics.delete(name);
+    this.topicsById.delete(t.id);
+    return t;
+  }
+
+  /** Hands out a producer id and epoch (InitProducerId). */
+  initProducerId(
+    transactionalId: string | null,
+    producerId: bigint,
+    producerEpoch: number,
+  ): { producerId: bigint; producerEpoch: number; errorCode: number } {
+    if (transactionalId !== null) {
+      const known = this.#transactionalProducers.get(transactionalId);
+      if (known) {
+        known.epoch++;
+        if (known.epoch > 32766) {
+          known.id = this.#nextProducerId++;
+          known.epoch = 0;
+        }
+        return { producerId: known.id, producerEpoch: known.epoch, errorCode: 0 };
+      }
+      const fresh = { id: this.#nextProducerId++, epoch: 0 };
+      this.#transactionalProducers.set(transactionalId, fresh);
+      return { producerId: fresh.id, producerEpoch: 0, errorCode: 0 };
+    }
+    if (producerId >= 0n && producerEpoch >= 0 && producerEpoch < 32766) {
+      // An idempotent producer bumping its epoch (KIP-360).
+      return { producerId, producerEpoch: producerEpoch + 1, errorCode: 0 };
+    }
+    return { producerId: this.#nextProducerId++, producerEpoch: 0, errorCode: 0 };
+  }
+}
