@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { decodeRecordBatches, encodeRecordBatch } from "../protocol/record_batch.ts";
+import { InvalidBatchError, PartitionLog } from "./partition_log.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function batch(values: string[], opts: { timestamp?: number; compression?: number } = {}) {
+  return encodeRecordBatch({
+    records: values.map((v, i) => ({
+      value: enc.encode(v),
+      timestamp: opts.timestamp === undefined ? undefined : opts.timestamp + i,
+    })),
+    compression: opts.compression ?? 0,
+  });
+}
+
+function values(bytes: Uint8Array, from = 0n): string[] {
+  return decodeRecordBatches(bytes, { topic: "t", partition: 0, fromOffset: from }).records
+    .map((r) => dec.decode(r.value!));
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+Deno.test("PartitionLog.append assigns offsets and rewrites base offset and leader epoch; CRC stays valid", () => {
+  const log = new PartitionLog();
+  assert.deepEqual(log.append(batch(["a", "b", "c"]), 4), { baseOffset: 0n, lastOffset: 2n });
+  assert.deepEqual(log.append(batch(["d"], { compression: 4 }), 4), {
+    baseOffset: 3n,
+    lastOffset: 3n,
+  });
+  // Two batches in one request.
+  assert.deepEqual(log.append(concat([batch(["e", "f"]), batch(["g"])])), {
+    baseOffset: 4n,
+    lastOffset: 6n,
+  });
+  assert.equal(log.highWatermark, 7n);
+  assert.equal(log.logStartOffset, 0n);
+  assert.equal(log.batches.length, 4);
+  const second = log.batches[1];
+  const view = new DataView(second.bytes.buffer, second.bytes.byteOffset);
+  assert.equal(view.getBigInt64(0), 3n);
+  assert.equal(view.getInt32(12), 4);
+  // decodeRecordBatches verifies the CRC by default.
+  assert.deepEqual(values(concat(log.batches.map((b) => b.bytes))), [
+    "a",
+    "b",
+    "c",
+    "d",
+    "e",
+    "f",
+    "g",
+  ]);
+});
+
+Deno.test("PartitionLog.append refuses corrupt input without appending anything", () => {
+  const log = new PartitionLog();
+  const good = batch(["a"]);
+  const bad = batch(["b"]);
+  bad[bad.length - 1] ^= 1;
+  assert.throws(() => log.append(concat([good, bad])), (e) => {
+    assert.ok(e instanceof InvalidBatchError);
+    assert.equal(e.errorCode, 2);
+    return true;
+  });
+  assert.throws(() => log.append(good.subarray(0, good.length - 3)), InvalidBatchError);
+  assert.throws(() => log.append(new Uint8Array(0)), InvalidBatchError);
+  assert.equal(log.highWatermark, 0n);
+  assert.equal(log.batches.length, 0);
+});
+
+Deno.test("PartitionLog.read returns whole batches from the one holding the offset, within limits", () => {
+  const log = new PartitionLog();
+  log.append(batch(["a", "b", "c"]));
+  log.append(batch(["d", "e"]));
+  log.append(batch(["f"]));
+  const size = (i: number) => log.batches[i].bytes.length;
+  // Offset 4 is inside the second batch: it is returned whole.
+  let r = log.read(4n, 1 << 20);
+  assert.deepEqual(r.batches.map((b) => b.baseOffset), [3n, 5n]);
+  assert.deepEqual(values(concat(r.batches.map((b) => b.bytes)), 4n), ["e", "f"]);
+  // At least one batch even when the limit is smaller.
+  r = log.read(0n, 1);
+  assert.deepEqual(r.batches.map((b) => b.baseOffset), [0n]);
+  assert.equal(r.size, size(0));
+  assert.equal(log.read(0n, 1, false).batches.length, 0);
+  // Exactly two batches fit.
+  r = log.read(0n, size(0) + size(1));
+  assert.deepEqual(r.batches.map((b) => b.baseOffset), [0n, 3n]);
+  // At the log end: nothing; beyond it: out of range.
+  assert.equal(log.read(6n, 1 << 20).batches.length, 0);
+  assert.ok(log.inRange(6n));
+  assert.ok(!log.inRange(7n));
+  assert.ok(!log.inRange(-1n));
+});
+
+Deno.test("PartitionLog.offsetForTimestamp finds the first record at or after a timestamp", () => {
+  const log = new PartitionLog();
+  log.append(batch(["a", "b", "c"], { timestamp: 1000 })); // 1000, 1001, 1002
+  log.append(batch(["d", "e"], { timestamp: 2000, compression: 1 })); // 2000, 2001
+  assert.deepEqual(log.offsetForTimestamp(0n), { offset: 0n, timestamp: 1000n });
+  assert.deepEqual(log.offsetForTimestamp(1001n), { offset: 1n, timestamp: 1001n });
+  assert.deepEqual(log.offsetForTimestamp(1003n), { offset: 3n, timestamp: 2000n });
+  assert.deepEqual(log.offsetForTimestamp(2001n), { offset: 4n, timestamp: 2001n });
+  assert.equal(log.offsetForTimestamp(2002n), null);
+  assert.deepEqual(log.maxTimestamp(), { offset: 4n, timestamp: 2001n });
+});
+
+Deno.test("PartitionLog.waitForAppend resolves on append or abort", async () => {
+  const log = new PartitionLog();
+  const ac = new AbortController();
+  const waiting = log.waitForAppend(ac.signal);
+  log.append(batch(["a"]));
+  await waiting;
+  const ac2 = new AbortController();
+  const aborted = log.waitForAppend(ac2.signal);
+  ac2.abort();
+  await aborted;
+  ac.abort();
+});
