@@ -2,7 +2,8 @@
  * Test helpers for Kafka applications: {@linkcode EmbeddedCluster}, an
  * in-process Kafka cluster whose brokers listen on loopback TCP ports and
  * speak Kafka's wire protocol, so any Kafka client (sluice's `Consumer`,
- * Kafka's own Java tools, …) can connect to it. Topics live in memory.
+ * Kafka's own Java tools, …) can connect to it. Topics and committed offsets
+ * live in memory; consumer groups (classic protocol) are coordinated by it.
  *
  * @example
  * ```ts

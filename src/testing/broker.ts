@@ -92,7 +92,7 @@ export class Broker {
         if (size < 8 || size > MAX_REQUEST_SIZE) return;
         const frame = new Uint8Array(size);
         if (!await readFull(conn, frame)) return;
-        const response = await this.#handle(frame);
+        const response = await this.#handle(frame, (conn.remoteAddr as Deno.NetAddr).hostname);
         if (response === "close") return;
         if (response !== null) await writeAll(conn, response);
       }
@@ -108,7 +108,7 @@ export class Broker {
   }
 
   /** Answers one request frame: the response frame, null (no response), or "close". */
-  async #handle(frame: Uint8Array): Promise<Uint8Array | null | "close"> {
+  async #handle(frame: Uint8Array, clientHost: string): Promise<Uint8Array | null | "close"> {
     const header = decodeRequestHeader(frame);
     const handler: Handler | undefined = HANDLERS.get(header.apiKey);
     if (!handler) return "close"; // as Kafka does for an unknown API
@@ -143,6 +143,7 @@ export class Broker {
       nodeId: this.nodeId,
       version: header.apiVersion,
       clientId: header.clientId,
+      clientHost: `/${clientHost}`,
       signal: this.#abort.signal,
     };
     const result = await handler.handle(body, ctx);

@@ -64,8 +64,10 @@ export interface EmbeddedTopicInfo {
  * An in-process Kafka cluster that real clients connect to over TCP.
  *
  * It serves ApiVersions, Metadata, CreateTopics, DeleteTopics,
- * InitProducerId, Produce, Fetch and ListOffsets from in-memory logs (no group
- * coordinator yet).
+ * InitProducerId, Produce, Fetch and ListOffsets from in-memory logs, and the
+ * classic consumer group APIs (FindCoordinator, JoinGroup, SyncGroup,
+ * Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
+ * ListGroups).
  *
  * @example
  * ```ts
@@ -257,6 +259,7 @@ export class EmbeddedCluster implements AsyncDisposable {
    * ```
    */
   close(): Promise<void> {
+    if (!this.#closing) this.#state.groups.close(); // answers held JoinGroups, clears timers
     this.#closing ??= Promise.all(this.#brokers.map((b) => b.close())).then(() => {});
     return this.#closing;
   }

@@ -20,6 +20,7 @@ import { MetadataApi, type MetadataRequest } from "../protocol/messages/metadata
 import { ProduceApi, type ProduceRequest } from "../protocol/messages/produce.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
 import { type ApiSchema, parseVersions, type VersionRange } from "../protocol/schema.ts";
+import { GROUP_HANDLERS } from "./group_handlers.ts";
 import { InvalidBatchError, type PartitionLog } from "./partition_log.ts";
 import { type ClusterState, type PartitionState, TopicError, type TopicState } from "./state.ts";
 
@@ -47,6 +48,8 @@ export interface RequestContext {
   readonly version: number;
   /** The request's client id. */
   readonly clientId: string | null;
+  /** The client's host, as Kafka shows it ("/127.0.0.1"). */
+  readonly clientHost: string;
   /** Aborts when the broker closes (ends held Fetches). */
   readonly signal: AbortSignal;
 }
@@ -509,5 +512,6 @@ export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>(
     createTopics,
     deleteTopics,
     initProducerId,
+    ...GROUP_HANDLERS,
   ].map((h) => [h.api.apiKey, h]),
 );

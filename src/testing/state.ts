@@ -8,6 +8,7 @@
  */
 
 import { uuidToString } from "../protocol/reader.ts";
+import { GroupCoordinator } from "./group_coordinator.ts";
 import { PartitionLog } from "./partition_log.ts";
 
 /** A broker's address as metadata advertises it. */
@@ -99,6 +100,8 @@ export class ClusterState {
   autoCreateTopics = true;
   /** Partition count of auto-created topics (Kafka's num.partitions). */
   defaultPartitions = 1;
+  /** The consumer groups and their committed offsets. */
+  readonly groups: GroupCoordinator = new GroupCoordinator();
   #nextProducerId = 1000n;
   readonly #transactionalProducers = new Map<string, { id: bigint; epoch: number }>();
   #roundRobin = 0;

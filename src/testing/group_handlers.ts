@@ -1,0 +1,369 @@
+/**
+ * Request handlers of the embedded cluster's group coordinator (classic
+ * protocol): FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+ * OffsetCommit, OffsetFetch, DescribeGroups, ListGroups and DeleteGroups. Each group has one
+ * coordinator node (a hash of its id over the brokers); other brokers answer
+ * NOT_COORDINATOR. The state machine is {@linkcode GroupCoordinator}.
+ *
+ * @module
+ */
+
+import { DeleteGroupsApi, type DeleteGroupsRequest } from "../protocol/messages/delete_groups.ts";
+import {
+  DescribeGroupsApi,
+  type DescribeGroupsRequest,
+} from "../protocol/messages/describe_groups.ts";
+import {
+  FindCoordinatorApi,
+  type FindCoordinatorRequest,
+} from "../protocol/messages/find_coordinator.ts";
+import { HeartbeatApi, type HeartbeatRequest } from "../protocol/messages/heartbeat.ts";
+import { JoinGroupApi, type JoinGroupRequest } from "../protocol/messages/join_group.ts";
+import { LeaveGroupApi, type LeaveGroupRequest } from "../protocol/messages/leave_group.ts";
+import { ListGroupsApi, type ListGroupsRequest } from "../protocol/messages/list_groups.ts";
+import { OffsetCommitApi, type OffsetCommitRequest } from "../protocol/messages/offset_commit.ts";
+import { OffsetFetchApi, type OffsetFetchRequest } from "../protocol/messages/offset_fetch.ts";
+import { SyncGroupApi, type SyncGroupRequest } from "../protocol/messages/sync_group.ts";
+import { type ApiSchema, parseVersions } from "../protocol/schema.ts";
+import type { Handler, RequestContext } from "./handlers.ts";
+import type { OffsetToCommit } from "./group_coordinator.ts";
+import type { ClusterState } from "./state.ts";
+
+const NONE = 0;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const COORDINATOR_NOT_AVAILABLE = 15;
+const NOT_COORDINATOR = 16;
+const INVALID_REQUEST = 42;
+
+// Built here rather than with handlers.ts's helper: handlers.ts imports this
+// module, so only types may flow back.
+function groupHandler<Req>(
+  api: ApiSchema<Req, unknown>,
+  handle: (body: Req, ctx: RequestContext) => object | Promise<object>,
+  max = Infinity,
+): Handler {
+  const req = parseVersions(api.request.validVersions);
+  const res = parseVersions(api.response.validVersions);
+  return {
+    api: api as ApiSchema,
+    versions: { min: Math.max(req.min, res.min), max: Math.min(req.max, res.max, max) },
+    handle: handle as Handler["handle"],
+  };
+}
+
+/** The node id coordinating a group: a hash of its id over the brokers. */
+export function coordinatorFor(state: ClusterState, groupId: string): number {
+  let h = 0;
+  for (let i = 0; i < groupId.length; i++) h = (Math.imul(h, 31) + groupId.charCodeAt(i)) | 0;
+  const brokers = state.brokers;
+  return brokers[Math.abs(h) % brokers.length].nodeId;
+}
+
+function isCoordinator(ctx: RequestContext, groupId: string): boolean {
+  return coordinatorFor(ctx.state, groupId) === ctx.nodeId;
+}
+
+// ---------------------------------------------------------------------------
+// FindCoordinator
+
+const findCoordinator = groupHandler(FindCoordinatorApi, (req: FindCoordinatorRequest, ctx) => {
+  const { state, version } = ctx;
+  const keyType = req.keyType ?? 0;
+  const one = (key: string) => {
+    if (keyType !== 0) {
+      // TODO(step 3): transaction coordinators (key type 1).
+      return {
+        key,
+        errorCode: keyType === 1 ? COORDINATOR_NOT_AVAILABLE : INVALID_REQUEST,
+        errorMessage: "the embedded cluster only coordinates groups",
+        nodeId: -1,
+        host: "",
+        port: -1,
+      };
+    }
+    const node = coordinatorFor(state, key);
+    const b = state.brokers.find((x) => x.nodeId === node)!;
+    return {
+      key,
+      errorCode: NONE,
+      errorMessage: null,
+      nodeId: b.nodeId,
+      host: b.host,
+      port: b.port,
+    };
+  };
+  if (version >= 4) {
+    return { throttleTimeMs: 0, coordinators: (req.coordinatorKeys ?? []).map(one) };
+  }
+  return { throttleTimeMs: 0, ...one(req.key ?? "") };
+});
+
+// ---------------------------------------------------------------------------
+// JoinGroup, SyncGroup, Heartbeat, LeaveGroup
+
+const joinGroup = groupHandler(JoinGroupApi, async (req: JoinGroupRequest, ctx) => {
+  if (!isCoordinator(ctx, req.groupId)) {
+    return {
+      throttleTimeMs: 0,
+      errorCode: NOT_COORDINATOR,
+      generationId: -1,
+      protocolName: null,
+      leader: "",
+      memberId: req.memberId,
+      members: [],
+    };
+  }
+  const r = await ctx.state.groups.join({
+    groupId: req.groupId,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId ?? null,
+    sessionTimeoutMs: req.sessionTimeoutMs,
+    rebalanceTimeoutMs: req.rebalanceTimeoutMs ?? -1,
+    protocolType: req.protocolType,
+    protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+    clientId: ctx.clientId ?? "",
+    clientHost: ctx.clientHost,
+    requireKnownMemberId: ctx.version >= 4,
+  });
+  return {
+    throttleTimeMs: 0,
+    errorCode: r.errorCode,
+    generationId: r.generationId,
+    protocolType: r.protocolType,
+    // Before v7 the protocol name is not nullable.
+    protocolName: r.protocolName ?? (ctx.version >= 7 ? null : ""),
+    leader: r.leader,
+    skipAssignment: false,
+    memberId: r.memberId,
+    members: r.members,
+  };
+});
+
+const syncGroup = groupHandler(SyncGroupApi, async (req: SyncGroupRequest, ctx) => {
+  if (!isCoordinator(ctx, req.groupId)) {
+    return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR, assignment: new Uint8Array(0) };
+  }
+  const r = await ctx.state.groups.sync({
+    groupId: req.groupId,
+    generationId: req.generationId,
+    memberId: req.memberId,
+    groupInstanceId: req.groupInstanceId ?? null,
+    protocolType: req.protocolType ?? null,
+    protocolName: req.protocolName ?? null,
+    assignments: req.assignments,
+  });
+  return { throttleTimeMs: 0, ...r };
+});
+
+const heartbeat = groupHandler(HeartbeatApi, (req: HeartbeatRequest, ctx) => {
+  if (!isCoordinator(ctx, req.groupId)) return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR };
+  return {
+    throttleTimeMs: 0,
+    errorCode: ctx.state.groups.heartbeat(
+      req.groupId,
+      req.memberId,
+      req.groupInstanceId ?? null,
+      req.generationId,
+    ),
+  };
+});
+
+const leaveGroup = groupHandler(LeaveGroupApi, (req: LeaveGroupRequest, ctx) => {
+  if (!isCoordinator(ctx, req.groupId)) {
+    return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR, members: [] };
+  }
+  const batch = ctx.version >= 3;
+  const leaving = batch
+    ? (req.members ?? []).map((m) => ({
+      memberId: m.memberId ?? "",
+      groupInstanceId: m.groupInstanceId ?? null,
+    }))
+    : [{ memberId: req.memberId ?? "", groupInstanceId: null }];
+  const r = ctx.state.groups.leave(req.groupId, leaving);
+  if (batch) return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
+  return { throttleTimeMs: 0, errorCode: r.errorCode || (r.members[0]?.errorCode ?? NONE) };
+});
+
+// ---------------------------------------------------------------------------
+// OffsetCommit, OffsetFetch
+
+const offsetCommit = groupHandler(OffsetCommitApi, (req: OffsetCommitRequest, ctx) => {
+  const { state } = ctx;
+  const answer = (code: (topic: string, partition: number) => number) => ({
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => ({
+      name: t.name ?? "",
+      partitions: t.partitions.map((p) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode: code(t.name ?? "", p.partitionIndex),
+      })),
+    })),
+  });
+  if (!isCoordinator(ctx, req.groupId)) return answer(() => NOT_COORDINATOR);
+  const known = (topic: string, partition: number) =>
+    state.topics.get(topic)?.partitions[partition] !== undefined;
+  const offsets: OffsetToCommit[] = [];
+  for (const t of req.topics) {
+    for (const p of t.partitions) {
+      if (!known(t.name ?? "", p.partitionIndex)) continue;
+      offsets.push({
+        topic: t.name ?? "",
+        partition: p.partitionIndex,
+        offset: p.committedOffset,
+        leaderEpoch: p.committedLeaderEpoch ?? -1,
+        metadata: p.committedMetadata ?? null,
+      });
+    }
+  }
+  const err = state.groups.commit(
+    req.groupId,
+    req.generationIdOrMemberEpoch ?? -1,
+    req.memberId,
+    req.groupInstanceId ?? null,
+    offsets,
+  );
+  return answer((topic, partition) =>
+    err !== NONE ? err : known(topic, partition) ? NONE : UNKNOWN_TOPIC_OR_PARTITION
+  );
+}, 9);
+
+type WantedTopics = { name?: string; partitionIndexes?: number[] }[] | null | undefined;
+
+function fetchGroup(ctx: RequestContext, groupId: string, topics: WantedTopics) {
+  const rows = ctx.state.groups.fetchOffsets(
+    groupId,
+    topics == null ? null : topics.map((t) => ({
+      topic: t.name ?? "",
+      partitions: t.partitionIndexes ?? [],
+    })),
+  );
+  return rows.map((t) => ({
+    name: t.topic,
+    partitions: t.partitions.map((p) => ({
+      partitionIndex: p.partition,
+      committedOffset: p.committed?.offset ?? -1n,
+      committedLeaderEpoch: p.committed?.leaderEpoch ?? -1,
+      metadata: p.committed ? p.committed.metadata : "",
+      errorCode: NONE,
+    })),
+  }));
+}
+
+const offsetFetch = groupHandler(OffsetFetchApi, (req: OffsetFetchRequest, ctx) => {
+  if (ctx.version >= 8) {
+    return {
+      throttleTimeMs: 0,
+      groups: (req.groups ?? []).map((g) => {
+        const groupId = g.groupId ?? "";
+        if (!isCoordinator(ctx, groupId)) {
+          return { groupId, topics: [], errorCode: NOT_COORDINATOR };
+        }
+        return {
+          groupId,
+          topics: fetchGroup(ctx, groupId, g.topics),
+          errorCode: NONE,
+        };
+      }),
+    };
+  }
+  const groupId = req.groupId ?? "";
+  if (!isCoordinator(ctx, groupId)) {
+    // v1 has no top-level error code: put it on every partition.
+    return {
+      throttleTimeMs: 0,
+      errorCode: NOT_COORDINATOR,
+      topics: (req.topics ?? []).map((t) => ({
+        name: t.name,
+        partitions: (t.partitionIndexes ?? []).map((p) => ({
+          partitionIndex: p,
+          committedOffset: -1n,
+          metadata: "",
+          errorCode: NOT_COORDINATOR,
+        })),
+      })),
+    };
+  }
+  return { throttleTimeMs: 0, errorCode: NONE, topics: fetchGroup(ctx, groupId, req.topics) };
+}, 9);
+
+// ---------------------------------------------------------------------------
+// DescribeGroups, ListGroups
+
+const describeGroups = groupHandler(DescribeGroupsApi, (req: DescribeGroupsRequest, ctx) => ({
+  throttleTimeMs: 0,
+  groups: req.groups.map((groupId) => {
+    if (!isCoordinator(ctx, groupId)) {
+      return {
+        errorCode: NOT_COORDINATOR,
+        errorMessage: null,
+        groupId,
+        groupState: "",
+        protocolType: "",
+        protocolData: "",
+        members: [],
+      };
+    }
+    const s = ctx.state.groups.describe(groupId);
+    return {
+      errorCode: NONE,
+      errorMessage: null,
+      groupId,
+      groupState: s.state,
+      protocolType: s.protocolType,
+      protocolData: s.protocolName,
+      members: s.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        memberMetadata: m.metadata,
+        memberAssignment: m.assignment,
+      })),
+      authorizedOperations: -2147483648,
+    };
+  }),
+}));
+
+const listGroups = groupHandler(ListGroupsApi, (req: ListGroupsRequest, ctx) => {
+  const types = new Set((req.typesFilter ?? []).map((t) => t.toLowerCase()));
+  // Only classic groups exist here.
+  const classic = types.size === 0 || types.has("classic");
+  return {
+    throttleTimeMs: 0,
+    errorCode: NONE,
+    groups: classic
+      ? ctx.state.groups.list(req.statesFilter ?? [])
+        .filter((g) => isCoordinator(ctx, g.groupId))
+        .map((g) => ({
+          groupId: g.groupId,
+          protocolType: g.protocolType,
+          groupState: g.state,
+          groupType: "classic",
+        }))
+      : [],
+  };
+});
+
+const deleteGroups = groupHandler(DeleteGroupsApi, (req: DeleteGroupsRequest, ctx) => ({
+  throttleTimeMs: 0,
+  results: req.groupsNames.map((groupId) => ({
+    groupId,
+    errorCode: isCoordinator(ctx, groupId)
+      ? ctx.state.groups.deleteGroup(groupId)
+      : NOT_COORDINATOR,
+  })),
+}));
+
+/** The group coordinator's handlers. */
+export const GROUP_HANDLERS: readonly Handler[] = [
+  findCoordinator,
+  joinGroup,
+  syncGroup,
+  heartbeat,
+  leaveGroup,
+  offsetCommit,
+  offsetFetch,
+  describeGroups,
+  listGroups,
+  deleteGroups,
+];
