@@ -1,23 +1,29 @@
 /**
- * The demo: create a topic, write sample orders to it, read them back and show
- * them. `deno task demo` starts a local Kafka first when KAFKA_BROKERS is not
- * set; with KAFKA_BROKERS it uses that cluster.
+ * The demo: create a topic, write sample orders to it, and read them with a
+ * group of two consumers, showing the rebalance, records, acks, commits, lag
+ * and the group's state.
  *
- * Run: KAFKA_BROKERS=127.0.0.1:9092 deno run -A examples/demo.ts
+ * Without KAFKA_BROKERS it runs against the embedded cluster, in-process (no
+ * Java, starts at once); with KAFKA_BROKERS against that cluster. `deno task
+ * demo:kafka` starts a real local Kafka first.
+ *
+ * Run: deno run -A examples/demo.ts
+ *      KAFKA_BROKERS=127.0.0.1:9092 deno run -A examples/demo.ts
  */
 
 import { createTopics, deleteTopics, produce } from "../src/net/admin.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import { Compression } from "../src/protocol/compression/mod.ts";
 import { Consumer } from "../mod.ts";
+import { EmbeddedCluster } from "../testing.ts";
 
-const brokers = Deno.env.get("KAFKA_BROKERS");
-if (!brokers) {
-  console.error(
-    "Set KAFKA_BROKERS (host:port,...), or run `deno task demo` to start a local Kafka.",
-  );
-  Deno.exit(2);
-}
+const embedded = Deno.env.get("KAFKA_BROKERS") ? null : await EmbeddedCluster.start({ brokers: 3 });
+const brokers = Deno.env.get("KAFKA_BROKERS") ?? embedded!.bootstrap;
+console.log(
+  embedded
+    ? `KAFKA_BROKERS is not set: started an embedded 3-broker cluster at ${brokers}`
+    : `using the Kafka cluster at ${brokers}`,
+);
 
 const enc = new TextEncoder();
 const topic = `sluice-demo-${Date.now()}`;
@@ -107,4 +113,5 @@ try {
 } finally {
   await deleteTopics(cluster, [topic]).catch(() => {});
   await cluster.close();
+  await embedded?.close();
 }

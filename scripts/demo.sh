@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `deno task demo`: runs examples/demo.ts against KAFKA_BROKERS, or against a
-# local single-node Kafka that this script starts and stops.
+# `deno task demo:kafka`: runs examples/demo.ts against KAFKA_BROKERS, or
+# against a local single-node Kafka that this script starts and stops.
+# (`deno task demo` runs it on the embedded cluster, without Java.)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ -z "${KAFKA_BROKERS:-}" ]]; then
