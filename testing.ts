@@ -28,3 +28,4 @@ export {
   type EmbeddedTopicInfo,
   type EmbeddedTopicOptions,
 } from "./src/testing/embedded_cluster.ts";
+export type { ApiName, FaultAction, Interception, InterceptOptions } from "./src/testing/faults.ts";

@@ -20,6 +20,7 @@ import {
 } from "../protocol/record_batch.ts";
 import { backoffMs, delay } from "../util/async.ts";
 import type { Cluster } from "./cluster.ts";
+import { ConnectionError } from "./errors.ts";
 
 /** A topic to create. */
 export interface NewTopic {
@@ -121,7 +122,8 @@ export async function produce(
     try {
       return await produceOnce(cluster, topic, partition, records, opts);
     } catch (e) {
-      if (!isRetriable(e) || attempt >= 5) throw e;
+      const retriable = isRetriable(e) || e instanceof ConnectionError;
+      if (!retriable || attempt >= 5) throw e;
       await delay(backoffMs(attempt));
       await cluster.refreshMetadata([topic]);
     }

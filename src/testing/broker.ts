@@ -13,6 +13,7 @@ import { decodeRequestHeader, responseHeaderFlexible } from "../protocol/frame.t
 import type { Reader } from "../protocol/reader.ts";
 import { inRange, parseVersions } from "../protocol/schema.ts";
 import { Writer } from "../protocol/writer.ts";
+import { overwriteErrorCodes, sleep } from "./faults.ts";
 import { API_VERSIONS_KEY, type Handler, HANDLERS, type RequestContext } from "./handlers.ts";
 import type { ClusterState } from "./state.ts";
 
@@ -43,9 +44,9 @@ export class Broker {
     this.port = addr.port;
   }
 
-  /** Starts listening on a free loopback port. */
-  static listen(nodeId: number, state: ClusterState, hostname = "127.0.0.1"): Broker {
-    const listener = Deno.listen({ hostname, port: 0 });
+  /** Starts listening on `port` (default: a free loopback port). */
+  static listen(nodeId: number, state: ClusterState, hostname = "127.0.0.1", port = 0): Broker {
+    const listener = Deno.listen({ hostname, port });
     const broker = new Broker(nodeId, listener, state);
     broker.#acceptLoop = broker.#accept();
     return broker;
@@ -138,6 +139,16 @@ export class Broker {
       }
     }
     const body = compile(api.request, header.apiVersion).decode(reader);
+    // Fault injection: the first matching interception rule, then latency.
+    const rule = this.#state.faults.match(header.apiKey, this.nodeId);
+    const action = rule?.action;
+    if (action && "drop" in action) return "close";
+    if (rule && action && "hang" in action) {
+      await waitAbort(AbortSignal.any([rule.removedSignal, this.#abort.signal]));
+      if (this.#abort.signal.aborted) return "close";
+    }
+    const injectError = action && "errorCode" in action ? action.errorCode : undefined;
+    if (injectError !== undefined && typeof body.maxWaitMs === "number") body.maxWaitMs = 0;
     const ctx: RequestContext = {
       state: this.#state,
       nodeId: this.nodeId,
@@ -146,7 +157,13 @@ export class Broker {
       clientHost: `/${clientHost}`,
       signal: this.#abort.signal,
     };
-    const result = await handler.handle(body, ctx);
+    let result = await handler.handle(body, ctx);
+    if (result !== null && injectError !== undefined) {
+      result = overwriteErrorCodes(result, injectError);
+    }
+    if (action && "delayMs" in action) await sleep(action.delayMs, this.#abort.signal);
+    await sleep(this.#state.faults.latencyMs, this.#abort.signal);
+    if (this.#abort.signal.aborted) return "close";
     if (result === null) return null;
     return frame0(
       header.correlationId,
@@ -173,6 +190,13 @@ export class Broker {
     await this.#acceptLoop;
     await Promise.allSettled([...this.#tasks]);
   }
+}
+
+function waitAbort(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
 }
 
 function frame0(

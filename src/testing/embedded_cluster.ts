@@ -7,7 +7,9 @@
  */
 
 import { Broker } from "./broker.ts";
-import { ClusterState, type TopicState } from "./state.ts";
+import type { Interception, InterceptOptions } from "./faults.ts";
+import { coordinatorFor } from "./group_handlers.ts";
+import { ClusterState, type PartitionState, type TopicState } from "./state.ts";
 
 /** Options of {@linkcode EmbeddedCluster.start}. */
 export interface EmbeddedClusterOptions {
@@ -81,11 +83,13 @@ export interface EmbeddedTopicInfo {
 export class EmbeddedCluster implements AsyncDisposable {
   readonly #state: ClusterState;
   readonly #brokers: Broker[];
+  readonly #hostname: string;
   #closing: Promise<void> | undefined;
 
-  private constructor(state: ClusterState, brokers: Broker[]) {
+  private constructor(state: ClusterState, brokers: Broker[], hostname: string) {
     this.#state = state;
     this.#brokers = brokers;
+    this.#hostname = hostname;
   }
 
   /**
@@ -122,7 +126,9 @@ export class EmbeddedCluster implements AsyncDisposable {
       return Promise.all(brokers.map((b) => b.close())).then(() => Promise.reject(e));
     }
     state.controllerId = 0;
-    return Promise.resolve(new EmbeddedCluster(state, brokers));
+    return Promise.resolve(
+      new EmbeddedCluster(state, brokers, options.hostname ?? "127.0.0.1"),
+    );
   }
 
   /**
@@ -247,6 +253,221 @@ export class EmbeddedCluster implements AsyncDisposable {
   }
 
   /**
+   * Intercepts requests (fault injection): requests with the API key (or
+   * name), to one broker or any, get the rule's action instead of (or
+   * besides) the usual answer, `times` times or until removed. The first
+   * installed rule that matches a request wins.
+   *
+   * - `{ errorCode }`: the request is served as usual (a Fetch without
+   *   waiting), then every entry-level `errorCode` of the response
+   *   (partition, topic or group level) is overwritten and their records
+   *   emptied; a response without such entries (JoinGroup, Heartbeat…) gets
+   *   it in its top-level `errorCode`.
+   * - `{ delayMs }`: the answer is delayed.
+   * - `{ drop: true }`: the broker closes the connection on receipt.
+   * - `{ hang: true }`: no answer until the rule is removed (the request is
+   *   then served) or the broker stops (the connection is then closed).
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   *
+   * await using cluster = await EmbeddedCluster.start();
+   * // The next 3 Fetches get NOT_LEADER_OR_FOLLOWER.
+   * const rule = cluster.intercept({ apiKey: "Fetch", times: 3, action: { errorCode: 6 } });
+   * // ...
+   * console.log(rule.hits);
+   * rule.remove();
+   * ```
+   */
+  intercept(options: InterceptOptions): Interception {
+    this.#checkOpen();
+    if (
+      options.broker !== undefined && !this.#state.brokers.some((b) => b.nodeId === options.broker)
+    ) {
+      throw new RangeError(`unknown broker ${options.broker}`);
+    }
+    return this.#state.faults.add(options);
+  }
+
+  /**
+   * Adds latency to every response of every broker, in ms (0 to clear).
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   *
+   * await using cluster = await EmbeddedCluster.start();
+   * cluster.setLatency(50);
+   * // ...
+   * cluster.setLatency(0);
+   * ```
+   */
+  setLatency(ms: number): void {
+    if (!(ms >= 0) || ms === Infinity) {
+      throw new RangeError(`latency must be a finite non-negative number, got ${ms}`);
+    }
+    this.#state.faults.latencyMs = ms;
+  }
+
+  /**
+   * Stops a broker: it leaves Metadata, its listener and open connections
+   * close (clients see connections refused or reset), the partitions it led
+   * move to another running replica (or any running broker) with a bumped
+   * leader epoch, and the groups it coordinated move to another broker. No
+   * effect when it is stopped already.
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   *
+   * await using cluster = await EmbeddedCluster.start({ brokers: 3 });
+   * await cluster.createTopic("orders", { partitions: 3 });
+   * await cluster.stopBroker(1);
+   * console.log(cluster.topic("orders")!.partitions.map((p) => p.leader)); // no 1
+   * await cluster.startBroker(1);
+   * ```
+   */
+  async stopBroker(nodeId: number): Promise<void> {
+    this.#checkOpen();
+    const i = this.#brokerIndex(nodeId);
+    const state = this.#state;
+    if (state.stopped.has(nodeId)) return;
+    state.stopped.add(nodeId);
+    const live = state.liveNodes();
+    for (const t of state.topics.values()) {
+      for (const p of t.partitions) {
+        p.isr = p.isr.filter((r) => r !== nodeId);
+        if (p.leader === nodeId) {
+          const next = p.replicas.find((r) => r !== nodeId && live.includes(r)) ?? live[0];
+          elect(p, next ?? -1);
+        }
+      }
+    }
+    if (state.controllerId === nodeId && live.length > 0) state.controllerId = live[0];
+    await this.#brokers[i].close();
+  }
+
+  /**
+   * Starts a stopped broker again, on the same port. It rejoins the in-sync
+   * replicas and leads partitions left without a leader; other leaders stay.
+   * No effect when it is running.
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   *
+   * await using cluster = await EmbeddedCluster.start({ brokers: 2 });
+   * await cluster.stopBroker(0);
+   * await cluster.startBroker(0);
+   * ```
+   */
+  startBroker(nodeId: number): Promise<void> {
+    this.#checkOpen();
+    const i = this.#brokerIndex(nodeId);
+    const state = this.#state;
+    if (!state.stopped.has(nodeId)) return Promise.resolve();
+    const old = this.#brokers[i];
+    try {
+      this.#brokers[i] = Broker.listen(nodeId, state, this.#hostname, old.port);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    state.stopped.delete(nodeId);
+    for (const t of state.topics.values()) {
+      for (const p of t.partitions) {
+        if (!p.replicas.includes(nodeId)) continue;
+        if (!p.isr.includes(nodeId)) p.isr.push(nodeId);
+        if (p.leader === -1) elect(p, nodeId);
+      }
+    }
+    return Promise.resolve();
+  }
+
+  /**
+   * Moves a partition's leadership (a leader election): the leader epoch is
+   * bumped and the leader becomes `toNodeId` (default: the next running
+   * replica). The old leader then answers NOT_LEADER_OR_FOLLOWER, and the new
+   * one FENCED_LEADER_EPOCH to requests carrying the old epoch.
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   *
+   * await using cluster = await EmbeddedCluster.start({ brokers: 3 });
+   * await cluster.createTopic("orders");
+   * const moved = cluster.moveLeader("orders", 0, 2);
+   * console.log(moved.leader, moved.leaderEpoch); // 2 1
+   * ```
+   */
+  moveLeader(topic: string, partition: number, toNodeId?: number): EmbeddedPartitionInfo {
+    this.#checkOpen();
+    const t = this.#state.topics.get(topic);
+    const p = t?.partitions[partition];
+    if (!t || !p) throw new RangeError(`unknown partition ${topic}-${partition}`);
+    const live = this.#state.liveNodes();
+    let to = toNodeId;
+    if (to === undefined) {
+      const candidates = p.replicas.filter((r) => live.includes(r));
+      const others = candidates.length > 1 ? candidates : live;
+      to = others[(others.indexOf(p.leader) + 1) % others.length];
+    }
+    if (to === undefined || !live.includes(to)) {
+      throw new RangeError(`broker ${to} is not running`);
+    }
+    elect(p, to);
+    return describe(t).partitions[partition];
+  }
+
+  /**
+   * Moves a group's coordinator to `toNodeId` (default: the next running
+   * broker). The old coordinator answers NOT_COORDINATOR afterwards;
+   * FindCoordinator names the new one. The group's members and offsets stay.
+   * Returns the new coordinator's node id.
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   *
+   * await using cluster = await EmbeddedCluster.start({ brokers: 3 });
+   * const now = cluster.moveCoordinator("billing");
+   * console.log(now === cluster.coordinator("billing")); // true
+   * ```
+   */
+  moveCoordinator(groupId: string, toNodeId?: number): number {
+    this.#checkOpen();
+    const live = this.#state.liveNodes();
+    const current = coordinatorFor(this.#state, groupId);
+    const to = toNodeId ?? live[(live.indexOf(current) + 1) % live.length];
+    if (to === undefined || !live.includes(to)) {
+      throw new RangeError(`broker ${to} is not running`);
+    }
+    this.#state.coordinatorOverrides.set(groupId, to);
+    return to;
+  }
+
+  /**
+   * The node id coordinating a group.
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   *
+   * await using cluster = await EmbeddedCluster.start({ brokers: 3 });
+   * console.log(cluster.coordinator("billing"));
+   * ```
+   */
+  coordinator(groupId: string): number {
+    return coordinatorFor(this.#state, groupId);
+  }
+
+  #brokerIndex(nodeId: number): number {
+    const i = this.#brokers.findIndex((b) => b.nodeId === nodeId);
+    if (i < 0) throw new RangeError(`unknown broker ${nodeId}`);
+    return i;
+  }
+
+  /**
    * Stops every broker: closes listeners and client connections, ends held
    * Fetches. Idempotent.
    *
@@ -259,7 +480,10 @@ export class EmbeddedCluster implements AsyncDisposable {
    * ```
    */
   close(): Promise<void> {
-    if (!this.#closing) this.#state.groups.close(); // answers held JoinGroups, clears timers
+    if (!this.#closing) {
+      this.#state.groups.close(); // answers held JoinGroups, clears timers
+      this.#state.faults.clear();
+    }
     this.#closing ??= Promise.all(this.#brokers.map((b) => b.close())).then(() => {});
     return this.#closing;
   }
@@ -283,6 +507,14 @@ export class EmbeddedCluster implements AsyncDisposable {
   #checkOpen(): void {
     if (this.#closing) throw new Error("EmbeddedCluster is closed");
   }
+}
+
+function elect(p: PartitionState, leader: number): void {
+  p.leader = leader;
+  p.leaderEpoch++;
+  if (leader < 0) return;
+  if (!p.replicas.includes(leader)) p.replicas.push(leader);
+  if (!p.isr.includes(leader)) p.isr.push(leader);
 }
 
 function describe(t: TopicState): EmbeddedTopicInfo {

@@ -53,9 +53,16 @@ function groupHandler<Req>(
 
 /** The node id coordinating a group: a hash of its id over the brokers. */
 export function coordinatorFor(state: ClusterState, groupId: string): number {
+  const moved = state.coordinatorOverrides.get(groupId);
+  if (moved !== undefined && !state.stopped.has(moved)) return moved;
   let h = 0;
   for (let i = 0; i < groupId.length; i++) h = (Math.imul(h, 31) + groupId.charCodeAt(i)) | 0;
   const brokers = state.brokers;
+  // A stopped broker's groups go to the next running one (fault injection).
+  for (let i = 0; i < brokers.length; i++) {
+    const b = brokers[(Math.abs(h) + i) % brokers.length];
+    if (!state.stopped.has(b.nodeId)) return b.nodeId;
+  }
   return brokers[Math.abs(h) % brokers.length].nodeId;
 }
 

@@ -161,7 +161,8 @@ const metadata = handler(MetadataApi, (req: MetadataRequest, ctx) => {
   }
   return {
     throttleTimeMs: 0,
-    brokers: state.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
+    brokers: state.brokers.filter((b) => !state.stopped.has(b.nodeId))
+      .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })),
     clusterId: state.clusterId,
     controllerId: state.controllerId,
     topics,

@@ -8,6 +8,7 @@
  */
 
 import { uuidToString } from "../protocol/reader.ts";
+import { FaultRules } from "./faults.ts";
 import { GroupCoordinator } from "./group_coordinator.ts";
 import { PartitionLog } from "./partition_log.ts";
 
@@ -102,9 +103,20 @@ export class ClusterState {
   defaultPartitions = 1;
   /** The consumer groups and their committed offsets. */
   readonly groups: GroupCoordinator = new GroupCoordinator();
+  /** Fault injection: interception rules and added latency. */
+  readonly faults: FaultRules = new FaultRules();
+  /** Node ids of stopped brokers (not in Metadata, lead nothing, coordinate nothing). */
+  readonly stopped = new Set<number>();
+  /** Groups whose coordinator was moved: group id → node id. */
+  readonly coordinatorOverrides = new Map<string, number>();
   #nextProducerId = 1000n;
   readonly #transactionalProducers = new Map<string, { id: bigint; epoch: number }>();
   #roundRobin = 0;
+
+  /** Node ids of the running brokers. */
+  liveNodes(): number[] {
+    return this.brokers.map((b) => b.nodeId).filter((id) => !this.stopped.has(id));
+  }
 
   /** Checks a topic name as Kafka does; throws INVALID_TOPIC_EXCEPTION (17). */
   validateTopicName(name: string): void {

@@ -391,7 +391,10 @@ export class Membership {
       } catch {
         return;
       }
-      if (this.#state !== "stable" || this.#wantJoin) continue;
+      // Heartbeats go on while a rebalance is pending and partitions are
+      // being revoked (waiting for acks, onRevoked): the session must not
+      // expire before JoinGroup is sent. They stop once joining starts.
+      if (this.#state !== "stable") continue;
       const generation = this.#generationId;
       try {
         const conn = await this.#client.connection("heartbeat");
