@@ -56,8 +56,8 @@ Deno.test("a slow onRevoked longer than sessionTimeoutMs does not cost the membe
     await waitFor(
       "a and b to hold one partition each",
       async () => {
-        await readerA.next(50);
-        await readerB.next(50);
+        (await readerA.next(50))?.ack();
+        (await readerB.next(50))?.ack();
         return a.assignment().length === 1 && b.assignment().length === 1 ? true : undefined;
       },
       20_000,
