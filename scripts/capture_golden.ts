@@ -83,7 +83,7 @@ const GZIP_LINES = [
 ];
 
 /** One fixture: a request and (when captured) the broker's response. */
-interface Entry {
+export interface Entry {
   name: string;
   api: string;
   apiKey: number;

@@ -117,7 +117,7 @@ export async function withTimeout<T>(
  */
 export function fastOptions(extra: Partial<ConsumerOptions>): ConsumerOptions {
   return {
-    brokers: brokers(),
+    brokers: extra.brokers ?? brokers(),
     clientId: "sluice-test",
     autoOffsetReset: "earliest",
     sessionTimeoutMs: 6000,

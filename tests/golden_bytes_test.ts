@@ -45,23 +45,12 @@ import { Reader, ZERO_UUID } from "../src/protocol/reader.ts";
 import { decodeRecordBatches } from "../src/protocol/record_batch.ts";
 import { inRange, type MessageSchema, parseVersions } from "../src/protocol/schema.ts";
 import { API_BY_KEY } from "./_proxy.ts";
+import type { Entry } from "../scripts/capture_golden.ts";
 
 // ---------------------------------------------------------------------------
 // Fixtures
 
 const DIR = new URL("./testdata/golden/", import.meta.url);
-
-interface Entry {
-  name: string;
-  api: string;
-  apiKey: number;
-  version: number;
-  correlationId: number;
-  clientId: string | null;
-  request: string;
-  response: string | null;
-  note?: string;
-}
 
 interface ProducedRecord {
   offset: number;

@@ -10,6 +10,7 @@
 // offsets and from an explicit offset.
 
 import assert from "node:assert/strict";
+import { fastOptions } from "./_consumer_helpers.ts";
 import { Consumer, type ConsumerOptions } from "../mod.ts";
 import { createTopics, deleteTopics, fetchPartition, produce } from "../src/net/admin.ts";
 import { Cluster } from "../src/net/cluster.ts";
@@ -41,19 +42,7 @@ function vals(partition: number, from: number, to: number): string[] {
 }
 
 function options(bootstrap: string, extra: Partial<ConsumerOptions>): ConsumerOptions {
-  return {
-    brokers: bootstrap.split(","),
-    clientId: "sluice-test-kafka39",
-    autoOffsetReset: "earliest",
-    sessionTimeoutMs: 6000,
-    heartbeatIntervalMs: 500,
-    maxPollIntervalMs: 20000,
-    fetchMaxWaitMs: 100,
-    closeTimeoutMs: 5000,
-    retryBackoffMs: 50,
-    retryBackoffMaxMs: 500,
-    ...extra,
-  } as ConsumerOptions;
+  return fastOptions({ brokers: bootstrap.split(","), clientId: "sluice-test-kafka39", ...extra });
 }
 
 Deno.test("Kafka 3.9.1: version negotiation, metadata, topics, produce, fetch, Consumer in subscribe and assign modes", async (t) => {
