@@ -11,15 +11,8 @@
 import assert from "node:assert/strict";
 import { Consumer, type RecordBatch } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
-import {
-  BatchReader,
-  closeAll,
-  fastOptions,
-  groupDescription,
-  newTopic,
-  produceValues,
-  values,
-} from "./_consumer_helpers.ts";
+import { BatchReader, closeAll, values } from "./_consumer_helpers.ts";
+import { suiteTest } from "./_targets.ts";
 
 /** Reads `count` batches of partition 0 without acknowledging them. */
 async function readBatches(reader: BatchReader, count: number): Promise<RecordBatch[]> {
@@ -37,105 +30,111 @@ function firstOffsets(batches: RecordBatch[]): number[] {
   return batches.map((b) => Number(b.records[0].offset));
 }
 
-Deno.test("Consumer commits only the acknowledged prefix on close, and a restart resumes right after it", async () => {
-  const topic = await newTopic("commit-prefix", 1);
-  const groupId = uniqueName("commit-prefix");
-  await produceValues(topic, 0, values("v", 100), { perBatch: 10 });
-  const options = fastOptions({
-    groupId,
-    topics: [topic],
-    maxPartitionFetchBytes: 1,
-    // close() waits this long for the unacknowledged batch, then commits.
-    closeTimeoutMs: 1000,
-  });
+suiteTest(
+  "Consumer commits only the acknowledged prefix on close, and a restart resumes right after it",
+  async (t) => {
+    const topic = await t.newTopic("commit-prefix", 1);
+    const groupId = uniqueName("commit-prefix");
+    await t.produceValues(topic, 0, values("v", 100), { perBatch: 10 });
+    const options = t.options({
+      groupId,
+      topics: [topic],
+      maxPartitionFetchBytes: 1,
+      // close() waits this long for the unacknowledged batch, then commits.
+      closeTimeoutMs: 1000,
+    });
 
-  const first = new Consumer(options);
-  let second: Consumer | undefined;
-  try {
-    const reader = new BatchReader(first.readable);
-    const b = await readBatches(reader, 6);
-    assert.deepEqual(firstOffsets(b), [0, 10, 20, 30, 40, 50]);
-    // Out of order: b5, b4, then b0..b2; b3 is never acknowledged.
-    for (const i of [5, 4, 1, 0, 2]) assert.equal(b[i].ack(), true, `ack of b${i}`);
-    await first.close();
+    const first = new Consumer(options);
+    let second: Consumer | undefined;
+    try {
+      const reader = new BatchReader(first.readable);
+      const b = await readBatches(reader, 6);
+      assert.deepEqual(firstOffsets(b), [0, 10, 20, 30, 40, 50]);
+      // Out of order: b5, b4, then b0..b2; b3 is never acknowledged.
+      for (const i of [5, 4, 1, 0, 2]) assert.equal(b[i].ack(), true, `ack of b${i}`);
+      await first.close();
 
-    const group = await groupDescription(groupId);
-    assert.deepEqual(
-      group.rows.map((r) => r.currentOffset),
-      [30n],
-      `only b0..b2 (0..29) form the acknowledged prefix:\n${group.output}`,
-    );
+      const group = await t.groupDescription(groupId);
+      assert.deepEqual(
+        group.rows.map((r) => r.currentOffset),
+        [30n],
+        `only b0..b2 (0..29) form the acknowledged prefix:\n${group.output}`,
+      );
 
-    // A restart resumes at 30: the unacknowledged b3 is delivered again,
-    // and so is everything after it.
-    second = new Consumer(options);
-    const reader2 = new BatchReader(second.readable);
-    const again = await readBatches(reader2, 7);
-    assert.deepEqual(firstOffsets(again), [30, 40, 50, 60, 70, 80, 90]);
-    assert.deepEqual(
-      again[0].records.map((r) => r.value && new TextDecoder().decode(r.value)),
-      values("v", 40).slice(30),
-    );
-  } finally {
-    await closeAll(first, second);
-  }
-});
+      // A restart resumes at 30: the unacknowledged b3 is delivered again,
+      // and so is everything after it.
+      second = new Consumer(options);
+      const reader2 = new BatchReader(second.readable);
+      const again = await readBatches(reader2, 7);
+      assert.deepEqual(firstOffsets(again), [30, 40, 50, 60, 70, 80, 90]);
+      assert.deepEqual(
+        again[0].records.map((r) => r.value && new TextDecoder().decode(r.value)),
+        values("v", 40).slice(30),
+      );
+    } finally {
+      await closeAll(first, second);
+    }
+  },
+);
 
-Deno.test('Consumer with commit: "manual" commits the contiguous prefix on commit() only, never on its own', async () => {
-  const topic = await newTopic("commit-manual", 1);
-  const groupId = uniqueName("commit-manual");
-  await produceValues(topic, 0, values("m", 50), { perBatch: 10 });
-  const options = fastOptions({
-    groupId,
-    topics: [topic],
-    commit: "manual",
-    maxPartitionFetchBytes: 1,
-    closeTimeoutMs: 1000,
-    // Were auto commits running, several would happen during the test.
-    autoCommitIntervalMs: 100,
-  });
+suiteTest(
+  'Consumer with commit: "manual" commits the contiguous prefix on commit() only, never on its own',
+  async (t) => {
+    const topic = await t.newTopic("commit-manual", 1);
+    const groupId = uniqueName("commit-manual");
+    await t.produceValues(topic, 0, values("m", 50), { perBatch: 10 });
+    const options = t.options({
+      groupId,
+      topics: [topic],
+      commit: "manual",
+      maxPartitionFetchBytes: 1,
+      closeTimeoutMs: 1000,
+      // Were auto commits running, several would happen during the test.
+      autoCommitIntervalMs: 100,
+    });
 
-  const consumers: Consumer[] = [];
-  try {
-    // 1. Everything but b0 acknowledged and committed: the prefix is empty,
-    //    nothing may be committed, and a restart starts at 0.
-    const c1 = new Consumer(options);
-    consumers.push(c1);
-    const b = await readBatches(new BatchReader(c1.readable), 5);
-    for (const i of [4, 2, 3, 1]) assert.equal(b[i].ack(), true);
-    await c1.commit();
-    await c1.close();
+    const consumers: Consumer[] = [];
+    try {
+      // 1. Everything but b0 acknowledged and committed: the prefix is empty,
+      //    nothing may be committed, and a restart starts at 0.
+      const c1 = new Consumer(options);
+      consumers.push(c1);
+      const b = await readBatches(new BatchReader(c1.readable), 5);
+      for (const i of [4, 2, 3, 1]) assert.equal(b[i].ack(), true);
+      await c1.commit();
+      await c1.close();
 
-    // 2. From 0 again; b0 and b2 acknowledged, commit(): the prefix is b0
-    //    (10). Then b1 acknowledged but no commit() before close: stays 10.
-    const c2 = new Consumer(options);
-    consumers.push(c2);
-    const b2 = await readBatches(new BatchReader(c2.readable), 5);
-    assert.deepEqual(firstOffsets(b2), [0, 10, 20, 30, 40], "nothing was committed in step 1");
-    assert.equal(b2[0].ack(), true);
-    assert.equal(b2[2].ack(), true);
-    await c2.commit();
-    assert.equal(b2[1].ack(), true);
-    await c2.close();
+      // 2. From 0 again; b0 and b2 acknowledged, commit(): the prefix is b0
+      //    (10). Then b1 acknowledged but no commit() before close: stays 10.
+      const c2 = new Consumer(options);
+      consumers.push(c2);
+      const b2 = await readBatches(new BatchReader(c2.readable), 5);
+      assert.deepEqual(firstOffsets(b2), [0, 10, 20, 30, 40], "nothing was committed in step 1");
+      assert.equal(b2[0].ack(), true);
+      assert.equal(b2[2].ack(), true);
+      await c2.commit();
+      assert.equal(b2[1].ack(), true);
+      await c2.close();
 
-    const group = await groupDescription(groupId);
-    assert.deepEqual(group.rows.map((r) => r.currentOffset), [10n], group.output);
+      const group = await t.groupDescription(groupId);
+      assert.deepEqual(group.rows.map((r) => r.currentOffset), [10n], group.output);
 
-    // 3. A restart resumes at 10.
-    const c3 = new Consumer(options);
-    consumers.push(c3);
-    const b3 = await readBatches(new BatchReader(c3.readable), 1);
-    assert.equal(b3[0].records[0].offset, 10n);
-  } finally {
-    await closeAll(...consumers);
-  }
-});
+      // 3. A restart resumes at 10.
+      const c3 = new Consumer(options);
+      consumers.push(c3);
+      const b3 = await readBatches(new BatchReader(c3.readable), 1);
+      assert.equal(b3[0].records[0].offset, 10n);
+    } finally {
+      await closeAll(...consumers);
+    }
+  },
+);
 
-Deno.test("Consumer fences acks of a batch delivered before a seek of its partition", async () => {
-  const topic = await newTopic("commit-seek-fence", 1);
+suiteTest("Consumer fences acks of a batch delivered before a seek of its partition", async (t) => {
+  const topic = await t.newTopic("commit-seek-fence", 1);
   const groupId = uniqueName("commit-seek-fence");
-  await produceValues(topic, 0, values("s", 30), { perBatch: 10 });
-  const consumer = new Consumer(fastOptions({
+  await t.produceValues(topic, 0, values("s", 30), { perBatch: 10 });
+  const consumer = new Consumer(t.options({
     groupId,
     assign: [{ topic, partition: 0, offset: "earliest" }],
     commit: "manual",

@@ -5,16 +5,9 @@
 
 import assert from "node:assert/strict";
 import { ConfigError, ConnectionError, Consumer, type ConsumerOptions } from "../mod.ts";
-import { brokers, uniqueName } from "./_kafka.ts";
-import {
-  BatchReader,
-  fastOptions,
-  groupDescription,
-  newTopic,
-  produceValues,
-  values,
-  withTimeout,
-} from "./_consumer_helpers.ts";
+import { uniqueName } from "./_kafka.ts";
+import { BatchReader, values, withTimeout } from "./_consumer_helpers.ts";
+import { suiteTest } from "./_targets.ts";
 
 const base = { brokers: "127.0.0.1:9092", groupId: "g", topics: ["t"] };
 
@@ -117,83 +110,88 @@ for (const mode of ["subscribe", "assign"] as const) {
   });
 }
 
-Deno.test("break out of for await inside await using: one clean close, committed, group left", async () => {
-  const topic = await newTopic("errors-break", 2);
-  const groupId = uniqueName("errors-break");
-  await Promise.all([
-    produceValues(topic, 0, values("x", 50)),
-    produceValues(topic, 1, values("y", 50)),
-  ]);
-  const warnings: string[] = [];
-  let outside: Consumer | undefined;
-  let read = 0;
-  const started = Date.now();
-  {
-    await using consumer = new Consumer(fastOptions({
-      groupId,
-      topics: [topic],
-      // A member that did not send LeaveGroup would stay for this long.
-      sessionTimeoutMs: 30_000,
-      heartbeatIntervalMs: 1000,
-      // No interval commit can happen during the test: only close() commits.
-      autoCommitIntervalMs: 600_000,
-      logger: {
-        warn: (msg) => warnings.push(`warn: ${msg}`),
-        error: (msg) => warnings.push(`error: ${msg}`),
-      },
-    }));
-    outside = consumer;
-    for await (const batch of consumer) {
-      read += batch.records.length;
-      batch.ack();
-      if (read >= 100) break;
+suiteTest(
+  "break out of for await inside await using: one clean close, committed, group left",
+  async (t) => {
+    const topic = await t.newTopic("errors-break", 2);
+    const groupId = uniqueName("errors-break");
+    await Promise.all([
+      t.produceValues(topic, 0, values("x", 50)),
+      t.produceValues(topic, 1, values("y", 50)),
+    ]);
+    const warnings: string[] = [];
+    let outside: Consumer | undefined;
+    let read = 0;
+    const started = Date.now();
+    {
+      await using consumer = new Consumer(t.options({
+        groupId,
+        topics: [topic],
+        // A member that did not send LeaveGroup would stay for this long.
+        sessionTimeoutMs: 30_000,
+        heartbeatIntervalMs: 1000,
+        // No interval commit can happen during the test: only close() commits.
+        autoCommitIntervalMs: 600_000,
+        logger: {
+          warn: (msg) => warnings.push(`warn: ${msg}`),
+          error: (msg) => warnings.push(`error: ${msg}`),
+        },
+      }));
+      outside = consumer;
+      for await (const batch of consumer) {
+        read += batch.records.length;
+        batch.ack();
+        if (read >= 100) break;
+      }
     }
-  }
-  assert.equal(read, 100);
-  assert.deepEqual(warnings, [], "a clean close logs no warning or error");
+    assert.equal(read, 100);
+    assert.deepEqual(warnings, [], "a clean close logs no warning or error");
 
-  // Idempotent: the consumer is closed; close() again resolves at once;
-  // other methods throw a clear error.
-  await withTimeout(outside!.close(), 1000, "a second close()");
-  await assert.rejects(async () => {
-    await outside!.commit();
-  }, /clos/i);
-  assert.throws(() => outside!.assignment(), /clos/i);
+    // Idempotent: the consumer is closed; close() again resolves at once;
+    // other methods throw a clear error.
+    await withTimeout(outside!.close(), 1000, "a second close()");
+    await assert.rejects(async () => {
+      await outside!.commit();
+    }, /clos/i);
+    assert.throws(() => outside!.assignment(), /clos/i);
 
-  // Kafka's view: everything committed, no member left — well before the
-  // 30 s session could have expired.
-  const group = await groupDescription(groupId);
-  assert.ok(Date.now() - started < 25_000, "checked before a session expiry could explain it");
-  assert.ok(group.noActiveMembers, `the group was left:\n${group.output}`);
-  assert.deepEqual(
-    group.rows.map((r) => [r.partition, r.currentOffset, r.lag]),
-    [[0, 50n, 0n], [1, 50n, 0n]],
-    group.output,
-  );
-});
+    // Kafka's view: everything committed, no member left — well before the
+    // 30 s session could have expired.
+    const group = await t.groupDescription(groupId);
+    assert.ok(Date.now() - started < 25_000, "checked before a session expiry could explain it");
+    assert.ok(group.noActiveMembers, `the group was left:\n${group.output}`);
+    assert.deepEqual(
+      group.rows.map((r) => [r.partition, r.currentOffset, r.lag]),
+      [[0, 50n, 0n], [1, 50n, 0n]],
+      group.output,
+    );
+  },
+);
 
-Deno.test("close() is idempotent: signal, asyncDispose and concurrent close() calls make one close", async () => {
-  const topic = await newTopic("errors-close", 1);
-  await produceValues(topic, 0, values("c", 10));
-  const controller = new AbortController();
-  const warnings: string[] = [];
-  const consumer = new Consumer(fastOptions({
-    brokers: brokers(),
-    assign: [{ topic, partition: 0 }],
-    signal: controller.signal,
-    logger: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
-  }));
-  const reader = new BatchReader(consumer.readable);
-  const batch = await reader.nextBatch(15_000);
-  assert.equal(batch.records.length, 10);
-  assert.equal(batch.ack(), true);
-  controller.abort();
-  await withTimeout(
-    Promise.all([consumer.close(), consumer[Symbol.asyncDispose](), consumer.close()]),
-    10_000,
-    "closing three ways at once",
-  );
-  assert.equal(await reader.next(5000), null, "the stream ended");
-  assert.deepEqual(warnings, []);
-  assert.throws(() => consumer.pause([{ topic, partition: 0 }]), /clos/i);
-});
+suiteTest(
+  "close() is idempotent: signal, asyncDispose and concurrent close() calls make one close",
+  async (t) => {
+    const topic = await t.newTopic("errors-close", 1);
+    await t.produceValues(topic, 0, values("c", 10));
+    const controller = new AbortController();
+    const warnings: string[] = [];
+    const consumer = new Consumer(t.options({
+      assign: [{ topic, partition: 0 }],
+      signal: controller.signal,
+      logger: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
+    }));
+    const reader = new BatchReader(consumer.readable);
+    const batch = await reader.nextBatch(15_000);
+    assert.equal(batch.records.length, 10);
+    assert.equal(batch.ack(), true);
+    controller.abort();
+    await withTimeout(
+      Promise.all([consumer.close(), consumer[Symbol.asyncDispose](), consumer.close()]),
+      10_000,
+      "closing three ways at once",
+    );
+    assert.equal(await reader.next(5000), null, "the stream ended");
+    assert.deepEqual(warnings, []);
+    assert.throws(() => consumer.pause([{ topic, partition: 0 }]), /clos/i);
+  },
+);

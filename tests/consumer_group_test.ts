@@ -9,11 +9,8 @@ import { uniqueName } from "./_kafka.ts";
 import {
   BatchReader,
   closeAll,
-  fastOptions,
   type Member,
-  newTopic,
   owned,
-  produceValues,
   ReadLoop,
   spawnMember,
   splitProblem,
@@ -22,6 +19,7 @@ import {
   values,
   waitFor,
 } from "./_consumer_helpers.ts";
+import { suiteTest, type Target } from "./_targets.ts";
 
 function allPartitions(topic: string, count: number): string[] {
   return Array.from({ length: count }, (_, p) => `${topic}-${p}`).sort();
@@ -32,6 +30,7 @@ function endsOf(topic: string, count: number, end: number): Map<string, bigint> 
 }
 
 async function produceRound(
+  t: Target,
   topic: string,
   partitions: number,
   round: string,
@@ -40,297 +39,309 @@ async function produceRound(
   await Promise.all(
     Array.from(
       { length: partitions },
-      (_, p) => produceValues(topic, p, values(`${round}-p${p}`, perPartition)),
+      (_, p) => t.produceValues(topic, p, values(`${round}-p${p}`, perPartition)),
     ),
   );
 }
 
-Deno.test("Consumers in a group split 6 partitions with no overlap; one closes and its partitions move with nothing lost", async () => {
-  const topic = await newTopic("group-split", 6);
-  const groupId = uniqueName("group-split");
-  const all = allPartitions(topic, 6);
-  await produceRound(topic, 6, "r1", 50);
+suiteTest(
+  "Consumers in a group split 6 partitions with no overlap; one closes and its partitions move with nothing lost",
+  async (t) => {
+    const topic = await t.newTopic("group-split", 6);
+    const groupId = uniqueName("group-split");
+    const all = allPartitions(topic, 6);
+    await produceRound(t, topic, 6, "r1", 50);
 
-  const tally = new Tally();
-  const loops = ["c1", "c2", "c3"].map((name) =>
-    new ReadLoop(new Consumer(fastOptions({ groupId, topics: [topic] })), tally, name)
-  );
-  const consumers = loops.map((l) => l.consumer);
-  try {
-    const describe = () =>
-      loops.map((l) => `${l.name}: [${owned(l.consumer).join(", ")}]`).join("; ") +
-      `; ${tally.summary()}`;
-    await waitFor(
-      "3 members with 2 partitions each, no overlap, and round 1 read",
-      () =>
-        splitProblem(consumers, all) === undefined &&
-        consumers.every((c) => owned(c).length === 2) &&
-        tally.complete(endsOf(topic, 6, 50)),
-      30_000,
-      { describe },
+    const tally = new Tally();
+    const loops = ["c1", "c2", "c3"].map((name) =>
+      new ReadLoop(new Consumer(t.options({ groupId, topics: [topic] })), tally, name)
     );
-    assert.ok(loops.every((l) => l.error === undefined));
-
-    // describeGroup(): the broker's view agrees.
-    const group = await consumers[0].describeGroup();
-    assert.equal(group.state, "Stable");
-    assert.equal(group.members.length, 3);
-    const brokerView = group.members.flatMap((m) => m.assignment.map(tpKey)).sort();
-    assert.deepEqual(brokerView, all);
-
-    // c3 leaves cleanly: c1 and c2 take its partitions.
-    const gone = owned(consumers[2]);
-    await loops[2].stop();
-    await waitFor(
-      "c1 and c2 to own all 6 partitions, 3 each",
-      () =>
-        splitProblem(consumers.slice(0, 2), all) === undefined &&
-        consumers.slice(0, 2).every((c) => owned(c).length === 3),
-      30_000,
-      { describe },
-    );
-    await produceRound(topic, 6, "r2", 50);
-    await waitFor(
-      "every record of both rounds",
-      () => tally.complete(endsOf(topic, 6, 100)),
-      30_000,
-      {
-        describe,
-      },
-    );
-    assert.ok(loops.every((l) => l.error === undefined), String(loops.find((l) => l.error)?.error));
-    assert.deepEqual(tally.duplicates(), [], "clean handovers deliver nothing twice");
-    assert.deepEqual(tally.orderViolations(), []);
-    // c3's partitions' round-2 records were read by the others.
-    for (const key of gone) {
-      const readers = new Set(
-        tally.partitions.get(key)!.filter((s) => s.offset >= 50n).map((s) => s.by),
+    const consumers = loops.map((l) => l.consumer);
+    try {
+      const describe = () =>
+        loops.map((l) => `${l.name}: [${owned(l.consumer).join(", ")}]`).join("; ") +
+        `; ${tally.summary()}`;
+      await waitFor(
+        "3 members with 2 partitions each, no overlap, and round 1 read",
+        () =>
+          splitProblem(consumers, all) === undefined &&
+          consumers.every((c) => owned(c).length === 2) &&
+          tally.complete(endsOf(topic, 6, 50)),
+        30_000,
+        { describe },
       );
-      assert.ok(!readers.has("c3"), `${key} moved away from c3`);
-    }
-  } finally {
-    await Promise.all(loops.map((l) => l.stop().catch(() => {})));
-    await closeAll(...consumers);
-  }
-});
+      assert.ok(loops.every((l) => l.error === undefined));
 
-Deno.test("A rebalance fences the acks of batches delivered before it; their records are delivered again", async () => {
-  const topic = await newTopic("group-fence", 2);
-  const groupId = uniqueName("group-fence");
-  await produceRound(topic, 2, "f", 20);
-  const revokedA: string[] = [];
-  const a = new Consumer(fastOptions({
-    groupId,
-    topics: [topic],
-    maxPartitionFetchBytes: 1, // one 10-record batch per Fetch
-    // Revocation waits part of this for the held batches, then goes on.
-    rebalanceTimeoutMs: 3000,
-    onRevoked: (ps) => {
-      revokedA.push(...ps.map(tpKey));
-    },
-  }));
-  let b: Consumer | undefined;
-  let loopB: ReadLoop | undefined;
-  const tallyB = new Tally();
-  try {
-    // A holds one unacknowledged batch of each partition.
-    const readerA = new BatchReader(a.readable);
-    const held = new Map<string, RecordBatch>();
-    const deadline = Date.now() + 20_000;
-    while (held.size < 2) {
-      assert.ok(Date.now() < deadline, "A got a batch of each partition");
-      const batch = await readerA.nextBatch(15_000);
-      if (!held.has(tpKey(batch))) held.set(tpKey(batch), batch);
-    }
-    for (const batch of held.values()) assert.equal(batch.records[0].offset, 0n);
+      // describeGroup(): the broker's view agrees.
+      const group = await consumers[0].describeGroup();
+      assert.equal(group.state, "Stable");
+      assert.equal(group.members.length, 3);
+      const brokerView = group.members.flatMap((m) => m.assignment.map(tpKey)).sort();
+      assert.deepEqual(brokerView, all);
 
-    // B joins: the group rebalances; A gives its partitions up.
-    b = new Consumer(fastOptions({ groupId, topics: [topic] }));
-    loopB = new ReadLoop(b, tallyB, "b");
-    await waitFor(
-      "A and B to own one partition each",
-      () => owned(a).length === 1 && owned(b!).length === 1,
-      30_000,
-      { describe: () => `A: ${owned(a)}, B: ${owned(b!)}, A revoked: ${revokedA}` },
-    );
-    assert.deepEqual(revokedA.sort(), allPartitions(topic, 2), "A's revocation covered both");
-    for (const [key, batch] of held) {
-      assert.equal(
-        batch.ack(),
-        false,
-        `the ack of ${key}'s batch from before the rebalance is fenced`,
+      // c3 leaves cleanly: c1 and c2 take its partitions.
+      const gone = owned(consumers[2]);
+      await loops[2].stop();
+      await waitFor(
+        "c1 and c2 to own all 6 partitions, 3 each",
+        () =>
+          splitProblem(consumers.slice(0, 2), all) === undefined &&
+          consumers.slice(0, 2).every((c) => owned(c).length === 3),
+        30_000,
+        { describe },
       );
-    }
-
-    // Nothing was committed: both partitions are read again from offset 0.
-    const [keyA] = owned(a);
-    const [keyB] = owned(b);
-    const tallyA = new Tally();
-    await waitFor(
-      "B to read its partition from 0",
-      () => tallyB.of(tpOf(keyB)).length >= 20,
-      20_000,
-      {
-        describe: () => tallyB.summary(),
-      },
-    );
-    assert.equal(tallyB.of(tpOf(keyB))[0].offset, 0n);
-    const deadlineA = Date.now() + 20_000;
-    while (tallyA.of(tpOf(keyA)).length < 20) {
-      assert.ok(Date.now() < deadlineA, `A reads ${keyA} again: ${tallyA.summary()}`);
-      const batch = await readerA.next(1000);
-      assert.notEqual(batch, null);
-      if (batch) {
-        tallyA.add(batch, "a");
-        assert.equal(batch.ack(), true);
+      await produceRound(t, topic, 6, "r2", 50);
+      await waitFor(
+        "every record of both rounds",
+        () => tally.complete(endsOf(topic, 6, 100)),
+        30_000,
+        {
+          describe,
+        },
+      );
+      assert.ok(
+        loops.every((l) => l.error === undefined),
+        String(loops.find((l) => l.error)?.error),
+      );
+      assert.deepEqual(tally.duplicates(), [], "clean handovers deliver nothing twice");
+      assert.deepEqual(tally.orderViolations(), []);
+      // c3's partitions' round-2 records were read by the others.
+      for (const key of gone) {
+        const readers = new Set(
+          tally.partitions.get(key)!.filter((s) => s.offset >= 50n).map((s) => s.by),
+        );
+        assert.ok(!readers.has("c3"), `${key} moved away from c3`);
       }
+    } finally {
+      await Promise.all(loops.map((l) => l.stop().catch(() => {})));
+      await closeAll(...consumers);
     }
-    assert.equal(tallyA.of(tpOf(keyA))[0].offset, 0n);
-  } finally {
-    await loopB?.stop().catch(() => {});
-    await closeAll(a, b);
-  }
-});
+  },
+);
+
+suiteTest(
+  "A rebalance fences the acks of batches delivered before it; their records are delivered again",
+  async (t) => {
+    const topic = await t.newTopic("group-fence", 2);
+    const groupId = uniqueName("group-fence");
+    await produceRound(t, topic, 2, "f", 20);
+    const revokedA: string[] = [];
+    const a = new Consumer(t.options({
+      groupId,
+      topics: [topic],
+      maxPartitionFetchBytes: 1, // one 10-record batch per Fetch
+      // Revocation waits part of this for the held batches, then goes on.
+      rebalanceTimeoutMs: 3000,
+      onRevoked: (ps) => {
+        revokedA.push(...ps.map(tpKey));
+      },
+    }));
+    let b: Consumer | undefined;
+    let loopB: ReadLoop | undefined;
+    const tallyB = new Tally();
+    try {
+      // A holds one unacknowledged batch of each partition.
+      const readerA = new BatchReader(a.readable);
+      const held = new Map<string, RecordBatch>();
+      const deadline = Date.now() + 20_000;
+      while (held.size < 2) {
+        assert.ok(Date.now() < deadline, "A got a batch of each partition");
+        const batch = await readerA.nextBatch(15_000);
+        if (!held.has(tpKey(batch))) held.set(tpKey(batch), batch);
+      }
+      for (const batch of held.values()) assert.equal(batch.records[0].offset, 0n);
+
+      // B joins: the group rebalances; A gives its partitions up.
+      b = new Consumer(t.options({ groupId, topics: [topic] }));
+      loopB = new ReadLoop(b, tallyB, "b");
+      await waitFor(
+        "A and B to own one partition each",
+        () => owned(a).length === 1 && owned(b!).length === 1,
+        30_000,
+        { describe: () => `A: ${owned(a)}, B: ${owned(b!)}, A revoked: ${revokedA}` },
+      );
+      assert.deepEqual(revokedA.sort(), allPartitions(topic, 2), "A's revocation covered both");
+      for (const [key, batch] of held) {
+        assert.equal(
+          batch.ack(),
+          false,
+          `the ack of ${key}'s batch from before the rebalance is fenced`,
+        );
+      }
+
+      // Nothing was committed: both partitions are read again from offset 0.
+      const [keyA] = owned(a);
+      const [keyB] = owned(b);
+      const tallyA = new Tally();
+      await waitFor(
+        "B to read its partition from 0",
+        () => tallyB.of(tpOf(keyB)).length >= 20,
+        20_000,
+        {
+          describe: () => tallyB.summary(),
+        },
+      );
+      assert.equal(tallyB.of(tpOf(keyB))[0].offset, 0n);
+      const deadlineA = Date.now() + 20_000;
+      while (tallyA.of(tpOf(keyA)).length < 20) {
+        assert.ok(Date.now() < deadlineA, `A reads ${keyA} again: ${tallyA.summary()}`);
+        const batch = await readerA.next(1000);
+        assert.notEqual(batch, null);
+        if (batch) {
+          tallyA.add(batch, "a");
+          assert.equal(batch.ack(), true);
+        }
+      }
+      assert.equal(tallyA.of(tpOf(keyA))[0].offset, 0n);
+    } finally {
+      await loopB?.stop().catch(() => {});
+      await closeAll(a, b);
+    }
+  },
+);
 
 function tpOf(key: string): { topic: string; partition: number } {
   const i = key.lastIndexOf("-");
   return { topic: key.slice(0, i), partition: Number(key.slice(i + 1)) };
 }
 
-Deno.test("A member killed without LeaveGroup loses its partitions after sessionTimeoutMs; nothing is lost", async () => {
-  const topic = await newTopic("group-kill", 4);
-  const groupId = uniqueName("group-kill");
-  const all = allPartitions(topic, 4);
-  const sessionTimeoutMs = 6000;
-  await produceRound(topic, 4, "k1", 25);
+suiteTest(
+  "A member killed without LeaveGroup loses its partitions after sessionTimeoutMs; nothing is lost",
+  async (t) => {
+    const topic = await t.newTopic("group-kill", 4);
+    const groupId = uniqueName("group-kill");
+    const all = allPartitions(topic, 4);
+    const sessionTimeoutMs = 6000;
+    await produceRound(t, topic, 4, "k1", 25);
 
-  const memberOptions = {
-    brokers: fastOptions({}).brokers,
-    groupId,
-    topics: [topic],
-    autoOffsetReset: "earliest" as const,
-    sessionTimeoutMs,
-    heartbeatIntervalMs: 500,
-    maxPollIntervalMs: 20000,
-    fetchMaxWaitMs: 100,
-    autoCommitIntervalMs: 200,
-  };
-  let member: Member | undefined = spawnMember({ options: memberOptions });
-  const tally = new Tally();
-  let loop: ReadLoop | undefined;
-  try {
-    await waitFor("the subprocess member to own all 4 partitions", async () => {
-      await member!.check();
-      return member!.owned().length === 4;
-    }, 30_000);
-
-    loop = new ReadLoop(
-      new Consumer(fastOptions({ groupId, topics: [topic], sessionTimeoutMs })),
-      tally,
-      "c1",
-    );
-    const c1 = loop.consumer;
-    const split = () => {
-      const mine = owned(c1);
-      const theirs = member!.owned();
-      const both = [...mine, ...theirs].sort();
-      return mine.length === 2 && theirs.length === 2 &&
-        JSON.stringify(both) === JSON.stringify(all);
+    const memberOptions = {
+      brokers: t.options({}).brokers,
+      groupId,
+      topics: [topic],
+      autoOffsetReset: "earliest" as const,
+      sessionTimeoutMs,
+      heartbeatIntervalMs: 500,
+      maxPollIntervalMs: 20000,
+      fetchMaxWaitMs: 100,
+      autoCommitIntervalMs: 200,
     };
-    await waitFor(
-      "c1 and the subprocess to own 2 partitions each",
-      async () => {
+    let member: Member | undefined = spawnMember({ options: memberOptions });
+    const tally = new Tally();
+    let loop: ReadLoop | undefined;
+    try {
+      await waitFor("the subprocess member to own all 4 partitions", async () => {
         await member!.check();
-        return split();
-      },
-      30_000,
-      { describe: () => `c1: ${owned(c1)}; member: ${member!.owned()}` },
-    );
+        return member!.owned().length === 4;
+      }, 30_000);
 
-    await produceRound(topic, 4, "k2", 25);
-    const union = () => {
-      const t = new Tally();
-      member!.tallyInto(t, "member");
-      for (const [key, list] of tally.partitions) {
-        for (const s of list) t.addRecord(tpOf(key), s.offset, s.value, s.by);
-      }
-      return t;
-    };
-    await waitFor(
-      "rounds 1-2 read by c1 and the subprocess",
-      () => union().complete(endsOf(topic, 4, 50)),
-      30_000,
-      {
-        describe: () => union().summary(),
-      },
-    );
-    // Let the subprocess's auto-commit (every 200 ms) catch up is not needed:
-    // whatever it did not commit is delivered again to c1 (at least once).
-    const theirs = member.owned();
-
-    member.process.kill("SIGKILL");
-    const killedAt = Date.now();
-    const { status } = await member.process.finish(10_000);
-    assert.equal(status.signal, "SIGKILL");
-    const reported = member;
-    member = undefined;
-
-    await waitFor(
-      "c1 to own all 4 partitions",
-      () => owned(c1).length === 4,
-      sessionTimeoutMs + 20_000,
-      {
-        intervalMs: 50,
-        describe: () => `c1: ${owned(c1)}`,
-      },
-    );
-    const movedAfterMs = Date.now() - killedAt;
-    // No LeaveGroup: the coordinator notices only when the session expires
-    // (the last heartbeat was at most heartbeatIntervalMs before the kill).
-    assert.ok(
-      movedAfterMs >= sessionTimeoutMs - 1000,
-      `partitions moved ${movedAfterMs} ms after the kill, before the session could expire`,
-    );
-
-    await produceRound(topic, 4, "k3", 25);
-    const final = () => {
-      const t = new Tally();
-      reported.tallyInto(t, "member");
-      for (const [key, list] of tally.partitions) {
-        for (const s of list) t.addRecord(tpOf(key), s.offset, s.value, s.by);
-      }
-      return t;
-    };
-    await waitFor(
-      "every record of rounds 1-3",
-      () => final().complete(endsOf(topic, 4, 75)),
-      30_000,
-      {
-        describe: () => final().summary(),
-      },
-    );
-    for (const key of theirs) {
-      assert.ok(
-        tally.of(tpOf(key)).some((s) => s.offset >= 50n),
-        `c1 read ${key}'s round 3 after the kill`,
+      loop = new ReadLoop(
+        new Consumer(t.options({ groupId, topics: [topic], sessionTimeoutMs })),
+        tally,
+        "c1",
       );
-    }
-    assert.equal(loop.error, undefined);
-  } finally {
-    if (member !== undefined) {
-      member.process.kill("SIGKILL");
-      await member.process.finish(5000);
-    }
-    await loop?.stop().catch(() => {});
-  }
-});
+      const c1 = loop.consumer;
+      const split = () => {
+        const mine = owned(c1);
+        const theirs = member!.owned();
+        const both = [...mine, ...theirs].sort();
+        return mine.length === 2 && theirs.length === 2 &&
+          JSON.stringify(both) === JSON.stringify(all);
+      };
+      await waitFor(
+        "c1 and the subprocess to own 2 partitions each",
+        async () => {
+          await member!.check();
+          return split();
+        },
+        30_000,
+        { describe: () => `c1: ${owned(c1)}; member: ${member!.owned()}` },
+      );
 
-Deno.test("onAssigned is awaited before any batch of its partitions is delivered", async () => {
-  const topic = await newTopic("group-on-assigned", 6);
+      await produceRound(t, topic, 4, "k2", 25);
+      const union = () => {
+        const t = new Tally();
+        member!.tallyInto(t, "member");
+        for (const [key, list] of tally.partitions) {
+          for (const s of list) t.addRecord(tpOf(key), s.offset, s.value, s.by);
+        }
+        return t;
+      };
+      await waitFor(
+        "rounds 1-2 read by c1 and the subprocess",
+        () => union().complete(endsOf(topic, 4, 50)),
+        30_000,
+        {
+          describe: () => union().summary(),
+        },
+      );
+      // Let the subprocess's auto-commit (every 200 ms) catch up is not needed:
+      // whatever it did not commit is delivered again to c1 (at least once).
+      const theirs = member.owned();
+
+      member.process.kill("SIGKILL");
+      const killedAt = Date.now();
+      const { status } = await member.process.finish(10_000);
+      assert.equal(status.signal, "SIGKILL");
+      const reported = member;
+      member = undefined;
+
+      await waitFor(
+        "c1 to own all 4 partitions",
+        () => owned(c1).length === 4,
+        sessionTimeoutMs + 20_000,
+        {
+          intervalMs: 50,
+          describe: () => `c1: ${owned(c1)}`,
+        },
+      );
+      const movedAfterMs = Date.now() - killedAt;
+      // No LeaveGroup: the coordinator notices only when the session expires
+      // (the last heartbeat was at most heartbeatIntervalMs before the kill).
+      assert.ok(
+        movedAfterMs >= sessionTimeoutMs - 1000,
+        `partitions moved ${movedAfterMs} ms after the kill, before the session could expire`,
+      );
+
+      await produceRound(t, topic, 4, "k3", 25);
+      const final = () => {
+        const t = new Tally();
+        reported.tallyInto(t, "member");
+        for (const [key, list] of tally.partitions) {
+          for (const s of list) t.addRecord(tpOf(key), s.offset, s.value, s.by);
+        }
+        return t;
+      };
+      await waitFor(
+        "every record of rounds 1-3",
+        () => final().complete(endsOf(topic, 4, 75)),
+        30_000,
+        {
+          describe: () => final().summary(),
+        },
+      );
+      for (const key of theirs) {
+        assert.ok(
+          tally.of(tpOf(key)).some((s) => s.offset >= 50n),
+          `c1 read ${key}'s round 3 after the kill`,
+        );
+      }
+      assert.equal(loop.error, undefined);
+    } finally {
+      if (member !== undefined) {
+        member.process.kill("SIGKILL");
+        await member.process.finish(5000);
+      }
+      await loop?.stop().catch(() => {});
+    }
+  },
+);
+
+suiteTest("onAssigned is awaited before any batch of its partitions is delivered", async (t) => {
+  const topic = await t.newTopic("group-on-assigned", 6);
   const groupId = uniqueName("group-on-assigned");
-  await produceRound(topic, 6, "oa", 10);
+  await produceRound(t, topic, 6, "oa", 10);
   const assigned = new Set<string>();
-  const consumer = new Consumer(fastOptions({
+  const consumer = new Consumer(t.options({
     groupId,
     topics: [topic],
     onAssigned: async (ps) => {

@@ -14,6 +14,7 @@ import { ProduceApi } from "../protocol/messages/produce.ts";
 import { FetchApi } from "../protocol/messages/fetch.ts";
 import {
   decodeRecordBatches,
+  encodeControlBatch,
   encodeRecordBatch,
   type KafkaRecord,
   type RecordToEncode,
@@ -105,6 +106,18 @@ export interface ProduceOptions {
   compression?: number;
   /** Required acks: -1 all in-sync replicas, 1 the leader. @default -1 */
   acks?: number;
+  /**
+   * Write the records as part of a transaction of this producer id (the
+   * batch's transactional bit set). For tests of read_committed readers.
+   */
+  transactionalProducerId?: bigint;
+  /**
+   * Instead of records, write the transaction marker (a control batch) that
+   * ends `transactionalProducerId`'s transaction. Only the embedded cluster
+   * accepts markers from a client; real Kafka refuses them (its transaction
+   * coordinator alone writes markers).
+   */
+  marker?: "commit" | "abort";
 }
 
 /**
@@ -141,7 +154,16 @@ async function produceOnce(
   const leader = cluster.leaderOf(topic, partition);
   const conn = await cluster.connection(leader, "produce");
   const info = cluster.topics.get(topic)!;
-  const batch = encodeRecordBatch({ records, compression: opts.compression ?? 0 });
+  const producerId = opts.transactionalProducerId;
+  const batch = opts.marker !== undefined && producerId !== undefined
+    ? encodeControlBatch({ producerId, type: opts.marker })
+    : encodeRecordBatch({
+      records,
+      compression: opts.compression ?? 0,
+      ...(producerId !== undefined
+        ? { producerId, producerEpoch: 0, baseSequence: 0, transactional: true }
+        : {}),
+    });
   const res = await conn.send(ProduceApi, {
     transactionalId: null,
     acks: opts.acks ?? -1,

@@ -219,6 +219,30 @@ export class EmbeddedCluster implements AsyncDisposable {
   }
 
   /**
+   * Grows a topic to `total` partitions, as Kafka's CreatePartitions (e.g.
+   * `kafka-topics --alter --partitions`) would; consumers see the new
+   * partitions at their next metadata refresh.
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   *
+   * await using cluster = await EmbeddedCluster.start();
+   * await cluster.createTopic("orders", { partitions: 2 });
+   * const grown = await cluster.addPartitions("orders", 4);
+   * console.log(grown.partitions.length); // 4
+   * ```
+   */
+  addPartitions(name: string, total: number): Promise<EmbeddedTopicInfo> {
+    this.#checkOpen();
+    try {
+      return Promise.resolve(describe(this.#state.addPartitions(name, total)));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
    * Deletes a topic; false when there was none.
    *
    * @example

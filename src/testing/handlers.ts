@@ -399,13 +399,12 @@ function fetchOnce(
           };
         }
         const log = p.log;
+        const lastStable = log.lastStableOffset;
         const positions = {
           highWatermark: log.highWatermark,
-          // TODO(step 3): the last stable offset stops at the first open
-          // transaction; with no transaction tracking it is the high watermark.
-          lastStableOffset: log.highWatermark,
+          lastStableOffset: lastStable,
           logStartOffset: log.logStartOffset,
-          abortedTransactions: readCommitted ? [] : null,
+          abortedTransactions: null as { producerId: bigint; firstOffset: bigint }[] | null,
         };
         if (!log.inRange(fp.fetchOffset)) {
           error = true;
@@ -415,9 +414,17 @@ function fetchOnce(
         const limit = Math.min(fp.partitionMaxBytes, remaining);
         // KIP-74: the first partition with data returns at least one batch
         // even when it exceeds the limits, so that a consumer never stalls.
+        const upTo = readCommitted ? lastStable : undefined;
         const read = limit > 0 || total === 0
-          ? log.read(fp.fetchOffset, Math.max(0, limit), total === 0 || limit > 0)
+          ? log.read(fp.fetchOffset, Math.max(0, limit), total === 0 || limit > 0, upTo)
           : { batches: [], size: 0 };
+        if (readCommitted) {
+          const end = read.batches.length > 0
+            ? read.batches[read.batches.length - 1].lastOffset + 1n
+            : fp.fetchOffset;
+          positions.abortedTransactions = log.abortedTransactions(fp.fetchOffset, end)
+            .map(({ producerId, firstOffset }) => ({ producerId, firstOffset }));
+        }
         const records = concat(read.batches.map((b) => b.bytes), read.size);
         remaining = Math.max(0, remaining - read.size);
         total += read.size;
@@ -483,8 +490,10 @@ const listOffsets = handler(ListOffsetsApi, (req: ListOffsetsRequest, ctx) => {
               return { ...ok, offset: log.logStartOffset };
             case LATEST:
             case LATEST_TIERED:
-              // TODO(step 3): read_committed asks for the last stable offset.
-              return { ...ok, offset: log.highWatermark };
+              return {
+                ...ok,
+                offset: req.isolationLevel === 1 ? log.lastStableOffset : log.highWatermark,
+              };
             case MAX_TIMESTAMP: {
               const m = log.maxTimestamp();
               return m ? { ...ok, offset: m.offset, timestamp: m.timestamp } : ok;

@@ -8,13 +8,17 @@
  */
 
 import { crc32c } from "../protocol/crc32c.ts";
+import { Reader } from "../protocol/reader.ts";
 import { decodeRecordBatches } from "../protocol/record_batch_decode.ts";
 import {
   ATTRIBUTES_AT,
   BASE_OFFSET_AT,
   BASE_TIMESTAMP_AT,
   BATCH_LENGTH_AT,
+  COMPRESSION_MASK,
   CONTROL,
+  CONTROL_ABORT,
+  CONTROL_COMMIT,
   CRC_AT,
   LAST_OFFSET_DELTA_AT,
   LOG_OVERHEAD,
@@ -24,6 +28,7 @@ import {
   MIN_BATCH_LENGTH,
   PARTITION_LEADER_EPOCH_AT,
   PRODUCER_ID_AT,
+  RECORDS_AT,
   TRANSACTIONAL,
 } from "../protocol/record_batch_format.ts";
 
@@ -66,6 +71,16 @@ export interface AppendResult {
   readonly lastOffset: bigint;
 }
 
+/** An aborted transaction, as Fetch reports it to read_committed consumers. */
+export interface AbortedTransaction {
+  /** The transaction's producer id. */
+  readonly producerId: bigint;
+  /** Offset of the transaction's first record in this partition. */
+  readonly firstOffset: bigint;
+  /** Offset of the abort marker that ended it. */
+  readonly lastOffset: bigint;
+}
+
 /** What {@linkcode PartitionLog.read} returns. */
 export interface ReadResult {
   /** Whole batches, the first one containing the requested offset. */
@@ -80,6 +95,10 @@ export class PartitionLog {
   #logStartOffset = 0n;
   #logEndOffset = 0n;
   #waiters = new Set<() => void>();
+  /** Producer id -> first offset of its open transaction in this partition. */
+  readonly #open = new Map<bigint, bigint>();
+  /** Aborted transactions in marker order (so ascending `lastOffset`). */
+  readonly #aborted: AbortedTransaction[] = [];
 
   /** First offset still in the log. */
   get logStartOffset(): bigint {
@@ -94,6 +113,26 @@ export class PartitionLog {
   /** The high watermark: the log end, since every replica has every batch. */
   get highWatermark(): bigint {
     return this.#logEndOffset;
+  }
+
+  /**
+   * The last stable offset: the first offset of the oldest transaction still
+   * open, or the high watermark when none is. read_committed consumers read
+   * only below it.
+   */
+  get lastStableOffset(): bigint {
+    let lso = this.highWatermark;
+    for (const first of this.#open.values()) if (first < lso) lso = first;
+    return lso;
+  }
+
+  /**
+   * Aborted transactions that a read_committed fetch of `[from, upTo)` must
+   * know about: those whose abort marker is at or after `from` and whose
+   * first record is before `upTo` (Kafka's rule for the Fetch response).
+   */
+  abortedTransactions(from: bigint, upTo: bigint): AbortedTransaction[] {
+    return this.#aborted.filter((t) => t.lastOffset >= from && t.firstOffset < upTo);
   }
 
   /** Total bytes stored. */
@@ -165,11 +204,34 @@ export class PartitionLog {
         bytes,
       });
       this.#logEndOffset = base + BigInt(count);
+      this.#trackTransaction(this.#batches[this.#batches.length - 1]);
     }
-    // TODO(step 3): track open transactions per producer id so that Fetch can
-    // report the last stable offset and aborted transactions (read_committed).
     this.#wake();
     return { baseOffset, lastOffset: this.#logEndOffset - 1n };
+  }
+
+  /**
+   * A transactional data batch opens its producer's transaction (if not
+   * open yet); a control batch (commit or abort marker) closes it, and an
+   * abort is remembered for read_committed fetches. Markers of producers
+   * with no open transaction change nothing, as in Kafka.
+   */
+  #trackTransaction(batch: StoredBatch): void {
+    if (!batch.transactional) return;
+    if (!batch.control) {
+      if (!this.#open.has(batch.producerId)) this.#open.set(batch.producerId, batch.baseOffset);
+      return;
+    }
+    const first = this.#open.get(batch.producerId);
+    if (first === undefined) return;
+    this.#open.delete(batch.producerId);
+    if (controlType(batch.bytes) === CONTROL_ABORT) {
+      this.#aborted.push({
+        producerId: batch.producerId,
+        firstOffset: first,
+        lastOffset: batch.baseOffset,
+      });
+    }
   }
 
   /** Index of the first batch whose last offset is >= `offset`, or the batch count. */
@@ -191,13 +253,17 @@ export class PartitionLog {
 
   /**
    * Whole batches from the one containing `offset`, up to `maxBytes` in
-   * total, but at least one batch when `atLeastOne` (even if larger).
+   * total, but at least one batch when `atLeastOne` (even if larger); with
+   * `upTo`, only batches that start before it (read_committed passes the
+   * last stable offset).
    */
-  read(offset: bigint, maxBytes: number, atLeastOne = true): ReadResult {
+  read(offset: bigint, maxBytes: number, atLeastOne = true, upTo?: bigint): ReadResult {
     const batches: StoredBatch[] = [];
     let size = 0;
     for (let i = this.#indexOf(offset); i < this.#batches.length; i++) {
       const b = this.#batches[i];
+      // read_committed: nothing at or past the last stable offset.
+      if (upTo !== undefined && b.baseOffset >= upTo) break;
       if (size + b.bytes.length > maxBytes && !(atLeastOne && batches.length === 0)) break;
       batches.push(b);
       size += b.bytes.length;
@@ -261,5 +327,28 @@ export class PartitionLog {
 
   #wake(): void {
     for (const w of [...this.#waiters]) w();
+  }
+}
+
+/**
+ * The type of a control batch's marker (CONTROL_ABORT or CONTROL_COMMIT)
+ * from its first record's key (version int16, type int16). Kafka writes
+ * markers uncompressed; anything unreadable counts as an abort, the safe side
+ * for read_committed readers of a test cluster.
+ */
+function controlType(batch: Uint8Array): number {
+  const attributes = new DataView(batch.buffer, batch.byteOffset).getInt16(ATTRIBUTES_AT);
+  if ((attributes & COMPRESSION_MASK) !== 0) return CONTROL_ABORT;
+  try {
+    const r = new Reader(batch, RECORDS_AT);
+    r.varint(); // record length
+    r.int8(); // attributes
+    r.varlong(); // timestamp delta
+    r.varint(); // offset delta
+    if (r.varint() < 4) return CONTROL_ABORT;
+    r.int16(); // version
+    return r.int16() === CONTROL_COMMIT ? CONTROL_COMMIT : CONTROL_ABORT;
+  } catch {
+    return CONTROL_ABORT;
   }
 }

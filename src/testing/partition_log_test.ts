@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { decodeRecordBatches, encodeRecordBatch } from "../protocol/record_batch.ts";
+import {
+  decodeRecordBatches,
+  encodeControlBatch,
+  encodeRecordBatch,
+} from "../protocol/record_batch.ts";
 import { InvalidBatchError, PartitionLog } from "./partition_log.ts";
 
 const enc = new TextEncoder();
@@ -125,4 +129,41 @@ Deno.test("PartitionLog.waitForAppend resolves on append or abort", async () => 
   ac2.abort();
   await aborted;
   ac.abort();
+});
+
+Deno.test("PartitionLog keeps transactions: the last stable offset stops at the oldest open one; aborts are listed for read_committed", () => {
+  const log = new PartitionLog();
+  const txn = (producerId: bigint, vals: string[]) =>
+    encodeRecordBatch({
+      records: vals.map((v) => ({ value: enc.encode(v) })),
+      producerId,
+      producerEpoch: 0,
+      baseSequence: 0,
+      transactional: true,
+    });
+  log.append(batch(["p0"])); // 0
+  assert.equal(log.lastStableOffset, 1n);
+  log.append(txn(7n, ["a", "b"])); // 1..2, open
+  log.append(txn(8n, ["c"])); // 3, open
+  assert.equal(log.lastStableOffset, 1n, "the oldest open transaction holds it");
+  log.append(txn(7n, ["d"])); // 4, same transaction: does not move its start
+  log.append(encodeControlBatch({ producerId: 7n, type: "abort" })); // 5
+  assert.equal(log.lastStableOffset, 3n, "producer 8's transaction is the oldest open one now");
+  log.append(encodeControlBatch({ producerId: 8n, type: "commit" })); // 6
+  assert.equal(log.lastStableOffset, 7n);
+  assert.equal(log.highWatermark, 7n);
+  assert.deepEqual(log.abortedTransactions(0n, 7n), [
+    { producerId: 7n, firstOffset: 1n, lastOffset: 5n },
+  ]);
+  assert.deepEqual(log.abortedTransactions(6n, 7n), [], "its marker is before the range");
+  assert.deepEqual(log.abortedTransactions(0n, 1n), [], "it starts after the range");
+  // A marker of a producer with no open transaction changes nothing.
+  log.append(encodeControlBatch({ producerId: 9n, type: "abort" })); // 7
+  assert.equal(log.abortedTransactions(0n, 8n).length, 1);
+  // read() with an upper bound stops before it.
+  log.append(txn(10n, ["open"])); // 8
+  log.append(batch(["after"])); // 9
+  assert.equal(log.lastStableOffset, 8n);
+  const r = log.read(0n, 1 << 20, true, log.lastStableOffset);
+  assert.equal(r.batches.at(-1)!.lastOffset, 7n);
 });

@@ -182,6 +182,41 @@ export class ClusterState {
     return topic;
   }
 
+  /**
+   * Grows a topic to `total` partitions (what Kafka's CreatePartitions does),
+   * with the topic's replication factor and leaders round robin; throws
+   * {@linkcode TopicError} when the topic is unknown or `total` is not larger.
+   */
+  addPartitions(name: string, total: number): TopicState {
+    const topic = this.topics.get(name);
+    if (topic === undefined) {
+      throw new TopicError(`This server does not host this topic: ${name}`, 3);
+    }
+    const have = topic.partitions.length;
+    if (!Number.isInteger(total) || total <= have) {
+      throw new TopicError(
+        `Topic ${name} has ${have} partitions; the new count must be larger, not ${total}.`,
+        37,
+      );
+    }
+    const nodes = this.brokers.map((b) => b.nodeId);
+    const rf = topic.partitions[0].replicas.length;
+    for (let i = have; i < total; i++) {
+      const replicas: number[] = [];
+      for (let r = 0; r < rf; r++) replicas.push(nodes[(this.#roundRobin + r) % nodes.length]);
+      this.#roundRobin = (this.#roundRobin + 1) % Math.max(1, nodes.length);
+      topic.partitions.push({
+        index: i,
+        leader: replicas[0],
+        leaderEpoch: 0,
+        replicas,
+        isr: replicas.slice(),
+        log: new PartitionLog(),
+      });
+    }
+    return topic;
+  }
+
   /** Deletes a topic; returns it, or undefined when unknown. */
   deleteTopic(name: string): TopicState | undefined {
     const t = this.topics.get(name);
