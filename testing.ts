@@ -24,7 +24,9 @@
 export {
   EmbeddedCluster,
   type EmbeddedClusterOptions,
+  type EmbeddedGroupInfo,
   type EmbeddedPartitionInfo,
+  type EmbeddedRecord,
   type EmbeddedTopicInfo,
   type EmbeddedTopicOptions,
 } from "./src/testing/embedded_cluster.ts";

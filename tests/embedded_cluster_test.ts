@@ -354,3 +354,52 @@ Deno.test({
     }
   },
 });
+
+Deno.test("EmbeddedCluster.produce() feeds a topic without a client; group() shows what a consumer committed", async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 2 });
+  await cluster.createTopic("orders", { partitions: 2 });
+  const first = await cluster.produce("orders", 1, [
+    { key: "o-1", value: "12", headers: [{ key: "source", value: "test" }], timestamp: 1000 },
+    { key: null, value: null },
+  ]);
+  assert.deepEqual(first, { baseOffset: 0n, lastOffset: 1n });
+  const second = await cluster.produce("orders", 1, [{ value: new Uint8Array([1, 2]) }], {
+    compression: "zstd",
+  });
+  assert.deepEqual(second, { baseOffset: 2n, lastOffset: 2n });
+  await assert.rejects(cluster.produce("orders", 5, [{ value: "x" }]), /orders-5/);
+  assert.equal(cluster.group("billing").state, "Dead", "unknown group");
+
+  const consumer = new Consumer({
+    brokers: cluster.bootstrap.split(","),
+    groupId: "billing",
+    topics: ["orders"],
+    autoOffsetReset: "earliest",
+    fetchMaxWaitMs: 100,
+  });
+  const reader = new BatchReader(consumer.readable);
+  const batch = await reader.nextBatch(10_000);
+  assert.equal(batch.partition, 1);
+  const [a, b] = batch.records;
+  assert.equal(new TextDecoder().decode(a.key!), "o-1");
+  assert.equal(new TextDecoder().decode(a.headers[0].value!), "test");
+  assert.equal(a.timestamp, 1000);
+  assert.equal(b.value, null);
+  let records = batch.records.length;
+  batch.ack();
+  while (records < 3) {
+    const next = await reader.nextBatch(10_000);
+    records += next.records.length;
+    next.ack();
+  }
+  assert.equal(cluster.group("billing").state, "Stable");
+  assert.equal(cluster.group("billing").members.length, 1);
+  await consumer.close();
+  const group = cluster.group("billing");
+  assert.equal(group.state, "Empty", "offsets committed, no members");
+  // Partition 0 had nothing: its position (0) is committed too, as Java does.
+  assert.deepEqual(group.committed, [
+    { topic: "orders", partition: 0, offset: 0n },
+    { topic: "orders", partition: 1, offset: 3n },
+  ]);
+});

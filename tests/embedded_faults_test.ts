@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { ConnectionError, Consumer, type ConsumerOptions, KafkaProtocolError } from "../mod.ts";
 import { EmbeddedCluster } from "../testing.ts";
 import { Cluster } from "../src/net/cluster.ts";
-import { produce } from "../src/net/admin.ts";
+import { fetchPartition, produce } from "../src/net/admin.ts";
 import { Connection } from "../src/net/connection.ts";
 import { FindCoordinatorApi } from "../src/protocol/messages/find_coordinator.ts";
 import { OffsetFetchApi } from "../src/protocol/messages/offset_fetch.ts";
@@ -343,5 +343,27 @@ Deno.test("faults: drop, delay and latency", async () => {
     assert.equal(cluster.topic("t")!.partitions[0].highWatermark, 30n);
   } finally {
     await client.close();
+  }
+});
+
+Deno.test("faults: a Fetch held at a leader answers NOT_LEADER_OR_FOLLOWER as soon as moveLeader moves the partition", async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 2 });
+  await cluster.createTopic("held", { partitions: 1 });
+  const admin = new Cluster({ brokers: cluster.bootstrap.split(",") });
+  try {
+    const started = Date.now();
+    // Nothing to read at offset 0: the broker holds the Fetch for up to 10 s.
+    const held = fetchPartition(admin, "held", 0, 0n, { maxWaitMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    cluster.moveLeader("held", 0);
+    await assert.rejects(held, (e: unknown) => {
+      assert.ok(e instanceof KafkaProtocolError);
+      assert.equal(e.errorName, "NOT_LEADER_OR_FOLLOWER");
+      return true;
+    });
+    const took = Date.now() - started;
+    assert.ok(took < 5_000, `answered after ${took} ms, not at the 10 s max wait`);
+  } finally {
+    await admin.close();
   }
 });

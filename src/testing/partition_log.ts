@@ -325,6 +325,16 @@ export class PartitionLog {
     });
   }
 
+  /**
+   * Wakes every held Fetch waiting on this log without an append, so that it
+   * looks again: after a leader change it finds it no longer leads and
+   * answers at once (as a Kafka broker completes a delayed fetch of a
+   * partition it stopped leading) instead of holding until max wait.
+   */
+  interrupt(): void {
+    this.#wake();
+  }
+
   #wake(): void {
     for (const w of [...this.#waiters]) w();
   }
