@@ -8,6 +8,7 @@ import { EmbeddedCluster } from "../testing.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import { fetchPartition, produce } from "../src/net/admin.ts";
 import { Connection } from "../src/net/connection.ts";
+import { FetchApi } from "../src/protocol/messages/fetch.ts";
 import { FindCoordinatorApi } from "../src/protocol/messages/find_coordinator.ts";
 import { OffsetFetchApi } from "../src/protocol/messages/offset_fetch.ts";
 import { BatchReader } from "./_consumer_helpers.ts";
@@ -363,6 +364,52 @@ Deno.test("faults: a Fetch held at a leader answers NOT_LEADER_OR_FOLLOWER as so
     });
     const took = Date.now() - started;
     assert.ok(took < 5_000, `answered after ${took} ms, not at the 10 s max wait`);
+  } finally {
+    await admin.close();
+  }
+});
+
+Deno.test("faults: uncleanLeaderElection truncates the log; a Fetch naming the old epoch gets divergingEpoch (KIP-320)", async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 2 });
+  await cluster.createTopic("diverge", { partitions: 1 });
+  await cluster.produce("diverge", 0, [{ value: "a" }, { value: "b" }]); // 0..1, epoch 0
+  await cluster.produce("diverge", 0, [{ value: "c" }]); // 2, epoch 0
+  const after = cluster.uncleanLeaderElection("diverge", 0, 2n);
+  assert.equal(after.highWatermark, 2n);
+  assert.equal(after.leaderEpoch, 1);
+  await cluster.produce("diverge", 0, [{ value: "x" }]); // 2 again, epoch 1
+
+  const admin = new Cluster({ brokers: cluster.bootstrap.split(",") });
+  try {
+    await admin.refreshMetadata(["diverge"]);
+    const conn = await admin.connection(admin.leaderOf("diverge", 0), "fetch");
+    const fetch = (fetchOffset: bigint, lastFetchedEpoch: number) =>
+      conn.send(FetchApi, {
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        topics: [{
+          topic: "diverge",
+          topicId: admin.topics.get("diverge")!.topicId,
+          partitions: [{
+            partition: 0,
+            fetchOffset,
+            lastFetchedEpoch,
+            currentLeaderEpoch: 1,
+            partitionMaxBytes: 1 << 20,
+          }],
+        }],
+      });
+    // A consumer that had read "c" (offset 2, epoch 0) asks for offset 3.
+    const diverged = (await fetch(3n, 0)).responses[0].partitions[0];
+    assert.equal(diverged.errorCode, 0);
+    assert.deepEqual(diverged.divergingEpoch, { epoch: 0, endOffset: 2n });
+    assert.equal(diverged.records?.length ?? 0, 0, "no records with a divergence");
+    // One that had read only up to offset 1 (epoch 0) has not diverged.
+    const fine = (await fetch(2n, 0)).responses[0].partitions[0];
+    assert.deepEqual(fine.divergingEpoch, { epoch: -1, endOffset: -1n });
+    assert.ok((fine.records?.length ?? 0) > 0);
   } finally {
     await admin.close();
   }

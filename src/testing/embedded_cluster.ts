@@ -546,6 +546,30 @@ export class EmbeddedCluster implements AsyncDisposable {
   }
 
   /**
+   * An unclean leader election: leadership moves (as {@linkcode
+   * EmbeddedCluster.moveLeader}) to a replica that never had the records
+   * from `offset` on, so the log is truncated there. Consumers that fetched
+   * past it learn of the divergence from their next Fetch (KIP-320) and must
+   * not go on as if nothing happened. Returns the partition afterwards.
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   *
+   * await using cluster = await EmbeddedCluster.start({ brokers: 2 });
+   * await cluster.createTopic("orders");
+   * await cluster.produce("orders", 0, [{ value: "a" }]);
+   * await cluster.produce("orders", 0, [{ value: "b" }]);
+   * cluster.uncleanLeaderElection("orders", 0, 1n).highWatermark; // 1n
+   * ```
+   */
+  uncleanLeaderElection(topic: string, partition: number, offset: bigint): EmbeddedPartitionInfo {
+    const info = this.moveLeader(topic, partition);
+    this.#state.topics.get(topic)!.partitions[partition].log.truncateTo(offset);
+    return { ...info, highWatermark: this.topic(topic)!.partitions[partition].highWatermark };
+  }
+
+  /**
    * Moves a group's coordinator to `toNodeId` (default: the next running
    * broker). The old coordinator answers NOT_COORDINATOR afterwards;
    * FindCoordinator names the new one. The group's members and offsets stay.

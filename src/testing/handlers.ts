@@ -406,6 +406,18 @@ function fetchOnce(
           logStartOffset: log.logStartOffset,
           abortedTransactions: null as { producerId: bigint; firstOffset: bigint }[] | null,
         };
+        // KIP-320: a follower or consumer names the epoch of the last batch
+        // it fetched; when this log's history of that epoch ends before the
+        // fetch offset, the fetcher's log diverged (e.g. an unclean leader
+        // election truncated it): say where, return no records.
+        const lastFetchedEpoch = fp.lastFetchedEpoch ?? -1;
+        if (version >= 12 && lastFetchedEpoch >= 0) {
+          const end = log.endOffsetForEpoch(lastFetchedEpoch);
+          const known = end.epoch >= 0;
+          if (known && (end.epoch < lastFetchedEpoch || end.endOffset < fp.fetchOffset)) {
+            return { ...base, ...positions, errorCode: NONE, divergingEpoch: end };
+          }
+        }
         if (!log.inRange(fp.fetchOffset)) {
           error = true;
           return { ...base, ...positions, errorCode: OFFSET_OUT_OF_RANGE };

@@ -53,6 +53,8 @@ export interface StoredBatch {
   readonly lastOffset: bigint;
   /** Largest record timestamp in the batch (ms). */
   readonly maxTimestamp: bigint;
+  /** Leader epoch of the leader that appended it. */
+  readonly leaderEpoch: number;
   /** Producer id, -1 when none. */
   readonly producerId: bigint;
   /** Part of a transaction. */
@@ -198,6 +200,7 @@ export class PartitionLog {
         baseOffset: base,
         lastOffset: base + BigInt(count - 1),
         maxTimestamp: maxTs > baseTs ? maxTs : baseTs,
+        leaderEpoch,
         producerId: view.getBigInt64(PRODUCER_ID_AT),
         transactional: (attributes & TRANSACTIONAL) !== 0,
         control: (attributes & CONTROL) !== 0,
@@ -232,6 +235,46 @@ export class PartitionLog {
         lastOffset: batch.baseOffset,
       });
     }
+  }
+
+  /**
+   * Kafka's OffsetsForLeaderEpoch answer for `epoch`: the largest epoch in
+   * the log not above it, and where that epoch ends (the first offset of the
+   * next larger epoch, or the log end). `{ epoch: -1, endOffset: -1n }` when
+   * the log has no batch of that epoch or older.
+   */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: bigint } {
+    let found = -1;
+    for (const b of this.#batches) {
+      if (b.leaderEpoch > epoch) {
+        return found < 0
+          ? { epoch: -1, endOffset: -1n }
+          : { epoch: found, endOffset: b.baseOffset };
+      }
+      found = b.leaderEpoch;
+    }
+    return found < 0
+      ? { epoch: -1, endOffset: -1n }
+      : { epoch: found, endOffset: this.#logEndOffset };
+  }
+
+  /**
+   * Drops every batch from the one holding `offset` on: what an unclean
+   * leader election does to records the new leader never had. Transactions
+   * are recomputed from what is left. Returns the new log end.
+   */
+  truncateTo(offset: bigint): bigint {
+    const keep = this.#indexOf(offset);
+    if (keep >= this.#batches.length) return this.#logEndOffset;
+    this.#batches.length = keep;
+    this.#logEndOffset = keep === 0
+      ? this.#logStartOffset
+      : this.#batches[keep - 1].lastOffset + 1n;
+    this.#open.clear();
+    this.#aborted.length = 0;
+    for (const b of this.#batches) this.#trackTransaction(b);
+    this.#wake();
+    return this.#logEndOffset;
   }
 
   /** Index of the first batch whose last offset is >= `offset`, or the batch count. */

@@ -167,3 +167,33 @@ Deno.test("PartitionLog keeps transactions: the last stable offset stops at the 
   const r = log.read(0n, 1 << 20, true, log.lastStableOffset);
   assert.equal(r.batches.at(-1)!.lastOffset, 7n);
 });
+
+Deno.test("PartitionLog answers end offsets per leader epoch and truncates like an unclean election", () => {
+  const log = new PartitionLog();
+  assert.deepEqual(log.endOffsetForEpoch(0), { epoch: -1, endOffset: -1n }, "empty log");
+  log.append(batch(["a", "b"]), 0); // 0..1, epoch 0
+  log.append(batch(["c"]), 2); // 2, epoch 2
+  log.append(batch(["d", "e"]), 2); // 3..4, epoch 2
+  log.append(batch(["f"]), 5); // 5, epoch 5
+  assert.deepEqual(log.endOffsetForEpoch(0), { epoch: 0, endOffset: 2n });
+  assert.deepEqual(
+    log.endOffsetForEpoch(1),
+    { epoch: 0, endOffset: 2n },
+    "largest epoch not above",
+  );
+  assert.deepEqual(log.endOffsetForEpoch(2), { epoch: 2, endOffset: 5n });
+  assert.deepEqual(
+    log.endOffsetForEpoch(7),
+    { epoch: 5, endOffset: 6n },
+    "the latest ends at the log end",
+  );
+
+  // Truncation at an offset inside a batch drops that whole batch.
+  assert.equal(log.truncateTo(4n), 3n);
+  assert.equal(log.highWatermark, 3n);
+  assert.deepEqual(log.endOffsetForEpoch(5), { epoch: 2, endOffset: 3n });
+  assert.deepEqual(values(log.read(0n, 1 << 20).batches.at(-1)!.bytes, 2n), ["c"]);
+  assert.deepEqual(log.append(batch(["g"]), 6), { baseOffset: 3n, lastOffset: 3n });
+  assert.deepEqual(log.endOffsetForEpoch(2), { epoch: 2, endOffset: 3n });
+  assert.equal(log.truncateTo(100n), 4n, "nothing past the end to drop");
+});
