@@ -37,10 +37,19 @@ export {
   errorName,
   type UnknownErrorName,
 } from "./src/protocol/error_codes.ts";
-export { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from "./src/net/errors.ts";
+export {
+  AuthenticationError,
+  ConnectionError,
+  RequestTimeoutError,
+  TlsError,
+  UnsupportedVersionError,
+} from "./src/net/errors.ts";
+export { Secret } from "./src/net/secret.ts";
+export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./src/net/sasl/oauthbearer.ts";
 export type { KafkaRecord, RecordHeader } from "./src/protocol/record.ts";
 export { Consumer, type PartitionLag, type SeekTarget } from "./src/consumer/consumer.ts";
 export { RecordBatch } from "./src/consumer/record_batch.ts";
+export { LogTruncationError } from "./src/consumer/errors.ts";
 export type { GroupDescription } from "./src/consumer/group/group_client.ts";
 export {
   type AssignedPartition,
@@ -56,5 +65,9 @@ export {
   type LogLevel,
   type OffsetSpec,
   type RebalanceListener,
+  type SaslOAuthBearerOptions,
+  type SaslOptions,
+  type SaslPasswordOptions,
+  type TlsOptions,
   type TopicPartition,
 } from "./src/config.ts";

@@ -30,4 +30,10 @@ export {
   type EmbeddedTopicInfo,
   type EmbeddedTopicOptions,
 } from "./src/testing/embedded_cluster.ts";
-export type { ApiName, FaultAction, Interception, InterceptOptions } from "./src/testing/faults.ts";
+export type {
+  ApiName,
+  FaultAction,
+  Interception,
+  InterceptOptions,
+  ObservedRequest,
+} from "./src/testing/faults.ts";

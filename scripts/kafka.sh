@@ -3,10 +3,13 @@
 #
 #   scripts/kafka.sh fetch                      download the broker + tools (Maven Central)
 #   scripts/kafka.sh libs                       print the libs directory (fetching first)
-#   scripts/kafka.sh start [--brokers N] [--name NAME] [--owner PID]
+#   scripts/kafka.sh start [--brokers N] [--name NAME] [--owner PID] [--secure]
 #                                               start a KRaft cluster, print its bootstrap
 #                                               (already running: print its bootstrap; with
-#                                               --owner: exit 3 if another live process owns it)
+#                                               --owner: exit 3 if another live process owns it;
+#                                               --secure: one node with TLS, mTLS, SASL and
+#                                               ACLs, described in NAME/secure.json; see
+#                                               scripts/kafka/secure.sh)
 #   scripts/kafka.sh bootstrap [--name NAME]    print the bootstrap of a running cluster
 #   scripts/kafka.sh stop [--name NAME | --all] [--owner PID]
 #                                               stop clusters started by this script
@@ -37,11 +40,15 @@
 # present while it runs), `ports`, `owner`, `cluster-id`, `version`, `nodes`, and
 # per node `nodeK/` with server.properties, pid, server.log (broker log4j),
 # stdout.log (JVM output), format.log and data/. `stop` removes data, pids and
-# bootstrap, and keeps the logs until the next start of that NAME.
+# bootstrap, and keeps the logs until the next start of that NAME. A secured
+# cluster also has `secure.json`, `tls/` (CA, broker and client certificates)
+# and `acls.log`.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONF_DIR="$SCRIPT_DIR/kafka"
+# shellcheck source=scripts/kafka/secure.sh
+source "$CONF_DIR/secure.sh"
 VERSION="${KAFKA_VERSION:-4.1.1}"
 CACHE_ROOT="${SLUICE_CACHE:-$HOME/.cache/sluice}"
 KAFKA_HOME="$CACHE_ROOT/kafka-$VERSION"
@@ -167,13 +174,14 @@ tool_candidates() {
   dump-log) echo org.apache.kafka.tools.DumpLogSegments kafka.tools.DumpLogSegments ;;
   e2e-latency) echo org.apache.kafka.tools.EndToEndLatency kafka.tools.EndToEndLatency ;;
   groups) echo org.apache.kafka.tools.GroupsCommand ;;
+  acls) echo org.apache.kafka.tools.AclCommand kafka.admin.AclCommand ;;
   *) return 1 ;;
   esac
 }
 TOOL_NAMES="topics console-producer console-consumer consumer-groups producer-perf-test
 consumer-perf-test verifiable-producer verifiable-consumer transactional-message-copier configs
 broker-api-versions storage get-offsets metadata-quorum delete-records transactions features
-leader-election reassign-partitions log-dirs dump-log e2e-latency groups"
+leader-election reassign-partitions log-dirs dump-log e2e-latency groups acls"
 
 tool_class() {
   local name=$1 candidates c
@@ -501,8 +509,12 @@ new_uuid() { # a Kafka Uuid: 16 random bytes, base64url, no padding
 # StorageTool (a JVM per node) and keeps its bootstrap.checkpoint; later
 # starts write meta.properties themselves and copy the checkpoint, which saves
 # seconds of JVM start-up. SLUICE_KAFKA_FORMAT=always forces StorageTool.
+# Optional: $3 the checkpoint's file name in the cache, then extra StorageTool
+# arguments (the secured cluster's --add-scram users: its checkpoint carries
+# their salted credentials, the same for every start).
 format_nodes() {
-  local dir=$1 n=$2 k cid ckpt="$KAFKA_HOME/bootstrap.checkpoint" fpids=() topts
+  local dir=$1 n=$2 k cid ckpt="$KAFKA_HOME/${3:-bootstrap.checkpoint}" fpids=() topts
+  local extra=("${@:4}")
   cid=$(cat "$dir/cluster-id")
   if [[ -s "$ckpt" && "${SLUICE_KAFKA_FORMAT:-}" != always ]]; then
     for ((k = 1; k <= n; k++)); do
@@ -516,7 +528,7 @@ format_nodes() {
   mapfile -t topts < <(tool_java_opts)
   for ((k = 1; k <= n; k++)); do
     java "${topts[@]}" -cp "$LIBS/*" kafka.tools.StorageTool format \
-      --cluster-id "$cid" --config "$dir/node$k/server.properties" \
+      --cluster-id "$cid" --config "$dir/node$k/server.properties" "${extra[@]}" \
       >"$dir/node$k/format.log" 2>&1 &
     fpids+=($!)
   done
@@ -535,9 +547,10 @@ format_nodes() {
 }
 
 start() {
-  local n=1 name="" owner=""
+  local n=1 name="" owner="" secure=""
   while [[ $# -gt 0 ]]; do
     case "$1" in
+    --secure) secure=1 && shift ;;
     --brokers) n=${2:?--brokers needs a number} && shift 2 ;;
     --name) name=${2:?--name needs a value} && shift 2 ;;
     --owner) owner=${2:?--owner needs a pid} && shift 2 ;;
@@ -546,6 +559,7 @@ start() {
   done
   [[ -z "$owner" || "$owner" =~ ^[0-9]+$ ]] || die "start: --owner must be a pid, got '$owner'"
   [[ "$n" =~ ^[1-9]$ ]] || die "start: --brokers must be 1-9, got '$n'"
+  [[ -z "$secure" || "$n" == 1 ]] || die "start: --secure starts a single node (no --brokers)"
   [[ -n "$name" ]] || name=$(default_name "$n")
   [[ "$name" =~ ^[A-Za-z0-9_.-]+$ ]] || die "start: bad --name '$name'"
   local dir="$RUN_ROOT/$name"
@@ -578,11 +592,20 @@ start() {
   [[ -z "$owner" ]] || echo "$owner" >"$dir/owner"
   echo "$n" >"$dir/nodes"
   echo "$VERSION" >"$dir/version"
-  pick_ports "$dir" $((2 * n))
+  local extra_ports=0
+  [[ -z "$secure" ]] || extra_ports=${#SECURE_LISTENERS[@]}
+  pick_ports "$dir" $((2 * n + extra_ports))
   new_uuid >"$dir/cluster-id"
-  local k specs=() bootstrap="" heap
+  local k specs=() bootstrap="" heap format_args=()
   for ((k = 1; k <= n; k++)); do write_config "$dir" "$k" "$n"; done
-  format_nodes "$dir" "$n" || {
+  if [[ -n "$secure" ]]; then
+    secure_certs "$dir"
+    secure_config "$dir"
+    mapfile -t format_args < <(secure_scram_args)
+    format_args=("bootstrap-secure-$(printf '%s\n' "${format_args[@]}" | cksum | cut -d' ' -f1).checkpoint"
+      "${format_args[@]}")
+  fi
+  format_nodes "$dir" "$n" "${format_args[@]}" || {
     stop_cluster "$dir" quiet
     exit 1
   }
@@ -597,9 +620,17 @@ start() {
     stop_cluster "$dir" quiet
     exit 1
   fi
+  if [[ -n "$secure" ]]; then
+    secure_acls "$dir" || {
+      say "error: could not create the ACLs of the secured cluster '$name' (see above)"
+      stop_cluster "$dir" quiet
+      exit 1
+    }
+    secure_describe "$dir"
+  fi
   echo "$bootstrap" >"$dir/bootstrap"
   local ms=$(($(now_ms) - t0))
-  say "cluster '$name' ($n node(s), Kafka $VERSION) up in $((ms / 1000)).$((ms % 1000 / 100))s; state in $dir"
+  say "cluster '$name' ($n node(s)${secure:+, secured: $dir/secure.json}, Kafka $VERSION) up in $((ms / 1000)).$((ms % 1000 / 100))s; state in $dir"
   echo "$bootstrap"
 }
 

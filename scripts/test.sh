@@ -6,11 +6,15 @@
 #   - a 3-node Kafka 4.1.1 cluster (`testcluster`), for failover tests,
 #   - a single Kafka 3.9.1 broker (`test39`; 3.9.1 is fetched, and cached, as
 #     4.1.1 is), for the "Kafka 3.x works too" smoke test,
+#   - a secured single 4.1.1 broker (`testsecure`: TLS, mutual TLS, SASL, ACLs;
+#     `kafka.sh start --secure`), for the tests/secured_* tests,
 # runs `deno test -A --no-check=remote src/ tests/ "$@"` (without them when the
 # arguments name test files, e.g. `deno task test tests/x_test.ts`) with
 #   KAFKA_BROKERS          bootstrap string of the broker (127.0.0.1:port)
 #   KAFKA_CLUSTER_BROKERS  bootstrap string of the 3-node cluster
 #   KAFKA39_BROKERS        bootstrap string of the Kafka 3.9.1 broker
+#   KAFKA_SECURE_CONFIG    path of the secured broker's secure.json (listeners,
+#                          certificates, users; see scripts/kafka/secure.sh)
 #   SLUICE_KAFKA        absolute path of scripts/kafka.sh (for tools)
 #   SLUICE_KAFKA_LIBS   the Kafka libs directory (jars)
 #   SLUICE_KAFKA_VERSION  the Kafka version of those libs and of the broker
@@ -19,10 +23,11 @@
 # `tests: N passed, N failed`; exits with deno test's exit code.
 #
 #   KAFKA_BROKERS=host:port   use that cluster; start and stop nothing
-#   KAFKA_CLUSTER_BROKERS=... / KAFKA39_BROKERS=...
+#   KAFKA_CLUSTER_BROKERS=... / KAFKA39_BROKERS=... / KAFKA_SECURE_CONFIG=...
 #                             use that cluster instead of starting one
 #   SLUICE_TEST_CLUSTER=0     do not start the 3-node cluster
 #   SLUICE_TEST_KAFKA39=0     do not start the Kafka 3.9.1 broker
+#   SLUICE_TEST_SECURE=0      do not start the secured broker
 # (the tests that need a cluster that was not started fail: they never skip).
 set -uo pipefail
 
@@ -122,6 +127,9 @@ if [[ -n "${KAFKA_BROKERS:-}" ]]; then
   if [[ "${SLUICE_TEST_KAFKA39:-1}" != 0 && -z "${KAFKA39_BROKERS:-}" ]]; then
     log "warning: KAFKA_BROKERS is set but KAFKA39_BROKERS is not: the Kafka 3.9 tests will fail"
   fi
+  if [[ "${SLUICE_TEST_SECURE:-1}" != 0 && -z "${KAFKA_SECURE_CONFIG:-}" ]]; then
+    log "warning: KAFKA_BROKERS is set but KAFKA_SECURE_CONFIG is not: the secured tests will fail"
+  fi
 else
   CLUSTERS+=("single test 1 $SLUICE_KAFKA_VERSION KAFKA_BROKERS")
   if [[ "${SLUICE_TEST_CLUSTER:-1}" != 0 && -z "${KAFKA_CLUSTER_BROKERS:-}" ]]; then
@@ -130,26 +138,36 @@ else
   if [[ "${SLUICE_TEST_KAFKA39:-1}" != 0 && -z "${KAFKA39_BROKERS:-}" ]]; then
     CLUSTERS+=("kafka39 test39 1 3.9.1 KAFKA39_BROKERS")
   fi
+  # "secure" as the node count: kafka.sh start --secure (one node).
+  if [[ "${SLUICE_TEST_SECURE:-1}" != 0 && -z "${KAFKA_SECURE_CONFIG:-}" ]]; then
+    CLUSTERS+=("secure testsecure secure $SLUICE_KAFKA_VERSION KAFKA_SECURE_CONFIG")
+  fi
 fi
 
 # Starts one cluster (fetching its Kafka version first, when not cached):
-# writes the bootstrap to $dir/$key, the start time in ms to $dir/$key.ms and
+# writes the bootstrap to $dir/$key (for the secured broker, nodes "secure":
+# the path of its secure.json), the start time in ms to $dir/$key.ms and
 # the fetch time to $dir/$key.fetch.ms; exits with 4 when the fetch failed.
 # Names: NAME, or NAME-OWNER when another live run owns NAME. Runs in a
 # process group of its own.
 # shellcheck disable=SC2317 # invoked by the inner bash (export -f)
 start_cluster() { # dir key name nodes version owner
-  local dir=$1 key=$2 name=$3 n=$4 version=$5 owner=$6 t0 rc=0
+  local dir=$1 key=$2 name=$3 n=$4 version=$5 owner=$6 t0 rc=0 size=(--brokers "$4")
+  [[ "$n" != secure ]] || size=(--secure)
   export KAFKA_VERSION=$version
   t0=$(now_ms)
   bash "$KAFKA" fetch || return 4
   echo $(($(now_ms) - t0)) >"$dir/$key.fetch.ms"
   t0=$(now_ms)
-  bash "$KAFKA" start --name "$name" --brokers "$n" --owner "$owner" >"$dir/$key" || rc=$?
+  bash "$KAFKA" start --name "$name" "${size[@]}" --owner "$owner" >"$dir/$key" || rc=$?
   if [[ $rc -eq 3 ]]; then
     log "cluster '$name' belongs to another run: starting '$name-$owner'"
     rc=0
-    bash "$KAFKA" start --name "$name-$owner" --brokers "$n" --owner "$owner" >"$dir/$key" || rc=$?
+    name="$name-$owner"
+    bash "$KAFKA" start --name "$name" "${size[@]}" --owner "$owner" >"$dir/$key" || rc=$?
+  fi
+  if [[ $rc -eq 0 && "$n" == secure ]]; then
+    echo "${SLUICE_RUN:-/tmp/sluice-kafka}/$name/secure.json" >>"$dir/$key"
   fi
   echo $(($(now_ms) - t0)) >"$dir/$key.ms"
   return "$rc"
@@ -198,7 +216,7 @@ if [[ ${#CLUSTERS[@]} -gt 0 ]]; then
 fi
 T_START=$(($(now_ms) - t0))
 START_T0=""
-log "KAFKA_BROKERS=$KAFKA_BROKERS${KAFKA_CLUSTER_BROKERS:+ KAFKA_CLUSTER_BROKERS=$KAFKA_CLUSTER_BROKERS}${KAFKA39_BROKERS:+ KAFKA39_BROKERS=$KAFKA39_BROKERS}"
+log "KAFKA_BROKERS=$KAFKA_BROKERS${KAFKA_CLUSTER_BROKERS:+ KAFKA_CLUSTER_BROKERS=$KAFKA_CLUSTER_BROKERS}${KAFKA39_BROKERS:+ KAFKA39_BROKERS=$KAFKA39_BROKERS}${KAFKA_SECURE_CONFIG:+ KAFKA_SECURE_CONFIG=$KAFKA_SECURE_CONFIG}"
 
 # deno test's output goes to the terminal as it comes and to a file, from
 # which the final `ok | X passed | Y failed` line is read.

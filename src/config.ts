@@ -16,6 +16,10 @@
 
 import { z } from "zod";
 import { KafkaError } from "./protocol/errors.ts";
+import { OAuthBearerTokenCache, type OAuthBearerTokenProvider } from "./net/sasl/oauthbearer.ts";
+import type { SaslConfig } from "./net/sasl/authenticate.ts";
+import { Secret } from "./net/secret.ts";
+import type { TlsConfig } from "./net/tls.ts";
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -173,6 +177,92 @@ export type IsolationLevel = "read_uncommitted" | "read_committed";
  * ```
  */
 export type AssignorName = "range" | "roundrobin";
+
+/**
+ * TLS settings (the `tls` option). The broker's certificate is verified
+ * against the system's root CAs plus `caCerts`, for the host name the client
+ * connects to (the broker's advertised host). `cert` and `key` present a
+ * client certificate (mutual TLS, `ssl.client.auth=required`).
+ *
+ * @example
+ * ```ts
+ * import type { TlsOptions } from "@sluice/kafka";
+ * const tls: TlsOptions = {
+ *   caCerts: ["-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n"],
+ *   cert: "-----BEGIN CERTIFICATE-----\n...",
+ *   key: "-----BEGIN PRIVATE KEY-----\n...",
+ * };
+ * ```
+ */
+export interface TlsOptions {
+  /** PEM certificates of CAs to trust besides the system's (a private CA). */
+  caCerts?: string[];
+  /** PEM client certificate chain, for mutual TLS; needs `key`. */
+  cert?: string;
+  /** PEM private key of `cert` (never printed). */
+  key?: string | Secret;
+}
+
+/**
+ * SASL PLAIN or SCRAM credentials (the `sasl` option). PLAIN sends the
+ * password as is: use it over TLS only.
+ *
+ * @example
+ * ```ts
+ * import type { SaslPasswordOptions } from "@sluice/kafka";
+ * const sasl: SaslPasswordOptions = {
+ *   mechanism: "scram-sha-512",
+ *   username: "alice",
+ *   password: Deno.env.get("KAFKA_PASSWORD") ?? "",
+ * };
+ * ```
+ */
+export interface SaslPasswordOptions {
+  /** The SASL mechanism, as enabled on the broker's listener (`sasl.enabled.mechanisms`). */
+  mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
+  /** User name. */
+  username: string;
+  /** Password (never printed). */
+  password: string | Secret;
+}
+
+/**
+ * SASL OAUTHBEARER (the `sasl` option): tokens come from `token`, an async
+ * provider. A token is cached and fetched again at 80% of its lifetime
+ * (`expiresAt`, else the JWT's `exp` claim; unknown expiry: fetched for every
+ * authentication). When the broker limits the session
+ * (`connections.max.reauth.ms`, KIP-368), connections re-authenticate in place
+ * before it ends.
+ *
+ * @example
+ * ```ts
+ * import type { SaslOAuthBearerOptions } from "@sluice/kafka";
+ * const sasl: SaslOAuthBearerOptions = {
+ *   mechanism: "oauthbearer",
+ *   token: async () => ({ value: "eyJ...", expiresAt: Date.now() + 3_600_000 }),
+ *   extensions: { logicalCluster: "lkc-abc123" },
+ * };
+ * ```
+ */
+export interface SaslOAuthBearerOptions {
+  /** OAUTHBEARER. */
+  mechanism: "oauthbearer";
+  /** Returns a token (a string, or `{ value, expiresAt }`); may be async. */
+  token: OAuthBearerTokenProvider;
+  /** SASL extensions sent with the token (KIP-342), e.g. a managed service's cluster id. */
+  extensions?: Record<string, string>;
+}
+
+/**
+ * The `sasl` option: PLAIN, SCRAM-SHA-256/512 or OAUTHBEARER.
+ *
+ * @example
+ * ```ts
+ * import type { SaslOptions } from "@sluice/kafka";
+ * const sasl: SaslOptions = { mechanism: "plain", username: "alice", password: "secret" };
+ * ```
+ */
+export type SaslOptions = SaslPasswordOptions | SaslOAuthBearerOptions;
 
 /**
  * Options of the `Consumer`. Only `brokers` and one of `topics` / `assign` are
@@ -344,6 +434,20 @@ export interface ConsumerOptions {
    */
   checkCrcs?: boolean;
   /**
+   * Connect with TLS: `true` (system root CAs) or {@linkcode TlsOptions}
+   * (a private CA, a client certificate). A certificate that does not verify
+   * ends the stream with a `TlsError`.
+   * @default {false}
+   */
+  tls?: boolean | TlsOptions;
+  /**
+   * Authenticate with SASL: {@linkcode SaslOptions}. Wrong credentials end
+   * the stream with an `AuthenticationError` (no reconnect storm). Secrets
+   * never appear in errors, logs, or when the options or the consumer are
+   * printed.
+   */
+  sasl?: SaslOptions;
+  /**
    * Period, in ms, of the metadata refresh that picks up leader changes, new
    * partitions and, for a RegExp subscription, new topics.
    * @default {300000}
@@ -455,6 +559,10 @@ export interface ResolvedCommonOptions {
   maxPartitionFetchBytes: number;
   /** See {@linkcode ConsumerOptions.checkCrcs}. */
   checkCrcs: boolean;
+  /** See {@linkcode ConsumerOptions.tls}; undefined without TLS. */
+  tls?: TlsConfig;
+  /** See {@linkcode ConsumerOptions.sasl}; undefined without SASL. Secrets are {@linkcode Secret}s. */
+  sasl?: SaslConfig;
   /** See {@linkcode ConsumerOptions.metadataMaxAgeMs}. */
   metadataMaxAgeMs: number;
   /** See {@linkcode ConsumerOptions.retryBackoffMs}. */
@@ -845,6 +953,88 @@ const loggerSchema = z.custom<Logger>(
   }
 });
 
+const secretString = z.union([z.string(), z.instanceof(Secret)], {
+  error: "must be a string (or a Secret)",
+});
+
+const pem = (what: string) =>
+  z.string({ error: `must be a PEM string (${what})` }).refine(
+    (s) => s.includes("-----BEGIN "),
+    { error: `must be a PEM string (${what}): "-----BEGIN ..." not found` },
+  );
+
+const tlsSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    caCerts: z.array(pem("a CA certificate"), {
+      error: "must be an array of PEM certificates",
+    }).optional(),
+    cert: pem("the client certificate chain").optional(),
+    key: z.union([pem("the client private key"), z.instanceof(Secret)], {
+      error: "must be a PEM private key string (or a Secret)",
+    }).optional(),
+  }).superRefine((t, ctx) => {
+    if ((t.cert === undefined) !== (t.key === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [t.cert === undefined ? "cert" : "key"],
+        message: "mutual TLS needs both cert and key",
+        input: undefined,
+      });
+    }
+  }),
+], { error: "must be true, false or { caCerts?, cert?, key? }" });
+
+const MECHANISMS = '"plain", "scram-sha-256", "scram-sha-512" or "oauthbearer"';
+
+const saslUnion = z.discriminatedUnion("mechanism", [
+  z.strictObject({
+    mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),
+    username: nonEmptyString("the SASL user name"),
+    password: secretString,
+  }),
+  z.strictObject({
+    mechanism: z.literal("oauthbearer"),
+    token: z.custom<OAuthBearerTokenProvider>((v) => typeof v === "function", {
+      error: "must be a function returning a token (or a promise of one)",
+    }),
+    extensions: z.record(
+      z.string(),
+      z.string().regex(/^[\x21-\x7E \t\r\n]*$/, {
+        error: "extension values are printable ASCII",
+      }),
+      {
+        error: (iss) =>
+          iss.code === "invalid_type" ? "must be an object of string values" : undefined,
+      },
+    ).superRefine((rec, ctx) => {
+      // RFC 7628: keys are letters; "auth" is the token's own key.
+      for (const k of Object.keys(rec)) {
+        if (!/^[A-Za-z]+$/.test(k) || k === "auth") {
+          ctx.addIssue({
+            code: "custom",
+            path: [k],
+            message: k === "auth" ? '"auth" is reserved' : "extension names are letters only",
+            input: k,
+          });
+        }
+      }
+    }).optional(),
+  }),
+], {
+  error: (iss) =>
+    typeof iss.input !== "object" || iss.input === null
+      ? `must be an object { mechanism, ... } with mechanism ${MECHANISMS}`
+      : `mechanism must be ${MECHANISMS}`,
+});
+
+// A missing mechanism is reported on "sasl" itself (the whole object is unusable).
+const saslSchema = z.custom<z.input<typeof saslUnion>>(
+  (v) =>
+    typeof v === "object" && v !== null && (v as { mechanism?: unknown }).mechanism !== undefined,
+  { error: `needs a mechanism: ${MECHANISMS}` },
+).pipe(saslUnion);
+
 /** One schema per option; the object-level rules are in {@linkcode resolveOptions}. */
 const shape = {
   brokers: brokersSchema,
@@ -872,6 +1062,8 @@ const shape = {
   fetchMaxBytes: int(1).default(50 * 1024 * 1024),
   maxPartitionFetchBytes: int(1).default(1024 * 1024),
   checkCrcs: z.boolean({ error: "must be true or false" }).default(true),
+  tls: tlsSchema.optional(),
+  sasl: saslSchema.optional(),
   metadataMaxAgeMs: int(1).default(300000),
   retryBackoffMs: int(1).default(100),
   retryBackoffMaxMs: int(1).optional(),
@@ -1064,6 +1256,8 @@ function build(p: Parsed): ResolvedOptions {
     fetchMaxBytes: p.fetchMaxBytes,
     maxPartitionFetchBytes: p.maxPartitionFetchBytes,
     checkCrcs: p.checkCrcs,
+    tls: resolveTls(p.tls),
+    sasl: resolveSasl(p.sasl),
     metadataMaxAgeMs: p.metadataMaxAgeMs,
     retryBackoffMs: p.retryBackoffMs,
     retryBackoffMaxMs: p.retryBackoffMaxMs ?? Math.max(1000, p.retryBackoffMs),
@@ -1090,6 +1284,32 @@ function build(p: Parsed): ResolvedOptions {
     }
   );
   return { ...common, mode: "assign", assign, groupInstanceId: undefined };
+}
+
+function asSecret(v: string | Secret): Secret {
+  return v instanceof Secret ? v : new Secret(v);
+}
+
+function resolveTls(tls: Parsed["tls"]): TlsConfig | undefined {
+  if (tls === undefined || tls === false) return undefined;
+  if (tls === true) return {};
+  return {
+    caCerts: tls.caCerts ? [...tls.caCerts] : undefined,
+    cert: tls.cert,
+    key: tls.key === undefined ? undefined : asSecret(tls.key),
+  };
+}
+
+function resolveSasl(sasl: Parsed["sasl"]): SaslConfig | undefined {
+  if (sasl === undefined) return undefined;
+  if (sasl.mechanism === "oauthbearer") {
+    return {
+      mechanism: "oauthbearer",
+      tokens: new OAuthBearerTokenCache(sasl.token),
+      extensions: { ...sasl.extensions },
+    };
+  }
+  return { mechanism: sasl.mechanism, username: sasl.username, password: asSecret(sasl.password) };
 }
 
 // ---------------------------------------------------------------------------

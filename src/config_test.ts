@@ -575,7 +575,7 @@ Deno.test("resolveOptions() reports every problem at once, one per line", () => 
 
 Deno.test("ConfigError never prints secret values", () => {
   const e = configError(withBase({ password: "hunter2", sasl: { password: "hunter2" } }));
-  assert.deepEqual(e.issues.map((i) => i.field), ["password", "sasl"]);
+  assert.deepEqual(e.issues.map((i) => i.field), ["sasl", "password"]);
   assert.ok(!e.message.includes("hunter2"), e.message);
   assert.ok(!JSON.stringify(e.issues).includes("hunter2"));
 });

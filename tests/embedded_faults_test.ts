@@ -3,7 +3,13 @@
 // requests delivers every record once.
 
 import assert from "node:assert/strict";
-import { ConnectionError, Consumer, type ConsumerOptions, KafkaProtocolError } from "../mod.ts";
+import {
+  ConnectionError,
+  Consumer,
+  type ConsumerOptions,
+  KafkaProtocolError,
+  LogTruncationError,
+} from "../mod.ts";
 import { EmbeddedCluster } from "../testing.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import { fetchPartition, produce } from "../src/net/admin.ts";
@@ -414,3 +420,52 @@ Deno.test("faults: uncleanLeaderElection truncates the log; a Fetch naming the o
     await admin.close();
   }
 });
+
+for (const reset of ["earliest", "none"] as const) {
+  Deno.test(
+    `faults: log truncation below the position (unclean election), autoOffsetReset "${reset}": ${
+      reset === "none" ? "LogTruncationError" : "resumes at the divergent offset"
+    }`,
+    async () => {
+      await using cluster = await EmbeddedCluster.start({ brokers: 2 });
+      await cluster.createTopic("trunc", { partitions: 1 });
+      await cluster.produce("trunc", 0, [{ value: "a" }]); // 0
+      await cluster.produce("trunc", 0, [{ value: "b" }, { value: "c" }]); // 1..2
+      const consumer = new Consumer(options(cluster.bootstrap, {
+        assign: [{ topic: "trunc", partition: 0, offset: "earliest" }],
+        autoOffsetReset: reset,
+      }));
+      const reader = new BatchReader(consumer.readable);
+      const seen: string[] = [];
+      const read = async (count: number) => {
+        while (seen.length < count) {
+          const batch = await reader.nextBatch(10_000);
+          for (const r of batch.records) {
+            seen.push(`${r.offset}:${new TextDecoder().decode(r.value!)}`);
+          }
+          batch.ack();
+        }
+      };
+      try {
+        await read(3);
+        assert.deepEqual(seen, ["0:a", "1:b", "2:c"]);
+        // The new leader never had b and c; it takes new records from offset 1.
+        cluster.uncleanLeaderElection("trunc", 0, 1n);
+        await cluster.produce("trunc", 0, [{ value: "x" }, { value: "y" }, { value: "z" }]); // 1..3
+        if (reset === "none") {
+          await assert.rejects(reader.nextBatch(10_000), (e: unknown) => {
+            assert.ok(e instanceof LogTruncationError, String(e));
+            assert.equal(e.divergentOffset, 1n);
+            assert.equal(e.position, 3n);
+            return true;
+          });
+        } else {
+          await read(6);
+          assert.deepEqual(seen.slice(3), ["1:x", "2:y", "3:z"], "resumed at the divergent offset");
+        }
+      } finally {
+        await consumer.close();
+      }
+    },
+  );
+}

@@ -19,10 +19,12 @@ import {
   type TopicPartition,
 } from "../config.ts";
 import { Cluster } from "../net/cluster.ts";
-import { KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
+import { RequestTimeoutError } from "../net/errors.ts";
+import { CorruptDataError, KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
+import { LogTruncationError } from "./errors.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { decodeRecordBatches } from "../protocol/record_batch.ts";
-import { delay } from "../util/async.ts";
+import { backoffMs, delay } from "../util/async.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { type Cursor, Fetcher } from "./fetcher.ts";
 import { GroupClient, type GroupDescription, key } from "./group/group_client.ts";
@@ -87,6 +89,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   #membership: Membership | null = null;
   readonly #assigned = new Map<string, TopicPartition>();
   #started: Promise<void> | null = null;
+  #startSettled = false;
   #closing: Promise<void> | null = null;
   #closed = false;
   #error: Error | null = null;
@@ -109,7 +112,13 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       brokers: o.brokers,
       clientId: o.clientId,
       requestTimeoutMs: o.requestTimeoutMs,
+      // The ApiVersions exchange of a new connection is a request too: a
+      // broker that never answers it must not hold a connect (and a close()
+      // waiting for the start-up) longer than any other request.
+      connectTimeoutMs: Math.min(10_000, o.requestTimeoutMs),
       signal: this.#stop.signal,
+      tls: o.tls,
+      sasl: o.sasl,
     });
     this.#buffer = new FetchBuffer(o.maxBufferedBytes);
     this.#fetcher = new Fetcher(this.#cluster, this.#buffer, {
@@ -124,9 +133,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       logger: o.logger,
     }, {
       outOfRange: (c) => this.#resetOutOfRange(c),
+      truncated: (c, at) => this.#truncated(c, at),
       fatal: (e) => this.#fail(e),
     }, this.#stop.signal);
-    this.#group = o.groupId ? new GroupClient(this.#cluster, o.groupId, this.#stop.signal) : null;
+    this.#group = o.groupId
+      ? new GroupClient(this.#cluster, o.groupId, this.#stop.signal, 20, {
+        initialMs: o.retryBackoffMs,
+        maxMs: o.retryBackoffMaxMs,
+      })
+      : null;
     this.readable = new ReadableStream<RecordBatch>({
       start: (controller) => {
         this.#controller = controller;
@@ -162,7 +177,16 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         reason: "commit() needs a groupId to commit to",
       }]);
     }
-    await this.#commit();
+    try {
+      await this.#commit();
+    } catch (e) {
+      // As in auto mode: a commit refused for the generation (rebalance,
+      // unknown member, illegal generation) means this member must rejoin.
+      if (e instanceof KafkaProtocolError && e.rejoin) {
+        this.#membership?.requestRejoin("commit answered " + e.errorName);
+      }
+      throw e;
+    }
   }
 
   /**
@@ -221,6 +245,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       to,
       this.#isolation(),
       this.#stop.signal,
+      this.#retryBackoff(),
     );
     const c = this.#fetcher.get(tp.topic, tp.partition);
     if (!c) throw this.#notAssigned("seek", tp);
@@ -228,6 +253,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     this.#buffer.drop((ch) => ch.topic === tp.topic && ch.partition === tp.partition);
     c.incarnationId = inc.id;
     c.position = offset;
+    c.lastFetchedEpoch = -1;
     c.retryAt = 0;
     this.#fetcher.wake();
   }
@@ -270,7 +296,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     this.#inPull = true;
     this.#lastPull = Date.now();
     try {
-      this.#started ??= this.#start();
+      this.#started ??= this.#start().finally(() => this.#startSettled = true);
       await this.#started;
       if (this.#leftForPollTimeout && this.#membership && !this.#closing) {
         this.#leftForPollTimeout = false;
@@ -292,6 +318,13 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           continue;
         }
         this.#fetcher.wake();
+        // After a stall of the whole process, the group may have handed our
+        // partitions to others: give them up before delivering anything.
+        const m = this.#membership;
+        if (m?.sessionMayHaveExpired()) {
+          await m.loseSession("no heartbeat answered within sessionTimeoutMs before a delivery");
+          continue;
+        }
         const tp = { topic: chunk.topic, partition: chunk.partition };
         const inc = this.#tracker.current(tp);
         const cursor = this.#fetcher.get(chunk.topic, chunk.partition);
@@ -359,7 +392,20 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   async #start(): Promise<void> {
     const o = this.#opts;
     if (o.mode === "assign") {
-      await this.#cluster.refreshMetadata([...new Set(o.assign.map((a) => a.topic))]);
+      const topics = [...new Set(o.assign.map((a) => a.topic))];
+      // A Metadata answer that does not decode (damaged on the way) or does
+      // not come is retried, a few times, with backoff (bootstrap failures
+      // were retried by the cluster already).
+      for (let attempt = 0;; attempt++) {
+        try {
+          await this.#cluster.refreshMetadata(topics);
+          break;
+        } catch (e) {
+          const retry = e instanceof CorruptDataError || e instanceof RequestTimeoutError;
+          if (!retry || attempt >= 4) throw e;
+          await delay(backoffMs(attempt, this.#retryBackoff()), this.#stop.signal);
+        }
+      }
       const committed = this.#group
         ? await this.#group.fetchOffsets(o.assign)
         : new Map<string, bigint | null>();
@@ -376,6 +422,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
             spec,
             this.#isolation(),
             this.#stop.signal,
+            this.#retryBackoff(),
           );
         } else {
           position = committed.get(key(a.topic, a.partition)) ?? await this.#resetPosition(a);
@@ -411,7 +458,17 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   async #subscription(): Promise<string[]> {
     const o = this.#opts;
     if (o.mode !== "subscribe") return [];
-    if (Array.isArray(o.topics)) return [...o.topics];
+    if (Array.isArray(o.topics)) {
+      // As Java's consumer: a named topic the principal may not read fails
+      // the consumer (a RegExp just never matches what it cannot see).
+      await this.#cluster.refreshMetadata(o.topics);
+      for (const topic of o.topics) {
+        if (this.#cluster.topics.get(topic)?.errorCode === ErrorCode.TOPIC_AUTHORIZATION_FAILED) {
+          throw KafkaProtocolError.from(ErrorCode.TOPIC_AUTHORIZATION_FAILED, { topic });
+        }
+      }
+      return [...o.topics];
+    }
     await this.#cluster.refreshMetadata(null);
     const re = o.topics;
     return [...this.#cluster.topics.keys()].filter((t) => !t.startsWith("__") && re.test(t)).sort();
@@ -446,6 +503,11 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     for (const start of starts) start();
   }
 
+  /** Backoff of retried lookups (ListOffsets, coordinator calls): the retry options. */
+  #retryBackoff(): { initialMs: number; maxMs: number } {
+    return { initialMs: this.#opts.retryBackoffMs, maxMs: this.#opts.retryBackoffMaxMs };
+  }
+
   /** The start position when nothing is committed: per autoOffsetReset. */
   async #resetPosition(tp: TopicPartition): Promise<bigint> {
     const reset = this.#opts.autoOffsetReset;
@@ -462,6 +524,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       reset,
       this.#isolation(),
       this.#stop.signal,
+      this.#retryBackoff(),
     );
   }
 
@@ -480,6 +543,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       this.#opts.autoOffsetReset,
       this.#isolation(),
       this.#stop.signal,
+      this.#retryBackoff(),
     );
     this.#opts.logger.warn("offset out of range; reset", { ...tp, from: c.position, to: offset });
     if (this.#fetcher.get(c.topic, c.partition) !== c) return;
@@ -487,6 +551,31 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     this.#buffer.drop((ch) => ch.topic === c.topic && ch.partition === c.partition);
     c.incarnationId = inc.id;
     c.position = offset;
+    c.lastFetchedEpoch = -1;
+  }
+
+  /**
+   * KIP-320: the leader's log no longer holds what was fetched from
+   * `divergentOffset` on. As Kafka's Java consumer: with a reset policy,
+   * resume at the divergent offset (a new incarnation: acks of batches
+   * delivered from the lost history are fenced); with "none", fail.
+   */
+  #truncated(c: Cursor, divergentOffset: bigint): void {
+    const tp = { topic: c.topic, partition: c.partition };
+    if (this.#opts.autoOffsetReset === "none") {
+      this.#fail(new LogTruncationError(c.topic, c.partition, c.position, divergentOffset));
+      return;
+    }
+    this.#opts.logger.warn("log truncation detected; resuming at the divergent offset", {
+      ...tp,
+      from: c.position,
+      to: divergentOffset,
+    });
+    const inc = this.#tracker.startIncarnation(tp, divergentOffset);
+    this.#buffer.drop((ch) => ch.topic === c.topic && ch.partition === c.partition);
+    c.incarnationId = inc.id;
+    c.position = divergentOffset;
+    c.lastFetchedEpoch = -1;
   }
 
   // ---------------------------------------------------------------------
@@ -647,6 +736,10 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       this.#buffer.drop(() => true);
       this.#buffer.wakeReaders();
       if (this.#started) {
+        // A start-up still bootstrapping (e.g. retrying brokers that do not
+        // answer) has nothing to commit or leave yet: stop its retries
+        // instead of waiting for all of them.
+        if (!this.#startSettled) this.#stop.abort(new KafkaError("The consumer is closed"));
         await this.#started.catch(() => {});
         if (waitForAcks && !this.#error) {
           await this.#waitAcks(partitions, this.#opts.closeTimeoutMs);
@@ -708,7 +801,10 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     // delivered position, which keeps each incarnation's batches contiguous.
     this.#buffer.drop((ch) => ch.topic === c.topic && ch.partition === c.partition);
     const inc = this.#tracker.current({ topic: c.topic, partition: c.partition });
-    if (inc && !inc.ended) c.position = inc.position;
+    if (inc && !inc.ended) {
+      c.position = inc.position;
+      c.lastFetchedEpoch = -1; // the epoch before the delivered position is not kept
+    }
   }
 
   #isolation(): 0 | 1 {

@@ -17,6 +17,8 @@ export interface SessionPartition {
   readonly partition: number;
   /** Fetch offset. */
   readonly position: bigint;
+  /** Leader epoch of the last fetched batch (KIP-320), -1 when unknown. */
+  readonly lastFetchedEpoch?: number;
 }
 
 /** What to put in the next Fetch request. */
@@ -41,7 +43,13 @@ export class FetchSession {
   // What the broker holds for each session partition: offset and leader epoch.
   readonly #sent = new Map<
     string,
-    { topic: string; partition: number; position: bigint; leaderEpoch: number }
+    {
+      topic: string;
+      partition: number;
+      position: bigint;
+      leaderEpoch: number;
+      lastFetchedEpoch: number;
+    }
   >();
 
   /** The session id (0 when none). */
@@ -62,6 +70,7 @@ export class FetchSession {
           partition: p.partition,
           position: p.position,
           leaderEpoch: leaderEpoch(p),
+          lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
         });
       }
       return {
@@ -78,13 +87,18 @@ export class FetchSession {
       want.add(key);
       const epoch = leaderEpoch(p);
       const prev = this.#sent.get(key);
-      if (!prev || prev.position !== p.position || prev.leaderEpoch !== epoch) {
+      const fetchedEpoch = p.lastFetchedEpoch ?? -1;
+      if (
+        !prev || prev.position !== p.position || prev.leaderEpoch !== epoch ||
+        prev.lastFetchedEpoch !== fetchedEpoch
+      ) {
         send.push(p);
         this.#sent.set(key, {
           topic: p.topic,
           partition: p.partition,
           position: p.position,
           leaderEpoch: epoch,
+          lastFetchedEpoch: fetchedEpoch,
         });
       }
     }

@@ -13,8 +13,9 @@
  */
 
 import type { Cluster } from "../net/cluster.ts";
+import { AuthenticationError, TlsError } from "../net/errors.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
-import { KafkaProtocolError } from "../protocol/errors.ts";
+import { CorruptDataError, KafkaProtocolError } from "../protocol/errors.ts";
 import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/messages/fetch.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
 import { FetchSession, type SessionPartition } from "./fetch_session.ts";
@@ -48,6 +49,13 @@ export interface Cursor {
   lastStableOffset: bigint;
   /** Set while the position is being reset (OFFSET_OUT_OF_RANGE). */
   resetting: boolean;
+  /**
+   * Leader epoch of the batch just before `position` (KIP-320's
+   * lastFetchedEpoch): the broker checks it against its log and answers a
+   * divergence when the log was truncated below `position`. -1 when unknown
+   * (after a seek, reset or rewind), which skips the check for that fetch.
+   */
+  lastFetchedEpoch: number;
 }
 
 /** Fetch settings (from the consumer's options). */
@@ -76,6 +84,12 @@ export interface FetcherOptions {
 export interface FetcherHooks {
   /** OFFSET_OUT_OF_RANGE: reset the cursor's position (or fail the consumer). */
   outOfRange(cursor: Cursor): Promise<void>;
+  /**
+   * The leader's log diverged from what was fetched (KIP-320): its history
+   * ends at `divergentOffset`, below the cursor's position. Resume there (or
+   * fail the consumer).
+   */
+  truncated(cursor: Cursor, divergentOffset: bigint): void;
   /** An unrecoverable error: end the stream. */
   fatal(error: Error): void;
 }
@@ -146,6 +160,7 @@ export class Fetcher {
       highWatermark: -1n,
       lastStableOffset: -1n,
       resetting: false,
+      lastFetchedEpoch: -1,
     };
     this.#cursors.set(key(topic, partition), c);
     this.wake();
@@ -313,6 +328,11 @@ export class Fetcher {
         for (const s of sent) s.c.inFlight = false;
         this.#buffer.release(reserved);
         if (this.#signal.aborted) return;
+        if (e instanceof AuthenticationError || e instanceof TlsError) {
+          // Credentials or certificates: reconnecting would fail the same way.
+          this.#hooks.fatal(e);
+          return;
+        }
         this.#opts.logger.warn("fetch failed; retrying", { broker: leader, error: e });
         this.#refreshSoon();
         try {
@@ -387,6 +407,11 @@ export class Fetcher {
         c.errors = 0;
         c.highWatermark = p.highWatermark;
         c.lastStableOffset = p.lastStableOffset;
+        const diverging = p.divergingEpoch;
+        if (diverging !== undefined && diverging.epoch >= 0 && diverging.endOffset >= 0n) {
+          this.#hooks.truncated(c, diverging.endOffset);
+          continue;
+        }
         const data = p.records;
         if (!data || data.length === 0) continue;
         const scan = scanRecordBatches(data);
@@ -416,6 +441,7 @@ export class Fetcher {
           bytes: data.length,
         });
         c.position = scan.nextOffset;
+        c.lastFetchedEpoch = scan.lastEpoch;
       }
     }
     return used;
@@ -442,7 +468,22 @@ export class Fetcher {
       return;
     }
     const err = KafkaProtocolError.from(code, where);
-    if (err.retriable) {
+    if (code === ErrorCode.CORRUPT_MESSAGE) {
+      // Never skipped, never retried in silence (GUIDE §6): the broker's copy
+      // of the data at this offset is damaged, and retrying reads it again.
+      this.#hooks.fatal(
+        new CorruptDataError(
+          "The broker reported CORRUPT_MESSAGE (2) for the record data at this offset; " +
+            "check the broker's log and disks, or seek past the damaged records",
+          { topic: c.topic, partition: c.partition, offset: c.position },
+          { cause: err },
+        ),
+      );
+      return;
+    }
+    // UNKNOWN_SERVER_ERROR is not retriable in general, but Kafka's Java
+    // consumer retries it on Fetch (the broker may succeed next time).
+    if (err.retriable || code === ErrorCode.UNKNOWN_SERVER_ERROR) {
       this.#backoff(c);
       return;
     }
@@ -472,6 +513,7 @@ export class Fetcher {
         // reservation), so a session does not resend partitions for it.
         partitionMaxBytes: this.#opts.maxPartitionBytes,
         currentLeaderEpoch: leaderEpoch(p),
+        lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
       });
     }
     return [...byTopic].map(([topic, parts]) => ({

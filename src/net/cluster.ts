@@ -11,7 +11,9 @@ import { KafkaProtocolError } from "../protocol/errors.ts";
 import { MetadataApi, type MetadataResponse } from "../protocol/messages/metadata.ts";
 import { backoffMs, delay } from "../util/async.ts";
 import { Connection } from "./connection.ts";
-import { ConnectionError } from "./errors.ts";
+import { AuthenticationError, ConnectionError, TlsError } from "./errors.ts";
+import type { SaslConfig } from "./sasl/authenticate.ts";
+import type { TlsConfig } from "./tls.ts";
 
 /** Options of a {@linkcode Cluster}. */
 export interface ClusterOptions {
@@ -27,6 +29,10 @@ export interface ClusterOptions {
   bootstrapAttempts?: number;
   /** Aborts waits between retries. */
   signal?: AbortSignal;
+  /** TLS for every connection. */
+  tls?: TlsConfig;
+  /** SASL authentication of every connection. */
+  sasl?: SaslConfig;
 }
 
 /** A partition as the metadata cache knows it. */
@@ -234,6 +240,8 @@ export class Cluster {
       clientId: this.#opts.clientId,
       requestTimeoutMs: this.#opts.requestTimeoutMs,
       connectTimeoutMs: this.#opts.connectTimeoutMs,
+      tls: this.#opts.tls,
+      sasl: this.#opts.sasl,
     });
   }
 
@@ -250,8 +258,13 @@ export class Cluster {
             clientId: this.#opts.clientId,
             requestTimeoutMs: this.#opts.requestTimeoutMs,
             connectTimeoutMs: this.#opts.connectTimeoutMs,
+            tls: this.#opts.tls,
+            sasl: this.#opts.sasl,
           });
         } catch (e) {
+          // Wrong credentials or an untrusted certificate fail the same way
+          // on every attempt: report at once instead of hammering the broker.
+          if (e instanceof AuthenticationError || e instanceof TlsError) throw e;
           last = e;
         }
       }

@@ -1,7 +1,9 @@
 /**
  * One TCP connection to one broker: length-prefixed framing, correlation ids,
  * several requests in flight, per-request timeouts, and ApiVersions
- * negotiation on connect.
+ * negotiation on connect; optionally TLS (`tls`) and SASL authentication
+ * right after ApiVersions (`sasl`), repeated before the session lifetime the
+ * broker announced ends (KIP-368).
  *
  * A broker answers the requests of one connection one at a time, in order, so
  * pipelining only hides latency; callers open separate connections for traffic
@@ -14,7 +16,14 @@ import { ApiVersionsApi } from "../protocol/messages/api_versions.ts";
 import { CorruptDataError, KafkaError } from "../protocol/errors.ts";
 import { decodeResponse, encodeRequest, peekCorrelationId } from "../protocol/frame.ts";
 import { type ApiSchema, parseVersions } from "../protocol/schema.ts";
-import { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from "./errors.ts";
+import {
+  ConnectionError,
+  RequestTimeoutError,
+  TlsError,
+  UnsupportedVersionError,
+} from "./errors.ts";
+import { authenticate, type SaslConfig } from "./sasl/authenticate.ts";
+import { connectTls, isTlsFailure, type TlsConfig } from "./tls.ts";
 
 /** Options of {@linkcode Connection.connect}. */
 export interface ConnectionOptions {
@@ -32,6 +41,10 @@ export interface ConnectionOptions {
   maxFrameBytes?: number;
   /** Skip the ApiVersions exchange (tests of raw framing). @default false */
   skipApiVersions?: boolean;
+  /** Connect with TLS (verifying the broker's certificate for `host`). */
+  tls?: TlsConfig;
+  /** Authenticate with SASL after ApiVersions. */
+  sasl?: SaslConfig;
 }
 
 /** Options of one request. */
@@ -40,6 +53,8 @@ export interface RequestOptions {
   version?: number;
   /** Time allowed for this response; defaults to the connection's. */
   timeoutMs?: number;
+  /** Part of a (re-)authentication: written ahead of requests held back meanwhile. */
+  auth?: boolean;
 }
 
 interface Pending {
@@ -56,8 +71,15 @@ const READ_CHUNK = 64 * 1024;
 export class Connection {
   /** `host:port` of the broker. */
   readonly broker: string;
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.Conn;
   readonly #clientId: string;
+  readonly #tls: boolean;
+  readonly #sasl: SaslConfig | undefined;
+  #authWriting: Promise<void> = Promise.resolve();
+  #reauthAt = 0;
+  #reauthTimer: ReturnType<typeof setTimeout> | undefined;
+  #reauthing = false;
+  #authentications = 0;
   readonly #requestTimeoutMs: number;
   readonly #maxFrameBytes: number;
   readonly #pending = new Map<number, Pending>();
@@ -68,16 +90,18 @@ export class Connection {
   /** Resolves when the read loop has ended (closed or failed). */
   readonly done: Promise<void>;
 
-  private constructor(conn: Deno.TcpConn, broker: string, opts: ConnectionOptions) {
+  private constructor(conn: Deno.Conn, broker: string, opts: ConnectionOptions) {
     this.#conn = conn;
     this.broker = broker;
+    this.#tls = opts.tls !== undefined;
+    this.#sasl = opts.sasl;
     this.#clientId = opts.clientId ?? "sluice";
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.#maxFrameBytes = opts.maxFrameBytes ?? 256 * 1024 * 1024;
     this.done = this.#readLoop();
   }
 
-  /** Opens a connection and negotiates API versions. */
+  /** Opens a connection, negotiates API versions and authenticates (when configured). */
   static async connect(opts: ConnectionOptions): Promise<Connection> {
     const broker = `${opts.host}:${opts.port}`;
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
@@ -88,8 +112,10 @@ export class Connection {
         timeoutMs,
       );
     });
-    const connecting = Deno.connect({ hostname: opts.host, port: opts.port });
-    let conn: Deno.TcpConn;
+    const connecting: Promise<Deno.Conn> = opts.tls
+      ? connectTls(opts.host, opts.port, opts.tls)
+      : Deno.connect({ hostname: opts.host, port: opts.port });
+    let conn: Deno.Conn;
     try {
       conn = await Promise.race([connecting, timeout]);
     } catch (e) {
@@ -100,17 +126,26 @@ export class Connection {
       throw new ConnectionError(broker, describeSocketError(e), { cause: e });
     }
     clearTimeout(timer);
-    conn.setNoDelay(true);
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     const c = new Connection(conn, broker, opts);
     if (!opts.skipApiVersions) {
       try {
         await c.#negotiate(timeoutMs);
+        if (opts.sasl) await c.#authenticate(timeoutMs);
       } catch (e) {
-        c.close();
+        c.#fail(e instanceof Error ? e : new Error(String(e)));
         throw e;
       }
     }
     return c;
+  }
+
+  /**
+   * Successful SASL authentications on this connection: 1 after connecting
+   * with `sasl`, one more per re-authentication (KIP-368); 0 without SASL.
+   */
+  get authentications(): number {
+    return this.#authentications;
   }
 
   /** True once closed, by us or by the broker. */
@@ -142,6 +177,8 @@ export class Connection {
   /** Sends a request and resolves with the decoded response body. */
   send<Req, Res>(api: ApiSchema<Req, Res>, body: Req, opts: RequestOptions = {}): Promise<Res> {
     if (this.#closed) return Promise.reject(this.#closed);
+    // Between requests, as Java's client: a due re-authentication goes first.
+    if (!opts.auth && this.#reauthAt !== 0 && Date.now() >= this.#reauthAt) this.#reauthenticate();
     let version: number;
     let frame: Uint8Array;
     const correlationId = this.#nextCorrelationId;
@@ -171,13 +208,10 @@ export class Connection {
         reject,
         timer,
       });
-      this.#writing = this.#writing.then(() => this.#writeAll(frame)).catch((e) => {
-        this.#fail(
-          e instanceof KafkaError
-            ? e
-            : new ConnectionError(this.broker, describeSocketError(e), { cause: e }),
-        );
-      });
+      const write = (chain: Promise<void>) =>
+        chain.then(() => this.#writeAll(frame)).catch((e) => this.#fail(this.#socketError(e)));
+      if (opts.auth && this.#reauthing) this.#authWriting = write(this.#authWriting);
+      else this.#writing = write(this.#writing);
     });
   }
 
@@ -192,6 +226,59 @@ export class Connection {
       if (this.#closed) throw this.#closed;
       off += await this.#conn.write(frame.subarray(off));
     }
+  }
+
+  async #authenticate(timeoutMs: number): Promise<void> {
+    const transport = {
+      broker: this.broker,
+      brokerVersions: (apiKey: number) => this.brokerVersions(apiKey),
+      send: <Req, Res>(api: ApiSchema<Req, Res>, body: Req, opts: RequestOptions = {}) =>
+        this.send(api, body, { ...opts, auth: true }),
+    };
+    const { sessionLifetimeMs } = await authenticate(transport, this.#sasl!, timeoutMs);
+    this.#authentications++;
+    clearTimeout(this.#reauthTimer);
+    this.#reauthAt = 0;
+    if (sessionLifetimeMs > 0 && !this.#closed) {
+      // KIP-368: the broker closes the connection once the session ends;
+      // re-authenticate at 85-95% of it (Java's window), on a timer so that
+      // an idle connection stays usable, and checked before each request in
+      // case the event loop was busy when the timer was due.
+      const after = Math.floor(sessionLifetimeMs * (0.85 + 0.1 * Math.random()));
+      this.#reauthAt = Date.now() + after;
+      this.#reauthTimer = setTimeout(() => this.#reauthenticate(), after);
+    }
+  }
+
+  /**
+   * Re-authenticates in place (KIP-368): requests already written complete
+   * as usual (the broker answers in order), new ones wait until it is done.
+   * A failure fails the connection with that error.
+   */
+  #reauthenticate(): void {
+    if (this.#reauthing || this.#closed) return;
+    this.#reauthing = true;
+    this.#reauthAt = 0;
+    clearTimeout(this.#reauthTimer);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => release = resolve);
+    // Authentication requests follow what was already queued; the rest wait.
+    this.#authWriting = this.#writing;
+    this.#writing = this.#writing.then(() => gate);
+    this.#authenticate(this.#requestTimeoutMs).catch((e) => {
+      this.#fail(e instanceof Error ? e : new Error(String(e)));
+    }).finally(() => {
+      this.#reauthing = false;
+      release();
+    });
+  }
+
+  #socketError(e: unknown): Error {
+    if (e instanceof KafkaError) return e;
+    if (this.#tls && isTlsFailure(e)) {
+      return new TlsError(this.broker, e instanceof Error ? e.message : String(e), { cause: e });
+    }
+    return new ConnectionError(this.broker, describeSocketError(e), { cause: e });
   }
 
   async #negotiate(timeoutMs: number): Promise<void> {
@@ -214,6 +301,8 @@ export class Connection {
   #fail(err: Error): void {
     if (this.#closed) return;
     this.#closed = err;
+    clearTimeout(this.#reauthTimer);
+    this.#reauthAt = 0;
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
       p.reject(err);
@@ -245,6 +334,16 @@ export class Connection {
 
   #frameSize(buf: Uint8Array, at: number): number {
     const size = ((buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]) | 0;
+    if (
+      (size < 4 || size > this.#maxFrameBytes) && !this.#tls && buf[at] === 0x15 &&
+      buf[at + 1] === 3
+    ) {
+      // A TLS alert record (content type 21, version 3.x): the broker speaks TLS.
+      throw new ConnectionError(
+        this.broker,
+        "the broker answered with TLS (an alert record): this is a TLS listener, set the tls option",
+      );
+    }
     if (size < 4 || size > this.#maxFrameBytes) {
       throw new CorruptDataError(
         `Broker ${this.broker} sent a frame of ${size} bytes (allowed: 4 to ${this.#maxFrameBytes})`,
@@ -300,11 +399,7 @@ export class Connection {
       }
     } catch (e) {
       if (this.#closed) return;
-      this.#fail(
-        e instanceof KafkaError
-          ? e
-          : new ConnectionError(this.broker, describeSocketError(e), { cause: e }),
-      );
+      this.#fail(this.#socketError(e));
     }
   }
 }

@@ -79,3 +79,87 @@ export class UnsupportedVersionError extends KafkaError {
     this.api = api;
   }
 }
+
+/**
+ * SASL authentication with a broker failed: wrong credentials, a mechanism
+ * the broker's listener does not enable, or a broker whose answers do not
+ * verify (SCRAM's server signature). Not retriable: the consumer ends its
+ * stream with it instead of reconnecting. The message never contains a
+ * password or token.
+ *
+ * @example
+ * ```ts
+ * import { AuthenticationError } from "@sluice/kafka";
+ * const e = new AuthenticationError("127.0.0.1:9093", "SCRAM-SHA-256", "invalid credentials");
+ * e.mechanism; // "SCRAM-SHA-256"
+ * e.retriable; // false
+ * ```
+ */
+export class AuthenticationError extends KafkaError {
+  /** The broker address, `host:port`. */
+  readonly broker: string;
+  /** The SASL mechanism, e.g. `"SCRAM-SHA-256"`. */
+  readonly mechanism: string;
+  /** Always false: the same credentials would fail again. */
+  readonly retriable = false;
+  /** Creates the error; `reason` says what the broker (or the check) reported. */
+  constructor(broker: string, mechanism: string, reason: string, options?: ErrorOptions) {
+    super(
+      `SASL ${mechanism} authentication with broker ${broker} failed: ${reason}. ` +
+        `Check the sasl option (mechanism, user name, password or token) against the ` +
+        `broker's listener.`,
+      options,
+    );
+    this.broker = broker;
+    this.mechanism = mechanism;
+  }
+}
+
+/**
+ * The TLS handshake with a broker failed in a way retrying cannot fix: its
+ * certificate is not signed by a trusted CA, does not name the host we
+ * connected to, or the broker refused our client certificate. Not
+ * retriable: the consumer ends its stream with it.
+ *
+ * @example
+ * ```ts
+ * import { TlsError } from "@sluice/kafka";
+ * const e = new TlsError("127.0.0.1:9093", "invalid peer certificate: UnknownIssuer");
+ * e.message.includes("caCerts"); // true
+ * ```
+ */
+export class TlsError extends KafkaError {
+  /** The broker address, `host:port`. */
+  readonly broker: string;
+  /** Always false. */
+  readonly retriable = false;
+  /** Creates the error from what the TLS layer reported. */
+  constructor(broker: string, reason: string, options?: ErrorOptions) {
+    super(`TLS with broker ${broker} failed: ${reason}. ${tlsHint(reason)}`, options);
+    this.broker = broker;
+  }
+}
+
+function tlsHint(reason: string): string {
+  const r = reason.toLowerCase();
+  if (r.includes("unknownissuer") || r.includes("unknown issuer") || r.includes("self-signed")) {
+    return "The broker's certificate is not signed by a trusted CA: pass the CA's PEM in " +
+      "tls.caCerts (or check that the address is the TLS listener you meant).";
+  }
+  if (r.includes("notvalidforname") || r.includes("not valid for name")) {
+    return "The broker's certificate does not name this host: connect with a host name or " +
+      "address in its subject alternative names (check the brokers option and the broker's " +
+      "advertised.listeners).";
+  }
+  if (r.includes("expired") || r.includes("notvalidyet")) {
+    return "The broker's certificate is outside its validity period: renew it, or check the clock.";
+  }
+  if (r.includes("certificaterequired") || r.includes("certificate required")) {
+    return "The broker requires a client certificate: pass tls.cert and tls.key.";
+  }
+  if (r.includes("alert")) {
+    return "The broker refused the handshake: check tls.cert and tls.key (signed by a CA the " +
+      "broker trusts) and that this is a TLS listener.";
+  }
+  return "Check that this address is a TLS listener and that tls.caCerts holds its CA.";
+}

@@ -13,6 +13,7 @@ import {
   LAST_OFFSET_DELTA_AT,
   LOG_OVERHEAD,
   MIN_BATCH_LENGTH,
+  PARTITION_LEADER_EPOCH_AT,
 } from "./record_batch_format.ts";
 
 /** What {@linkcode scanRecordBatches} found. */
@@ -21,6 +22,8 @@ export interface BatchScan {
   nextOffset: bigint | null;
   /** Bytes of the first batch when not even one was complete (to raise the fetch size), else null. */
   firstBatchSize: number | null;
+  /** Partition leader epoch of the last complete batch (the next Fetch's lastFetchedEpoch); -1 when none. */
+  lastEpoch: number;
 }
 
 /**
@@ -32,16 +35,22 @@ export function scanRecordBatches(data: Uint8Array): BatchScan {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
   let nextOffset: bigint | null = null;
+  let lastEpoch = -1;
   while (data.length - pos >= LOG_OVERHEAD) {
     const length = view.getInt32(pos + BATCH_LENGTH_AT);
     if (length < MIN_BATCH_LENGTH) break;
     if (data.length - pos - LOG_OVERHEAD < length) {
-      return { nextOffset, firstBatchSize: nextOffset === null ? LOG_OVERHEAD + length : null };
+      return {
+        nextOffset,
+        firstBatchSize: nextOffset === null ? LOG_OVERHEAD + length : null,
+        lastEpoch,
+      };
     }
     const base = view.getBigInt64(pos + BASE_OFFSET_AT);
     const lastDelta = view.getInt32(pos + LAST_OFFSET_DELTA_AT);
     nextOffset = base + BigInt(lastDelta) + 1n;
+    lastEpoch = view.getInt32(pos + PARTITION_LEADER_EPOCH_AT);
     pos += LOG_OVERHEAD + length;
   }
-  return { nextOffset, firstBatchSize: null };
+  return { nextOffset, firstBatchSize: null, lastEpoch };
 }

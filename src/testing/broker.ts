@@ -140,7 +140,15 @@ export class Broker {
     }
     const body = compile(api.request, header.apiVersion).decode(reader);
     // Fault injection: the first matching interception rule, then latency.
-    const rule = this.#state.faults.match(header.apiKey, this.nodeId);
+    const observed = {
+      atMs: performance.now(),
+      broker: this.nodeId,
+      apiKey: header.apiKey,
+      version: header.apiVersion,
+      clientId: header.clientId,
+      body,
+    };
+    const rule = this.#state.faults.match(header.apiKey, this.nodeId, observed);
     const action = rule?.action;
     if (action && "drop" in action) return "close";
     if (rule && action && "hang" in action) {
@@ -161,15 +169,23 @@ export class Broker {
     if (result !== null && injectError !== undefined) {
       result = overwriteErrorCodes(result, injectError);
     }
+    if (result !== null && action && "rewrite" in action) {
+      action.rewrite(result as Record<string, unknown>, body);
+    }
     if (action && "delayMs" in action) await sleep(action.delayMs, this.#abort.signal);
     await sleep(this.#state.faults.latencyMs, this.#abort.signal);
     if (this.#abort.signal.aborted) return "close";
     if (result === null) return null;
-    return frame0(
+    const out = frame0(
       header.correlationId,
       responseHeaderFlexible(api, header.apiVersion),
       (w) => compile(api.response, header.apiVersion).encode(w, result),
     );
+    if (action && "mutate" in action) {
+      const mutated = action.mutate(out, observed);
+      return mutated.length === 0 ? null : mutated;
+    }
+    return out;
   }
 
   /** Stops listening, closes every connection and waits for their loops to end. */

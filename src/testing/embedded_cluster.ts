@@ -393,6 +393,10 @@ export class EmbeddedCluster implements AsyncDisposable {
    * - `{ drop: true }`: the broker closes the connection on receipt.
    * - `{ hang: true }`: no answer until the rule is removed (the request is
    *   then served) or the broker stops (the connection is then closed).
+   * - `{ rewrite }` / `{ mutate }` / `{ observe: true }`: change the decoded
+   *   response, replace the encoded frame, or only record the requests
+   *   (`rule.requests`; see {@linkcode FaultAction}). `clientId` limits a rule
+   *   to one client.
    *
    * @example
    * ```ts

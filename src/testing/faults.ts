@@ -80,6 +80,20 @@ export const API_KEYS: Readonly<Record<ApiName, number>> = {
  * - `{ drop: true }`: the connection is closed on receipt, unanswered.
  * - `{ hang: true }`: no answer until the rule is removed (then the request
  *   is served as usual) or the broker stops.
+ * - `{ rewrite }`: the request is served as usual, then `rewrite` changes the
+ *   decoded response object in place before it is encoded (e.g. a top-level
+ *   `errorCode` of a Fetch, or a fetch `sessionId`). It gets the decoded
+ *   request too.
+ * - `{ mutate }`: the request is served as usual and encoded, then `mutate`
+ *   gets the whole response frame (the 4-byte size prefix, the header with
+ *   the correlation id, the body) and returns the bytes sent instead, as
+ *   they are: any length, any content (corrupt sizes, truncated frames,
+ *   wrong correlation ids, damaged record batches). An empty array sends
+ *   nothing (the request stays unanswered on an open connection). It gets
+ *   the request too (API key, version, body).
+ * - `{ observe: true }`: the request is only recorded (see
+ *   {@linkcode Interception.requests}) and served as usual; unlike the other
+ *   actions it does not stop the search, so a later rule may still apply.
  *
  * @example
  * ```ts
@@ -87,13 +101,57 @@ export const API_KEYS: Readonly<Record<ApiName, number>> = {
  *
  * const notLeader: FaultAction = { errorCode: 6 }; // NOT_LEADER_OR_FOLLOWER
  * const slow: FaultAction = { delayMs: 500 };
+ * const sessionGone: FaultAction = { rewrite: (res) => void (res.errorCode = 70) };
+ * const flipped: FaultAction = {
+ *   mutate: (frame) => {
+ *     const out = frame.slice();
+ *     out[out.length - 1] ^= 0x01;
+ *     return out;
+ *   },
+ * };
  * ```
  */
 export type FaultAction =
   | { readonly errorCode: number }
   | { readonly delayMs: number }
   | { readonly drop: true }
-  | { readonly hang: true };
+  | { readonly hang: true }
+  | {
+    readonly rewrite: (
+      response: Record<string, unknown>,
+      request: Readonly<Record<string, unknown>>,
+    ) => void;
+  }
+  | { readonly mutate: (frame: Uint8Array, request: ObservedRequest) => Uint8Array }
+  | { readonly observe: true };
+
+/**
+ * A request as an {@linkcode Interception} recorded it.
+ *
+ * @example
+ * ```ts
+ * import { EmbeddedCluster } from "@sluice/kafka/testing";
+ *
+ * await using cluster = await EmbeddedCluster.start();
+ * const seen = cluster.intercept({ apiKey: "Metadata", action: { observe: true } });
+ * // ... run a client, then:
+ * for (const r of seen.requests) console.log(r.atMs, r.broker, r.body.topics);
+ * ```
+ */
+export interface ObservedRequest {
+  /** When it arrived: `performance.now()` of the broker's process, in ms. */
+  readonly atMs: number;
+  /** Node id of the broker that received it. */
+  readonly broker: number;
+  /** API key. */
+  readonly apiKey: number;
+  /** API version of the request. */
+  readonly version: number;
+  /** The client id of the request header. */
+  readonly clientId: string | null;
+  /** The decoded request body (field names as in the protocol declarations, camelCased). */
+  readonly body: Readonly<Record<string, unknown>>;
+}
 
 /**
  * Options of {@linkcode EmbeddedCluster.intercept}.
@@ -110,6 +168,8 @@ export interface InterceptOptions {
   readonly apiKey: number | ApiName;
   /** Only requests to this broker (node id). @default every broker */
   readonly broker?: number;
+  /** Only requests whose header carries this client id. @default every client */
+  readonly clientId?: string;
   /** How many requests the rule intercepts before it removes itself. @default until removed */
   readonly times?: number;
   /** What the intercepted requests get. */
@@ -133,6 +193,8 @@ export interface InterceptOptions {
 export interface Interception {
   /** Requests intercepted so far. */
   readonly hits: number;
+  /** Every request intercepted so far, in arrival order. */
+  readonly requests: readonly ObservedRequest[];
   /** False once removed or its `times` are used up. */
   readonly active: boolean;
   /** Removes the rule (releases requests it holds with `hang`). Idempotent. */
@@ -158,11 +220,14 @@ export class FaultRule implements Interception {
   readonly apiKey: number;
   /** The broker matched, or undefined for all. */
   readonly broker: number | undefined;
+  /** The client id matched, or undefined for all. */
+  readonly clientId: string | undefined;
   /** The action. */
   readonly action: FaultAction;
   readonly #times: number;
   readonly #owner: FaultRules;
   readonly #removed = new AbortController();
+  readonly #requests: ObservedRequest[] = [];
   #hits = 0;
   #usedUp = false;
 
@@ -171,6 +236,7 @@ export class FaultRule implements Interception {
     this.#owner = owner;
     this.apiKey = resolveApiKey(options.apiKey);
     this.broker = options.broker;
+    this.clientId = options.clientId;
     const times = options.times ?? Infinity;
     if (!(times > 0) || (times !== Infinity && !Number.isInteger(times))) {
       throw new RangeError(`times must be a positive integer, got ${times}`);
@@ -184,6 +250,11 @@ export class FaultRule implements Interception {
     return this.#hits;
   }
 
+  /** Every request intercepted so far, in arrival order. */
+  get requests(): readonly ObservedRequest[] {
+    return this.#requests;
+  }
+
   /** False once removed or used up. */
   get active(): boolean {
     return !this.#usedUp && !this.#removed.signal.aborted;
@@ -194,14 +265,16 @@ export class FaultRule implements Interception {
     return this.#removed.signal;
   }
 
-  /** Whether the rule applies to a request to `nodeId` with `apiKey`. */
-  matches(apiKey: number, nodeId: number): boolean {
+  /** Whether the rule applies to a request to `nodeId` with `apiKey` (from `clientId`). */
+  matches(apiKey: number, nodeId: number, clientId?: string | null): boolean {
     return this.active && apiKey === this.apiKey &&
-      (this.broker === undefined || this.broker === nodeId);
+      (this.broker === undefined || this.broker === nodeId) &&
+      (this.clientId === undefined || this.clientId === clientId);
   }
 
-  /** Counts a hit; the rule leaves its set when its times are used up. */
-  hit(): void {
+  /** Counts a hit (recording the request); the rule leaves its set when its times are used up. */
+  hit(request?: ObservedRequest): void {
+    if (request) this.#requests.push(request);
     this.#hits++;
     if (this.#hits >= this.#times) {
       this.#usedUp = true;
@@ -218,9 +291,10 @@ export class FaultRule implements Interception {
 
 function checkAction(action: FaultAction): FaultAction {
   const a = action as Record<string, unknown>;
-  const keys = ["errorCode", "delayMs", "drop", "hang"].filter((k) => a[k] !== undefined);
+  const kinds = ["errorCode", "delayMs", "drop", "hang", "rewrite", "mutate", "observe"];
+  const keys = kinds.filter((k) => a[k] !== undefined);
   if (keys.length !== 1) {
-    throw new TypeError("action must have exactly one of errorCode, delayMs, drop, hang");
+    throw new TypeError(`action must have exactly one of ${kinds.join(", ")}`);
   }
   if ("errorCode" in a && a.errorCode !== undefined) {
     const c = a.errorCode as number;
@@ -239,6 +313,14 @@ function checkAction(action: FaultAction): FaultAction {
   }
   if ("hang" in a && a.hang !== undefined && a.hang !== true) {
     throw new TypeError("hang must be true");
+  }
+  if ("observe" in a && a.observe !== undefined && a.observe !== true) {
+    throw new TypeError("observe must be true");
+  }
+  for (const k of ["rewrite", "mutate"]) {
+    if (k in a && a[k] !== undefined && typeof a[k] !== "function") {
+      throw new TypeError(`${k} must be a function`);
+    }
   }
   return action;
 }
@@ -262,11 +344,18 @@ export class FaultRules {
     if (i >= 0) this.#rules.splice(i, 1);
   }
 
-  /** The first rule matching a request, counting the hit; undefined when none. */
-  match(apiKey: number, nodeId: number): FaultRule | undefined {
-    const rule = this.#rules.find((r) => r.matches(apiKey, nodeId));
-    rule?.hit();
-    return rule;
+  /**
+   * The first rule matching a request, counting the hit; undefined when none.
+   * Matching `observe` rules on the way record the request and the search
+   * goes on. `request`, when given, is recorded by every rule that hits.
+   */
+  match(apiKey: number, nodeId: number, request?: ObservedRequest): FaultRule | undefined {
+    for (const rule of this.#rules.slice()) {
+      if (!rule.matches(apiKey, nodeId, request?.clientId)) continue;
+      rule.hit(request);
+      if (!("observe" in rule.action)) return rule;
+    }
+    return undefined;
   }
 
   /** Installed rules, in match order. */

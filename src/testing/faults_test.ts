@@ -84,3 +84,109 @@ Deno.test("faults: overwriteErrorCodes sets entry-level codes, else the top leve
   assert.equal(metadata.topics[0].partitions[0].errorCode, 5);
   assert.equal("errorCode" in metadata, false);
 });
+
+Deno.test("faults: rewrite, mutate and observe actions are accepted; others refused", () => {
+  const rules = new FaultRules();
+  rules.add({ apiKey: 1, action: { rewrite: () => {} } });
+  rules.add({ apiKey: 1, action: { mutate: (b) => b } });
+  rules.add({ apiKey: 1, action: { observe: true } });
+  assert.throws(
+    () => rules.add({ apiKey: 1, action: { mutate: 5 } as never }),
+    /mutate must be a function/,
+  );
+  assert.throws(
+    () => rules.add({ apiKey: 1, action: { observe: true, hang: true } as never }),
+    /exactly one of/,
+  );
+  assert.throws(() => rules.add({ apiKey: 1, action: { observe: 1 } as never }), /observe/);
+});
+
+Deno.test("faults: observe rules record and let the search go on", () => {
+  const rules = new FaultRules();
+  const seen = rules.add({ apiKey: "Heartbeat", action: { observe: true } });
+  const err = rules.add({ apiKey: "Heartbeat", times: 1, action: { errorCode: 27 } });
+  const req = (atMs: number) => ({
+    atMs,
+    broker: 0,
+    apiKey: 12,
+    version: 4,
+    clientId: "c",
+    body: { atMs },
+  });
+  assert.equal(rules.match(12, 0, req(1)), err);
+  assert.equal(rules.match(12, 0, req(2)), undefined);
+  assert.deepEqual(seen.requests.map((r) => r.atMs), [1, 2]);
+  assert.deepEqual(err.requests.map((r) => r.atMs), [1]);
+  assert.equal(seen.hits, 2);
+});
+
+Deno.test("faults: a clientId filter matches only that client's requests", () => {
+  const rules = new FaultRules();
+  const mine = rules.add({ apiKey: "Fetch", clientId: "me", action: { errorCode: 6 } });
+  const req = (clientId: string | null) => ({
+    atMs: 0,
+    broker: 0,
+    apiKey: 1,
+    version: 12,
+    clientId,
+    body: {},
+  });
+  assert.equal(rules.match(1, 0, req("other")), undefined);
+  assert.equal(rules.match(1, 0, req(null)), undefined);
+  assert.equal(rules.match(1, 0, req("me")), mine);
+  assert.equal(mine.hits, 1);
+});
+
+Deno.test("faults: mutate, rewrite and observe on a broker, seen by a client", async () => {
+  // Imported here: the other tests of this file need no sockets.
+  const { EmbeddedCluster } = await import("./embedded_cluster.ts");
+  const { Connection } = await import("../net/connection.ts");
+  const { CorruptDataError } = await import("../protocol/errors.ts");
+  const { HeartbeatApi } = await import("../protocol/messages/heartbeat.ts");
+  await using cluster = await EmbeddedCluster.start();
+  const [host, port] = cluster.bootstrap.split(":");
+  const conn = await Connection.connect({ host, port: Number(port), requestTimeoutMs: 2000 });
+  try {
+    const hb = { groupId: "g", generationId: 1, memberId: "m", groupInstanceId: null };
+    const observed = cluster.intercept({ apiKey: "Heartbeat", action: { observe: true } });
+    const rewrite = cluster.intercept({
+      apiKey: "Heartbeat",
+      times: 1,
+      action: {
+        rewrite: (res, req) => {
+          res.errorCode = req.memberId === "m" ? 27 : 1;
+        },
+      },
+    });
+    assert.equal((await conn.send(HeartbeatApi, hb)).errorCode, 27);
+    assert.equal(rewrite.hits, 1);
+    // Without a rule the embedded coordinator answers for an unknown group.
+    const plain = (await conn.send(HeartbeatApi, hb)).errorCode;
+    assert.notEqual(plain, 27);
+    assert.deepEqual(observed.requests.map((r) => r.body.memberId), ["m", "m"]);
+    assert.equal(observed.requests[0].apiKey, 12);
+    assert.ok(observed.requests[1].atMs >= observed.requests[0].atMs);
+
+    // mutate gets the whole frame: size prefix, then the correlation id.
+    let sizePrefix = -1;
+    let frameLength = -1;
+    cluster.intercept({
+      apiKey: "Heartbeat",
+      times: 1,
+      action: {
+        mutate: (frame) => {
+          sizePrefix = new DataView(frame.buffer, frame.byteOffset).getInt32(0);
+          frameLength = frame.length;
+          const out = frame.slice();
+          out[7] ^= 0x40; // the correlation id's low byte
+          return out;
+        },
+      },
+    });
+    await assert.rejects(() => conn.send(HeartbeatApi, hb), CorruptDataError);
+    assert.equal(sizePrefix, frameLength - 4);
+    assert.equal(conn.closed, true);
+  } finally {
+    conn.close();
+  }
+});

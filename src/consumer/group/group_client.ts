@@ -1,9 +1,10 @@
 /**
  * Requests to a group's coordinator: finding it, committing and fetching
  * offsets, and the membership calls. Coordinator moves (NOT_COORDINATOR,
- * COORDINATOR_NOT_AVAILABLE) and loading (COORDINATOR_LOAD_IN_PROGRESS) are
- * retried here with backoff; every other error code is returned to the
- * caller as a {@linkcode KafkaProtocolError} to decide on.
+ * COORDINATOR_NOT_AVAILABLE), loading (COORDINATOR_LOAD_IN_PROGRESS) and a
+ * pending transactional commit (UNSTABLE_OFFSET_COMMIT) are retried here
+ * with backoff; every other error code is returned to the caller as a
+ * {@linkcode KafkaProtocolError} to decide on.
  *
  * Connections: "group" carries join/sync/commit/fetch (JoinGroup may be held
  * by the coordinator for the whole rebalance timeout), "heartbeat" carries
@@ -16,13 +17,13 @@ import type { Cluster } from "../../net/cluster.ts";
 import type { Connection } from "../../net/connection.ts";
 import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import { KafkaProtocolError } from "../../protocol/errors.ts";
+import { CorruptDataError, KafkaProtocolError } from "../../protocol/errors.ts";
 import { FindCoordinatorApi } from "../../protocol/messages/find_coordinator.ts";
 import { OffsetCommitApi } from "../../protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../../protocol/messages/offset_fetch.ts";
 import { DescribeGroupsApi } from "../../protocol/messages/describe_groups.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../../protocol/consumer_protocol.ts";
-import { backoffMs, delay } from "../../util/async.ts";
+import { backoffMs, type BackoffOptions, delay } from "../../util/async.ts";
 import type { TopicPartition } from "../offsets/ack_tracker.ts";
 
 /** An offset to commit. */
@@ -53,14 +54,22 @@ export class GroupClient {
   readonly groupId: string;
   readonly #signal: AbortSignal;
   readonly #maxAttempts: number;
+  readonly #backoff: BackoffOptions;
   #coordinator: number | null = null;
 
-  /** A client for `groupId`'s coordinator. */
-  constructor(cluster: Cluster, groupId: string, signal: AbortSignal, maxAttempts = 20) {
+  /** A client for `groupId`'s coordinator; retries wait per `backoff`. */
+  constructor(
+    cluster: Cluster,
+    groupId: string,
+    signal: AbortSignal,
+    maxAttempts = 20,
+    backoff: BackoffOptions = { initialMs: 100, maxMs: 2000 },
+  ) {
     this.#cluster = cluster;
     this.groupId = groupId;
     this.#signal = signal;
     this.#maxAttempts = maxAttempts;
+    this.#backoff = backoff;
   }
 
   /** Forgets the coordinator so the next call looks it up again. */
@@ -89,16 +98,24 @@ export class GroupClient {
         // A bootstrap that never reached any broker already retried with
         // backoff: retrying it again here would only multiply the wait.
         const unreachable = e instanceof ConnectionError && this.#cluster.brokers.size === 0;
+        // UNSTABLE_OFFSET_COMMIT (OffsetFetch while a transactional commit
+        // is pending): the same coordinator, later.
+        const stayAt = e instanceof KafkaProtocolError &&
+          (e.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ||
+            e.code === ErrorCode.UNSTABLE_OFFSET_COMMIT);
+        // A response that does not decode was damaged on the way (or the
+        // broker is broken): like a network error, retried on a new
+        // connection, as Kafka's Java client does.
+        const damaged = e instanceof CorruptDataError;
         const retry = (e instanceof KafkaProtocolError && COORDINATOR_ERRORS.has(e.code)) ||
-          (e instanceof ConnectionError && !unreachable) || e instanceof RequestTimeoutError;
+          stayAt || (e instanceof ConnectionError && !unreachable) ||
+          e instanceof RequestTimeoutError || damaged;
         if (!retry || attempt + 1 >= this.#maxAttempts || this.#signal.aborted) throw e;
-        if (
-          !(e instanceof KafkaProtocolError && e.code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
-        ) {
+        if (!stayAt) {
           this.#coordinator = null;
-          if (e instanceof RequestTimeoutError) conn?.close();
+          if (e instanceof RequestTimeoutError || damaged) conn?.close();
         }
-        await delay(backoffMs(attempt, { initialMs: 100, maxMs: 2000 }), this.#signal);
+        await delay(backoffMs(attempt, this.#backoff), this.#signal);
       }
     }
   }

@@ -93,6 +93,8 @@ export class Membership {
   #wantJoin = true;
   #wake: (() => void) | null = null;
   #lastHeartbeatOk = Date.now();
+  /** When the last request the coordinator answered positively was sent (see sessionMayHaveExpired). */
+  #confirmedAt = Date.now();
   #leaderTopics: Map<string, number> | null = null;
   #subscribed: string[] = [];
   /** Resolves when both loops have ended. */
@@ -126,6 +128,25 @@ export class Membership {
       memberId: this.#memberId,
       groupInstanceId: this.#opts.groupInstanceId,
     };
+  }
+
+  /**
+   * True when the coordinator may already have expired this member: it is
+   * stable, but no heartbeat sent within the last `sessionTimeoutMs` was
+   * answered (the coordinator's deadline runs from when it received one,
+   * which is after we sent it). The reader checks this before handing out a
+   * batch: a process that was frozen (SIGSTOP, a stalled event loop) must not
+   * deliver records of partitions the group may have given to another member
+   * in the meantime — the heartbeat loop would notice only one round trip
+   * later.
+   */
+  sessionMayHaveExpired(now: number = Date.now()): boolean {
+    return this.#state === "stable" && now - this.#confirmedAt >= this.#opts.sessionTimeoutMs;
+  }
+
+  /** Gives the partitions up as lost (onLost, nothing committed) and rejoins. */
+  async loseSession(reason: string): Promise<void> {
+    await this.#lose(reason);
   }
 
   /** Asks for a rejoin (new topics or partitions, a heartbeat's news, a pull after leaving). */
@@ -355,6 +376,7 @@ export class Membership {
     });
     this.#state = "stable";
     this.#lastHeartbeatOk = Date.now();
+    this.#confirmedAt = this.#lastHeartbeatOk;
     this.#assigned = true;
     await this.#hooks.assigned(partitions);
   }
@@ -396,6 +418,7 @@ export class Membership {
       // expire before JoinGroup is sent. They stop once joining starts.
       if (this.#state !== "stable") continue;
       const generation = this.#generationId;
+      const sentAt = Date.now();
       try {
         const conn = await this.#client.connection("heartbeat");
         const res = await conn.send(HeartbeatApi, {
@@ -408,19 +431,24 @@ export class Membership {
         switch (res.errorCode) {
           case 0:
             this.#lastHeartbeatOk = Date.now();
+            this.#confirmedAt = sentAt;
             break;
           case ErrorCode.REBALANCE_IN_PROGRESS:
             this.#lastHeartbeatOk = Date.now();
+            this.#confirmedAt = sentAt;
             this.requestRejoin("the coordinator started a rebalance");
             break;
           case ErrorCode.ILLEGAL_GENERATION:
           case ErrorCode.UNKNOWN_MEMBER_ID:
+            // Reset before #lose wakes the rebalance loop, so that the
+            // JoinGroup it sends already carries the empty member id.
+            if (res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
             await this.#lose(
               `heartbeat answered ${KafkaProtocolError.from(res.errorCode).errorName}`,
             );
-            if (res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
             break;
           case ErrorCode.FENCED_INSTANCE_ID:
+          case ErrorCode.GROUP_AUTHORIZATION_FAILED:
             this.#state = "failed";
             this.#hooks.fatal(
               KafkaProtocolError.from(res.errorCode, {

@@ -7,16 +7,24 @@
  */
 
 import type { Cluster } from "../../net/cluster.ts";
-import { KafkaProtocolError } from "../../protocol/errors.ts";
+import { CorruptDataError, KafkaProtocolError } from "../../protocol/errors.ts";
 import { ListOffsetsApi } from "../../protocol/messages/list_offsets.ts";
-import { backoffMs, delay } from "../../util/async.ts";
+import { backoffMs, type BackoffOptions, delay } from "../../util/async.ts";
+
+/**
+ * Retries of one lookup before its error is thrown. With the default backoff
+ * (100 ms doubling to 1 s) that spans about 17 s: longer than a leader
+ * election after a broker failure usually takes.
+ */
+export const MAX_RETRIES = 20;
 
 /** Where to look: earliest, latest, or a timestamp in ms. */
 export type OffsetQuery = "earliest" | "latest" | { timestamp: number };
 
 /**
  * The offset of `query` in one partition. Retriable errors (leader moves,
- * OFFSET_NOT_AVAILABLE during an election) are retried with backoff, bounded.
+ * OFFSET_NOT_AVAILABLE during an election) are retried with `backoff`
+ * (the consumer's retryBackoffMs / retryBackoffMaxMs), {@linkcode MAX_RETRIES} times at most.
  * A timestamp past the last record gives the log end offset, as in Java's
  * `offsetsForTimes` followed by a seek to the end.
  */
@@ -27,6 +35,7 @@ export async function listOffset(
   query: OffsetQuery,
   isolationLevel: 0 | 1,
   signal?: AbortSignal,
+  backoff: BackoffOptions = {},
 ): Promise<bigint> {
   const timestamp = query === "earliest" ? -2n : query === "latest" ? -1n : BigInt(query.timestamp);
   for (let attempt = 0;; attempt++) {
@@ -47,12 +56,28 @@ export async function listOffset(
         throw KafkaProtocolError.from(p.errorCode, { apiName: "ListOffsets", topic, partition });
       }
       if (p.offset >= 0n) return p.offset;
-      // No record at or after the timestamp: the end of the log.
-      return await listOffset(cluster, topic, partition, "latest", isolationLevel, signal);
+      if (typeof query === "object") {
+        // No record at or after the timestamp: the end of the log.
+        return await listOffset(
+          cluster,
+          topic,
+          partition,
+          "latest",
+          isolationLevel,
+          signal,
+          backoff,
+        );
+      }
+      // Every log has an earliest and a latest offset: a negative one is a
+      // damaged answer, not a position to start from (retried below).
+      throw new CorruptDataError(
+        `Broker answered ListOffsets (${query}) with offset ${p.offset}`,
+        { topic, partition },
+      );
     } catch (e) {
       const retriable = e instanceof KafkaProtocolError ? e.retriable : true;
-      if (!retriable || attempt >= 10 || signal?.aborted) throw e;
-      await delay(backoffMs(attempt), signal);
+      if (!retriable || attempt >= MAX_RETRIES || signal?.aborted) throw e;
+      await delay(backoffMs(attempt, backoff), signal);
       await cluster.refreshMetadata([topic]).catch(() => {});
     }
   }
