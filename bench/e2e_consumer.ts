@@ -47,8 +47,22 @@
  * @module
  */
 
-import { kafkaScript, uniqueName } from "../tests/_kafka.ts";
+import { uniqueName } from "../tests/_kafka.ts";
 import type { ChildResult } from "./e2e_consumer_child.ts";
+import { type JavaResult, runJava } from "./lib/java.ts";
+import {
+  broker,
+  createTopic,
+  deleteTopic,
+  type Expected,
+  expectedOf,
+  FETCH_PROPERTIES,
+  produce,
+} from "./lib/kafka.ts";
+import { loadAvg, machine } from "./lib/machine.ts";
+import { runOurs } from "./lib/ours.ts";
+import { killRunning, log, run } from "./lib/proc.ts";
+import { fmt, fmtInt, median, MiB, stat } from "./lib/stats.ts";
 
 // ---------------------------------------------------------------------------
 // flags
@@ -134,368 +148,6 @@ function parseFlags(args: string[]): Flags {
     flags.out = new URL("./RESULTS_e2e.md", import.meta.url).pathname;
   }
   return flags;
-}
-
-// ---------------------------------------------------------------------------
-// small helpers
-
-const log = (msg: string) => console.error(`bench: ${msg}`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function fmtInt(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
-
-function fmt(n: number, digits: number): string {
-  return n.toFixed(digits);
-}
-
-/** "median (min–max)" with a formatter. */
-function stat(xs: number[], f: (n: number) => string): string {
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x))) return "n/a";
-  if (xs.length === 1) return f(xs[0]);
-  return `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`;
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Process groups of the commands running now (each is started in its own group). */
-const running = new Set<number>();
-let interrupted = false;
-
-/**
- * Runs a command to its end in a process group of its own (`detached`), so
- * that {@linkcode killRunning} ends it with everything it started: JVMs under
- * `bash kafka.sh tool` or `/usr/bin/time`, Deno children.
- */
-async function run(
-  cmd: string,
-  args: string[],
-  opts: { track?: boolean } = {},
-): Promise<RunResult> {
-  const track = opts.track ?? true;
-  if (track && interrupted) throw new Error("interrupted");
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    detached: true,
-  }).spawn();
-  if (track) running.add(child.pid);
-  try {
-    const out = await child.output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    running.delete(child.pid);
-  }
-}
-
-/** SIGTERM to every running command's process group. */
-function killRunning(): void {
-  interrupted = true;
-  for (const pid of running) {
-    try {
-      Deno.kill(-pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
-}
-
-/** Runs one of Kafka's tools (`scripts/kafka.sh tool NAME ...`); throws on a non-zero exit. */
-async function tool(name: string, args: string[]): Promise<RunResult> {
-  const r = await run("bash", [kafkaScript(), "tool", name, ...args]);
-  if (r.code !== 0) {
-    const output = `${r.stderr}\n${r.stdout}`.trim().split("\n").slice(-30).join("\n");
-    throw new Error(`kafka tool ${name} failed (exit ${r.code}):\n${output}`);
-  }
-  return r;
-}
-
-/** Log end ("latest") or start ("earliest") offsets of a topic's partitions, by partition. */
-async function topicOffsets(
-  bootstrap: string,
-  topic: string,
-  time: "latest" | "earliest",
-): Promise<bigint[]> {
-  const r = await tool("get-offsets", [
-    "--bootstrap-server",
-    bootstrap,
-    "--topic",
-    topic,
-    "--time",
-    time === "latest" ? "-1" : "-2",
-  ]);
-  const offsets: bigint[] = [];
-  for (const line of r.stdout.split("\n")) {
-    const m = /^(.+):(\d+):(\d+)$/.exec(line.trim());
-    if (m !== null && m[1] === topic) offsets[Number(m[2])] = BigInt(m[3]);
-  }
-  return offsets;
-}
-
-/** Writes the records with Kafka's producer-perf-test; returns its final rates. */
-async function produce(
-  bootstrap: string,
-  topic: string,
-  records: number,
-  recordSize: number,
-): Promise<{ recordsPerSec: number; mbPerSec: number }> {
-  const r = await tool("producer-perf-test", [
-    "--topic",
-    topic,
-    "--num-records",
-    String(records),
-    "--record-size",
-    String(recordSize),
-    "--throughput",
-    "-1",
-    "--producer-props",
-    "acks=1",
-    "batch.size=1048576",
-    "linger.ms=50",
-    `bootstrap.servers=${bootstrap}`,
-  ]);
-  const last = [
-    ...r.stdout.matchAll(/(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\)/g),
-  ].at(-1);
-  if (last === undefined || Number(last[1]) !== records) {
-    throw new Error(`producer-perf-test did not report ${records} records sent:\n${r.stdout}`);
-  }
-  return { recordsPerSec: Number(last[2]), mbPerSec: Number(last[3]) };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const MiB = 1024 * 1024;
-
-// ---------------------------------------------------------------------------
-// broker
-
-interface Broker {
-  /** Starts a local broker (or takes `KAFKA_BROKERS`); resolves with the bootstrap string. */
-  start(): Promise<string>;
-  /** Stops the broker if this script started it (or was starting it); idempotent. */
-  stop(): Promise<void>;
-  /** False with `KAFKA_BROKERS`. */
-  ownedByUs: boolean;
-}
-
-/**
- * The broker: `KAFKA_BROKERS`, else a single node started with
- * `kafka.sh start --name bench --owner <our pid>`. The owner makes `stop`
- * safe at any time, even mid-start: kafka.sh stops only a cluster we own.
- */
-function broker(): Broker {
-  const external = Deno.env.get("KAFKA_BROKERS");
-  if (external) {
-    return {
-      start: () => {
-        log(`using KAFKA_BROKERS=${external}`);
-        return Promise.resolve(external);
-      },
-      stop: () => Promise.resolve(),
-      ownedByUs: false,
-    };
-  }
-  const owner = String(Deno.pid);
-  let stopped: Promise<void> | null = null;
-  const stop = () => {
-    stopped ??= (async () => {
-      const r = await run("bash", [kafkaScript(), "stop", "--name", "bench", "--owner", owner], {
-        track: false,
-      });
-      log(r.stderr.trim().split("\n").at(-1) ?? "stopped");
-    })();
-    return stopped;
-  };
-  const start = async () => {
-    log("starting a local Kafka (scripts/kafka.sh start --name bench)");
-    const r = await run("bash", [kafkaScript(), "start", "--name", "bench", "--owner", owner]);
-    if (r.code !== 0) throw new Error(`kafka.sh start failed (exit ${r.code}):\n${r.stderr}`);
-    const bootstrap = r.stdout.trim().split("\n").at(-1) ?? "";
-    if (!/^[\w.:,\[\]-]+$/.test(bootstrap)) {
-      throw new Error(`kafka.sh start printed no bootstrap:\n${r.stdout}\n${r.stderr}`);
-    }
-    log(`broker at ${bootstrap}`);
-    return bootstrap;
-  };
-  return { start, stop, ownedByUs: true };
-}
-
-// ---------------------------------------------------------------------------
-// our consumer (child process)
-
-const CHILD = new URL("./e2e_consumer_child.ts", import.meta.url).pathname;
-
-interface Expected {
-  /** Records per partition (log end offsets; log start is 0). */
-  perPartition: number[];
-  total: number;
-}
-
-async function runOurs(
-  mode: "assign" | "group",
-  bootstrap: string,
-  topic: string,
-  expected: Expected,
-  extra: { denoFlags?: string[]; noCrc?: boolean } = {},
-): Promise<ChildResult> {
-  const args = [
-    "run",
-    "-A",
-    ...(extra.denoFlags ?? []),
-    CHILD,
-    "--brokers",
-    bootstrap,
-    "--topic",
-    topic,
-    "--partitions",
-    String(expected.perPartition.length),
-    "--records",
-    String(expected.total),
-    "--mode",
-    mode,
-    "--timeout-ms",
-    "120000",
-  ];
-  if (mode === "group") args.push("--group", uniqueName("bench-e2e-ours"));
-  if (extra.noCrc) args.push("--no-crc");
-  const { code, stdout, stderr } = await run(Deno.execPath(), args);
-  if (code !== 0) {
-    throw new Error(`our consumer (${mode}) failed (exit ${code}):\n${stderr}\n${stdout}`);
-  }
-  const line = stdout.trim().split("\n").at(-1) ?? "";
-  const result = JSON.parse(line) as ChildResult;
-  verify(`ours ${mode}`, result, expected);
-  return result;
-}
-
-/** Exactly the expected records: count and sum of offsets per partition. */
-function verify(what: string, r: ChildResult, expected: Expected): void {
-  const problems: string[] = [];
-  if (r.records !== expected.total) problems.push(`${r.records} records, want ${expected.total}`);
-  expected.perPartition.forEach((n, p) => {
-    const [count, sum] = r.partitions[String(p)] ?? [0, 0];
-    const want = n * (n - 1) / 2;
-    if (count !== n) problems.push(`partition ${p}: ${count} records, want ${n}`);
-    if (sum !== want) problems.push(`partition ${p}: offset sum ${sum}, want ${want}`);
-  });
-  if (problems.length > 0) throw new Error(`${what}: wrong data: ${problems.join("; ")}`);
-}
-
-// ---------------------------------------------------------------------------
-// Kafka's consumer-perf-test
-
-interface JavaResult {
-  records: number;
-  mb: number;
-  /** The tool's whole window (consumer creation to last poll). */
-  nMsgSec: number;
-  mbSec: number;
-  rebalanceMs: number;
-  fetchMs: number;
-  fetchMbSec: number;
-  fetchNMsgSec: number;
-  /** user + sys CPU seconds of the whole JVM (NaN without /usr/bin/time). */
-  cpuProcessS: number;
-  /** Peak RSS of the JVM, bytes (NaN without /usr/bin/time). */
-  peakRssBytes: number;
-  /** Wall time of the whole tool run, JVM start-up included, ms. */
-  wallMs: number;
-}
-
-async function runJava(
-  bootstrap: string,
-  topic: string,
-  total: number,
-  configFile: string,
-  baseline = false,
-): Promise<JavaResult> {
-  const toolArgs = [
-    kafkaScript(),
-    "tool",
-    "consumer-perf-test",
-    "--bootstrap-server",
-    bootstrap,
-    "--topic",
-    topic,
-    "--messages",
-    String(total),
-    "--consumer.config",
-    configFile,
-    "--group",
-    uniqueName("bench-e2e-java"),
-    "--timeout",
-    "30000",
-  ];
-  const haveTime = await exists("/usr/bin/time");
-  const timeFile = haveTime ? await Deno.makeTempFile({ suffix: ".time" }) : "";
-  const t0 = performance.now();
-  const cmd = haveTime ? "/usr/bin/time" : "bash";
-  const args = haveTime ? ["-f", "%U %S %M", "-o", timeFile, "bash", ...toolArgs] : toolArgs;
-  const { code, stdout, stderr } = await run(cmd, args);
-  const wallMs = performance.now() - t0;
-  if (code !== 0) {
-    throw new Error(`consumer-perf-test failed (exit ${code}):\n${stderr}\n${stdout}`);
-  }
-  if (stdout.includes("WARNING: Exiting before consuming")) {
-    throw new Error(`consumer-perf-test timed out before reading ${total} records:\n${stdout}`);
-  }
-  const lines = stdout.split("\n").map((l) => l.trim()).filter((l) => l !== "");
-  const h = lines.findIndex((l) => l.startsWith("start.time,"));
-  if (h < 0 || h + 1 >= lines.length) throw new Error(`consumer-perf-test output:\n${stdout}`);
-  const header = lines[h].split(/,\s*/);
-  const row = lines[h + 1].split(/,\s*/);
-  const col = (name: string): number => {
-    const i = header.indexOf(name);
-    if (i < 0) throw new Error(`consumer-perf-test: no column ${name} in: ${lines[h]}`);
-    return Number(row[i]);
-  };
-  let cpu = NaN;
-  let rss = NaN;
-  if (haveTime) {
-    const t = (await Deno.readTextFile(timeFile)).trim().split("\n").at(-1)!.split(" ");
-    await Deno.remove(timeFile).catch(() => {});
-    cpu = Number(t[0]) + Number(t[1]);
-    rss = Number(t[2]) * 1024;
-  }
-  const result: JavaResult = {
-    records: col("data.consumed.in.nMsg"),
-    mb: col("data.consumed.in.MB"),
-    nMsgSec: col("nMsg.sec"),
-    mbSec: col("MB.sec"),
-    rebalanceMs: col("rebalance.time.ms"),
-    fetchMs: col("fetch.time.ms"),
-    fetchMbSec: col("fetch.MB.sec"),
-    fetchNMsgSec: col("fetch.nMsg.sec"),
-    cpuProcessS: cpu,
-    peakRssBytes: rss,
-    wallMs,
-  };
-  // The tool counts whole polls: a baseline run (--messages 1) reads one poll's worth.
-  if (baseline ? result.records < total : result.records !== total) {
-    throw new Error(`consumer-perf-test read ${result.records} records, want ${total}`);
-  }
-  return result;
 }
 
 // ---------------------------------------------------------------------------
@@ -599,48 +251,6 @@ export async function summarizeProfile(path: string, top = 20): Promise<string> 
     "|---:|---:|---|",
     ...rows(byFile, 10),
   ].join("\n");
-}
-
-// ---------------------------------------------------------------------------
-// machine and versions
-
-interface Machine {
-  nproc: number;
-  memTotal: string;
-  cpuModel: string;
-  kernel: string;
-  deno: string;
-  java: string;
-  kafka: string;
-  commit: string;
-}
-
-async function machine(): Promise<Machine> {
-  const read = (p: string) => Deno.readTextFile(p).catch(() => "");
-  const cpuinfo = await read("/proc/cpuinfo");
-  const meminfo = await read("/proc/meminfo");
-  const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? NaN);
-  const java = await run("java", ["-version"]).catch(() => ({ stderr: "", stdout: "", code: 1 }));
-  const kafka = await run("bash", [kafkaScript(), "tool", "consumer-perf-test", "--version"])
-    .catch(() => ({ stdout: "", stderr: "", code: 1 }));
-  const git = await run("git", ["-C", new URL("..", import.meta.url).pathname, "rev-parse", "HEAD"])
-    .catch(() => ({ stdout: "", stderr: "", code: 1 }));
-  return {
-    nproc: navigator.hardwareConcurrency,
-    memTotal: Number.isFinite(memKb) ? `${fmt(memKb / MiB, 1)} GiB` : "?",
-    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? "?",
-    kernel: (await read("/proc/sys/kernel/osrelease")).trim(),
-    deno:
-      `deno ${Deno.version.deno} (V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript})`,
-    java: java.stderr.split("\n").slice(0, 2).map((l) => l.trim()).join("; ") || "?",
-    kafka: kafka.stdout.trim().split("\n").at(-1) || Deno.env.get("KAFKA_VERSION") || "?",
-    commit: git.code === 0 ? git.stdout.trim().slice(0, 12) : "?",
-  };
-}
-
-async function loadAvg(): Promise<string> {
-  const s = await Deno.readTextFile("/proc/loadavg").catch(() => "");
-  return s.split(" ").slice(0, 3).join(" ");
 }
 
 // ---------------------------------------------------------------------------
@@ -800,38 +410,16 @@ async function main(): Promise<void> {
     bootstrap = await kafka.start();
     topic = uniqueName("bench-e2e");
     log(`topic ${topic}: ${flags.partitions} partitions`);
-    await tool("topics", [
-      "--bootstrap-server",
-      bootstrap,
-      "--create",
-      "--topic",
-      topic,
-      "--partitions",
-      String(flags.partitions),
-      "--replication-factor",
-      "1",
-    ]);
+    await createTopic(bootstrap, topic, flags.partitions);
     log(`writing ${fmtInt(flags.records)} records of ${flags.recordSize} B (producer-perf-test)`);
     const produced = await produce(bootstrap, topic, flags.records, flags.recordSize);
-    const ends = await topicOffsets(bootstrap, topic, "latest");
-    const starts = await topicOffsets(bootstrap, topic, "earliest");
-    const complete = (xs: bigint[]) =>
-      xs.length === flags.partitions && Array.from(xs, (x) => x !== undefined).every(Boolean);
-    if (!complete(ends) || !complete(starts) || starts.some((x) => x !== 0n)) {
-      throw new Error(`unexpected offsets: log start ${starts.join(",")}, end ${ends.join(",")}`);
-    }
-    const expected: Expected = {
-      perPartition: ends.map(Number),
-      total: ends.reduce((a, e) => a + Number(e), 0),
-    };
-    if (expected.total !== flags.records) {
-      throw new Error(`the topic holds ${expected.total} records, want ${flags.records}`);
-    }
-    await Deno.writeTextFile(
-      configFile,
-      "fetch.max.bytes=52428800\nmax.partition.fetch.bytes=1048576\n" +
-        "fetch.min.bytes=1\nfetch.max.wait.ms=500\n",
+    const expected: Expected = await expectedOf(
+      bootstrap,
+      topic,
+      flags.partitions,
+      flags.records,
     );
+    await Deno.writeTextFile(configFile, FETCH_PROPERTIES);
 
     log(`warm-up: one untimed read by ours${flags.java ? " and one by Java" : ""}`);
     await runOurs("assign", bootstrap, topic, expected);
@@ -936,19 +524,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await Deno.remove(configFile).catch(() => {});
-    if (!kafka.ownedByUs && topic !== null) {
-      const t = topic;
-      await run("bash", [
-        kafkaScript(),
-        "tool",
-        "topics",
-        "--bootstrap-server",
-        bootstrap,
-        "--delete",
-        "--topic",
-        t,
-      ], { track: false }).catch((e) => log(`could not delete topic ${t}: ${e}`));
-    }
+    if (!kafka.ownedByUs && topic !== null) await deleteTopic(bootstrap, topic);
     await kafka.stop();
     Deno.removeSignalListener("SIGINT", sigint);
     Deno.removeSignalListener("SIGTERM", sigterm);

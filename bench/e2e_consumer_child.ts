@@ -5,13 +5,20 @@
  * on stdout.
  *
  *     deno run -A bench/e2e_consumer_child.ts --brokers 127.0.0.1:9092 --topic T \
- *       --partitions 6 --records 1000000 --mode assign|group [--group G] [--no-crc]
+ *       --partitions 6 --records 1000000 --mode assign|group [--group G] [--no-crc] \
+ *       [--defaults] [--stall-ms MS] [--max-buffered-bytes B]
  *
  * Per record it reads the key and value lengths (payload bytes) and the
  * offset (a per-partition sum, compared by the parent with the expected
  * 0 + 1 + ... + (n - 1)), and it acks every batch. The timed window runs from
  * the first record delivered to the last; CPU time (user + sys of the whole
  * process, all threads) is read from /proc/self/stat at both ends of it.
+ *
+ * `--defaults` leaves the fetch settings at the consumer's defaults (the
+ * memory check of `bench/compare/compare.ts`); `--stall-ms MS` stops reading
+ * for MS ms after the first batch, while RSS is sampled (a stalled reader:
+ * fetching must stop at `maxBufferedBytes`, which `--max-buffered-bytes`
+ * sets).
  *
  * @module
  */
@@ -48,6 +55,12 @@ export interface ChildResult {
   sampledRssMaxBytes: number;
   /** Largest V8 heap used sampled every 50 ms, bytes. */
   sampledHeapMaxBytes: number;
+  /** RSS just before the consumer was created, bytes. */
+  startRssBytes: number;
+  /** With `--stall-ms`: RSS after the first batch, before the stall, bytes (else 0). */
+  stallStartRssBytes: number;
+  /** With `--stall-ms`: the largest RSS sampled during the stall, bytes (else 0). */
+  stallMaxRssBytes: number;
 }
 
 function flag(name: string): string | undefined {
@@ -96,11 +109,16 @@ async function main(): Promise<void> {
   };
   const sampler = setInterval(sample, 50);
 
-  const fetchSettings = {
-    fetchMaxBytes: 52428800,
-    maxPartitionFetchBytes: 1048576,
-    fetchMinBytes: 1,
-    fetchMaxWaitMs: 500,
+  const stallMs = Number(flag("stall-ms") ?? 0);
+  const maxBuffered = flag("max-buffered-bytes");
+  const fetchSettings: Partial<ConsumerOptions> = {
+    ...(Deno.args.includes("--defaults") ? {} : {
+      fetchMaxBytes: 52428800,
+      maxPartitionFetchBytes: 1048576,
+      fetchMinBytes: 1,
+      fetchMaxWaitMs: 500,
+    }),
+    ...(maxBuffered !== undefined ? { maxBufferedBytes: Number(maxBuffered) } : {}),
     checkCrcs: !Deno.args.includes("--no-crc"),
   };
   const options: ConsumerOptions = mode === "assign"
@@ -131,6 +149,8 @@ async function main(): Promise<void> {
   let last = 0;
   let cpuFirst: [number, number] = [0, 0];
   let cpuLast: [number, number] = [0, 0];
+  let stallStartRss = 0;
+  let stallMaxRss = 0;
 
   const timer = setTimeout(() => {
     console.error(
@@ -139,6 +159,7 @@ async function main(): Promise<void> {
     Deno.exit(2);
   }, timeoutMs);
 
+  const startRss = Deno.memoryUsage().rss;
   const t0 = performance.now();
   const consumer = new Consumer(options);
   try {
@@ -162,6 +183,16 @@ async function main(): Promise<void> {
       payloadBytes += bytes;
       batches++;
       batch.ack();
+      if (stallMs > 0 && batches === 1) {
+        // A stalled reader: the fetcher may fill the buffer up to its bound
+        // and must then stop; RSS shows whether it did.
+        stallStartRss = Deno.memoryUsage().rss;
+        const end = performance.now() + stallMs;
+        while (performance.now() < end) {
+          await new Promise((r) => setTimeout(r, 50));
+          stallMaxRss = Math.max(stallMaxRss, Deno.memoryUsage().rss);
+        }
+      }
       if (records >= expected) {
         last = performance.now();
         cpuLast = cpuTimes();
@@ -197,6 +228,9 @@ async function main(): Promise<void> {
     peakRssBytes: vmHwmBytes(),
     sampledRssMaxBytes: sampledRss,
     sampledHeapMaxBytes: sampledHeap,
+    startRssBytes: startRss,
+    stallStartRssBytes: stallStartRss,
+    stallMaxRssBytes: stallMaxRss,
   };
   console.log(JSON.stringify(result));
 }
