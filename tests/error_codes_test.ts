@@ -750,21 +750,33 @@ function assertBackoff(ds: number[], slackMs: number): void {
   assert.ok(new Set(late.map((d) => Math.round(d / 2))).size > 1, `jittered: ${what}`);
 }
 
-Deno.test("error codes: a persistent NOT_LEADER_OR_FOLLOWER on Fetch is retried with growing, capped, jittered delays", async () => {
-  await using cluster = await startCluster();
-  const rule = cluster.intercept({ apiKey: "Fetch", action: { errorCode: 6 } });
-  const c = consumer(cluster, ASSIGN);
-  try {
-    const reader = new BatchReader(c.readable);
-    void reader.next(1); // the first pull starts the consumer
-    await waitFor("9 failed fetches", () => rule.hits >= 9, 10_000);
-    rule.remove();
-    assertBackoff(gaps(rule.requests.slice(0, 9)), 40);
-    await readExactlyOnce(reader);
-  } finally {
-    await c.close();
-  }
-});
+for (
+  const { code, api, what, options } of [
+    { code: 6, api: "Fetch", what: "NOT_LEADER_OR_FOLLOWER on Fetch", options: ASSIGN },
+    {
+      code: 15,
+      api: "FindCoordinator",
+      what: "COORDINATOR_NOT_AVAILABLE",
+      options: group("persistent-fc"),
+    },
+  ] as const
+) {
+  Deno.test(`error codes: a persistent ${what} is retried with growing, capped, jittered delays`, async () => {
+    await using cluster = await startCluster();
+    const rule = cluster.intercept({ apiKey: api, action: { errorCode: code } });
+    const c = consumer(cluster, options);
+    try {
+      const reader = new BatchReader(c.readable);
+      void reader.next(1); // the first pull starts the consumer
+      await waitFor("9 failed requests", () => rule.hits >= 9, 10_000);
+      rule.remove();
+      assertBackoff(gaps(rule.requests.slice(0, 9)), 40);
+      await readExactlyOnce(reader);
+    } finally {
+      await c.close();
+    }
+  });
+}
 
 Deno.test("error codes: a persistent LEADER_NOT_AVAILABLE on ListOffsets ends the stream after 21 tries with growing delays", async () => {
   await using cluster = await startCluster();
@@ -775,22 +787,6 @@ Deno.test("error codes: a persistent LEADER_NOT_AVAILABLE on ListOffsets ends th
     assert.equal(rule.hits, MAX_RETRIES + 1);
     // Each retry also refreshes metadata first: a little more slack.
     assertBackoff(gaps(rule.requests), 60);
-  } finally {
-    await c.close();
-  }
-});
-
-Deno.test("error codes: a persistent COORDINATOR_NOT_AVAILABLE is retried with growing, capped, jittered delays", async () => {
-  await using cluster = await startCluster();
-  const rule = cluster.intercept({ apiKey: "FindCoordinator", action: { errorCode: 15 } });
-  const c = consumer(cluster, group("persistent-fc"));
-  try {
-    const reader = new BatchReader(c.readable);
-    void reader.next(1); // the first pull starts the consumer
-    await waitFor("9 failed lookups", () => rule.hits >= 9, 10_000);
-    rule.remove();
-    assertBackoff(gaps(rule.requests.slice(0, 9)), 40);
-    await readExactlyOnce(reader);
   } finally {
     await c.close();
   }

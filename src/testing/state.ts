@@ -160,14 +160,7 @@ export class ClusterState {
         replicas = [];
         for (let r = 0; r < rf; r++) replicas.push(nodes[(start + i + r) % nodes.length]);
       }
-      partitions.push({
-        index: i,
-        leader: replicas[0],
-        leaderEpoch: 0,
-        replicas,
-        isr: replicas.slice(),
-        log: new PartitionLog(),
-      });
+      partitions.push(newPartition(i, replicas));
     }
     const topic: TopicState = {
       name,
@@ -205,14 +198,7 @@ export class ClusterState {
       const replicas: number[] = [];
       for (let r = 0; r < rf; r++) replicas.push(nodes[(this.#roundRobin + r) % nodes.length]);
       this.#roundRobin = (this.#roundRobin + 1) % Math.max(1, nodes.length);
-      topic.partitions.push({
-        index: i,
-        leader: replicas[0],
-        leaderEpoch: 0,
-        replicas,
-        isr: replicas.slice(),
-        log: new PartitionLog(),
-      });
+      topic.partitions.push(newPartition(i, replicas));
     }
     return topic;
   }
@@ -252,4 +238,16 @@ export class ClusterState {
     }
     return { producerId: this.#nextProducerId++, producerEpoch: 0, errorCode: 0 };
   }
+}
+
+/** A new partition led by the first of `replicas`, all of them in sync, with an empty log. */
+function newPartition(index: number, replicas: number[]): PartitionState {
+  return {
+    index,
+    leader: replicas[0],
+    leaderEpoch: 0,
+    replicas,
+    isr: replicas.slice(),
+    log: new PartitionLog(),
+  };
 }
