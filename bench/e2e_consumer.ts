@@ -61,7 +61,7 @@ import {
 } from "./lib/kafka.ts";
 import { loadAvg, machine } from "./lib/machine.ts";
 import { runOurs } from "./lib/ours.ts";
-import { killRunning, log, run } from "./lib/proc.ts";
+import { log, run, stopOnSignals } from "./lib/proc.ts";
 import { fmt, fmtInt, median, MiB, stat } from "./lib/stats.ts";
 
 // ---------------------------------------------------------------------------
@@ -396,15 +396,7 @@ async function main(): Promise<void> {
   const kafka = broker();
   let bootstrap = "";
   let topic: string | null = null;
-  const onSignal = (sig: Deno.Signal) => {
-    log(`${sig}: stopping`);
-    killRunning();
-    kafka.stop().finally(() => Deno.exit(sig === "SIGINT" ? 130 : 143));
-  };
-  const sigint = () => onSignal("SIGINT");
-  const sigterm = () => onSignal("SIGTERM");
-  Deno.addSignalListener("SIGINT", sigint);
-  Deno.addSignalListener("SIGTERM", sigterm);
+  const removeSignalListeners = stopOnSignals(() => kafka.stop());
   const configFile = await Deno.makeTempFile({ prefix: "sluice-bench-", suffix: ".properties" });
   try {
     bootstrap = await kafka.start();
@@ -526,8 +518,7 @@ async function main(): Promise<void> {
     await Deno.remove(configFile).catch(() => {});
     if (!kafka.ownedByUs && topic !== null) await deleteTopic(bootstrap, topic);
     await kafka.stop();
-    Deno.removeSignalListener("SIGINT", sigint);
-    Deno.removeSignalListener("SIGTERM", sigterm);
+    removeSignalListeners();
   }
 }
 

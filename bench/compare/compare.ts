@@ -68,7 +68,7 @@ import {
 } from "../lib/kafka.ts";
 import { loadAvg, machine } from "../lib/machine.ts";
 import { type OursResult, runOurs } from "../lib/ours.ts";
-import { killRunning, log, run } from "../lib/proc.ts";
+import { log, run, stopOnSignals } from "../lib/proc.ts";
 import { fmt, fmtInt, MiB } from "../lib/stats.ts";
 import { allClients, type Cell, type Client, ensureGnuTime } from "./clients.ts";
 import {
@@ -86,10 +86,13 @@ import {
 
 const SIZES: Record<string, number> = { "100B": 100, "1KB": 1000, "10KB": 10000 };
 /**
- * Records per cell by size: 50–200 MB, 1–3 s for the fast clients and at most
- * about 15 s for the slowest on 2 cores, so that a full run fits in 30 min.
+ * Records per cell by size: 150–200 MB, about 1–3 s for the fast clients and
+ * at most about 15 s for the slowest on 2 cores, so that a full run fits in 30
+ * min. 100 B cells hold 2M records: with 500k, the fastest clients' windows
+ * were ~0.5 s, short enough for fetch ramp-up to skew the ratios (at 3M
+ * records sluice/kafkajs went from 3.1–3.6x to 4.8–7.1x).
  */
-const RECORDS: Record<string, number> = { "100B": 500_000, "1KB": 150_000, "10KB": 20_000 };
+const RECORDS: Record<string, number> = { "100B": 2_000_000, "1KB": 150_000, "10KB": 20_000 };
 const CODECS = ["none", "lz4", "zstd"] as const;
 const ALL_CELLS = Object.keys(SIZES).flatMap((s) => CODECS.map((c) => `${s}-${c}`));
 
@@ -376,18 +379,7 @@ async function main(): Promise<void> {
 
   const loadBefore = await loadAvg();
   const kafka = broker();
-  let stopping = false;
-  const onSignal = (sig: Deno.Signal) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${sig}: stopping`);
-    killRunning();
-    kafka.stop().finally(() => Deno.exit(sig === "SIGINT" ? 130 : 143));
-  };
-  const sigint = () => onSignal("SIGINT");
-  const sigterm = () => onSignal("SIGTERM");
-  Deno.addSignalListener("SIGINT", sigint);
-  Deno.addSignalListener("SIGTERM", sigterm);
+  const removeSignalListeners = stopOnSignals(() => kafka.stop());
   const javaConfig = await Deno.makeTempFile({ prefix: "sluice-bench-", suffix: ".properties" });
   const cells: CellResult[] = [];
   let memory: MemoryResult | null = null;
@@ -404,8 +396,7 @@ async function main(): Promise<void> {
   } finally {
     await Deno.remove(javaConfig).catch(() => {});
     await kafka.stop();
-    Deno.removeSignalListener("SIGINT", sigint);
-    Deno.removeSignalListener("SIGTERM", sigterm);
+    removeSignalListeners();
   }
 
   const loadAfter = await loadAvg();

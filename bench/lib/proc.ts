@@ -94,6 +94,29 @@ export function killRunning(): void {
   }
 }
 
+/**
+ * On SIGINT or SIGTERM (once): kill the running children, run `stop` (the
+ * broker), and exit 130/143. Returns a function that removes the listeners.
+ */
+export function stopOnSignals(stop: () => Promise<void>): () => void {
+  let stopping = false;
+  const onSignal = (sig: Deno.Signal) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${sig}: stopping`);
+    killRunning();
+    stop().finally(() => Deno.exit(sig === "SIGINT" ? 130 : 143));
+  };
+  const sigint = () => onSignal("SIGINT");
+  const sigterm = () => onSignal("SIGTERM");
+  Deno.addSignalListener("SIGINT", sigint);
+  Deno.addSignalListener("SIGTERM", sigterm);
+  return () => {
+    Deno.removeSignalListener("SIGINT", sigint);
+    Deno.removeSignalListener("SIGTERM", sigterm);
+  };
+}
+
 /** True if the path exists. */
 export async function exists(path: string): Promise<boolean> {
   try {
