@@ -30,7 +30,15 @@ import { Consumer, type ConsumerOptions, type RecordBatch } from "../mod.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import { createTopics, produce } from "../src/net/admin.ts";
 import type { RecordToEncode } from "../src/protocol/record_batch.ts";
-import { brokers, kafkaScript, kafkaTool, uniqueName } from "./_kafka.ts";
+import {
+  brokers,
+  describeGroup,
+  type GroupDescribeOutput,
+  type GroupOffset,
+  kafkaScript,
+  kafkaTool,
+  uniqueName,
+} from "./_kafka.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -547,85 +555,20 @@ export function values(prefix: string, count: number): string[] {
 // Kafka's consumer-groups tool
 
 /** One partition's row of `consumer-groups --describe --group G`. */
-export interface GroupRow {
-  /** Topic. */
-  topic: string;
-  /** Partition. */
-  partition: number;
-  /** Committed offset; null when none. */
-  currentOffset: bigint | null;
-  /** Log end offset. */
-  logEndOffset: bigint;
-  /** Lag; null without a committed offset. */
-  lag: bigint | null;
-  /** Member owning the partition now; null when none. */
-  consumerId: string | null;
-}
+export type GroupRow = GroupOffset;
 
 /** What Kafka's consumer-groups tool says about a group. */
-export interface GroupDescription {
-  /** False when the group does not exist (never committed, or deleted). */
-  exists: boolean;
-  /** Rows per partition (committed or owned), sorted. */
-  rows: GroupRow[];
-  /** The tool said "has no active members". */
-  noActiveMembers: boolean;
-  /** Raw output, for failure messages. */
-  output: string;
-}
-
-function cellOf(columns: string[], cells: string[], name: string): string | undefined {
-  const i = columns.indexOf(name);
-  return i < 0 ? undefined : cells[i];
-}
-
-function offsetOrNull(cell: string | undefined): bigint | null {
-  return cell === undefined || cell === "-" || cell === "" ? null : BigInt(cell);
-}
+export type GroupDescription = GroupDescribeOutput;
 
 /**
  * `consumer-groups --describe --group G` (one JVM run): committed offsets,
  * log end offsets, owners, and whether the group has active members.
  */
-export async function groupDescription(
+export function groupDescription(
   groupId: string,
   options: { bootstrap?: string } = {},
 ): Promise<GroupDescription> {
-  const result = await kafkaTool("consumer-groups", [
-    "--bootstrap-server",
-    options.bootstrap ?? brokers(),
-    "--describe",
-    "--group",
-    groupId,
-  ], { check: false });
-  const output = `${result.stdout}\n${result.stderr}`;
-  if (/GroupIdNotFoundException|does not exist/.test(output)) {
-    return { exists: false, rows: [], noActiveMembers: true, output };
-  }
-  if (result.code !== 0 || /^Error:/m.test(result.stdout)) {
-    throw new Error(`consumer-groups --describe ${groupId} failed:\n${output}`);
-  }
-  const rows: GroupRow[] = [];
-  let columns: string[] | undefined;
-  for (const line of result.stdout.split("\n")) {
-    const cells = line.trim().split(/\s+/);
-    if (cells[0] === "GROUP" && cells.includes("PARTITION")) {
-      columns = cells;
-      continue;
-    }
-    if (columns === undefined || cells[0] !== groupId || cells.length < 6) continue;
-    const consumerId = cellOf(columns, cells, "CONSUMER-ID");
-    rows.push({
-      topic: cellOf(columns, cells, "TOPIC") ?? "",
-      partition: Number(cellOf(columns, cells, "PARTITION")),
-      currentOffset: offsetOrNull(cellOf(columns, cells, "CURRENT-OFFSET")),
-      logEndOffset: offsetOrNull(cellOf(columns, cells, "LOG-END-OFFSET")) ?? -1n,
-      lag: offsetOrNull(cellOf(columns, cells, "LAG")),
-      consumerId: consumerId === undefined || consumerId === "-" ? null : consumerId,
-    });
-  }
-  rows.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-  return { exists: true, rows, noActiveMembers: /has no active members/.test(output), output };
+  return describeGroup(groupId, options);
 }
 
 /** State and member count from `consumer-groups --describe --group G --state`. */

@@ -454,34 +454,51 @@ export interface GroupOffset {
   logEndOffset: bigint;
   /** logEndOffset - currentOffset; null when there is no committed offset. */
   lag: bigint | null;
+  /** Member owning the partition now; null when none (or not shown, as with `--offsets`). */
+  consumerId: string | null;
 }
 
 function offsetCell(cell: string | undefined): bigint | null {
   return cell === undefined || cell === "-" || cell === "" ? null : BigInt(cell);
 }
 
+/** What `consumer-groups --describe --group G [--offsets]` printed, parsed. */
+export interface GroupDescribeOutput {
+  /** False when the tool said the group does not exist. */
+  exists: boolean;
+  /** One row per partition, sorted by topic and partition. */
+  rows: GroupOffset[];
+  /** True when the tool said the group has no active members. */
+  noActiveMembers: boolean;
+  /** The tool's stdout and stderr, for failure messages. */
+  output: string;
+}
+
 /**
- * The committed offsets of a consumer group per partition, sorted by topic and
- * partition (`consumer-groups --describe --group G --offsets`). An unknown
- * group gives an empty array.
+ * Runs `consumer-groups --describe --group G` (plus `extra` arguments) and
+ * parses its table by column name; the one parser of that output for every
+ * test. Throws on an `Error:` line or an unexpected row.
  */
-export async function consumerGroupOffsets(
+export async function describeGroup(
   groupId: string,
-  options: ClusterOption = {},
-): Promise<GroupOffset[]> {
+  options: ClusterOption & { extra?: readonly string[] } = {},
+): Promise<GroupDescribeOutput> {
   const result = await kafkaTool("consumer-groups", [
     "--bootstrap-server",
     options.bootstrap ?? brokers(),
     "--describe",
     "--group",
     groupId,
-    "--offsets",
-  ]);
-  const text = `${result.stdout}\n${result.stderr}`;
+    ...(options.extra ?? []),
+  ], { check: false });
+  const output = `${result.stdout}\n${result.stderr}`;
   // Kafka 4.x: GroupIdNotFoundException; 3.x: "Consumer group 'g' does not exist."
-  if (/GroupIdNotFoundException|Consumer group '.*' does not exist/.test(text)) return [];
-  const failed = result.stdout.split("\n").find((line) => line.startsWith("Error:"));
-  if (failed !== undefined) throw failure(`consumer-groups --describe ${groupId}`, result);
+  if (/GroupIdNotFoundException|Consumer group '.*' does not exist/.test(output)) {
+    return { exists: false, rows: [], noActiveMembers: true, output };
+  }
+  if (result.code !== 0 || /^Error:/m.test(result.stdout)) {
+    throw failure(`consumer-groups --describe ${groupId}`, result);
+  }
   const rows: GroupOffset[] = [];
   let columns: string[] | undefined;
   for (const line of result.stdout.split("\n")) {
@@ -502,15 +519,30 @@ export async function consumerGroupOffsets(
     if (logEnd === null || !Number.isInteger(partition)) {
       throw failure(`consumer-groups --describe ${groupId}: unexpected row ${line}`, result);
     }
+    const consumerId = cell("CONSUMER-ID");
     rows.push({
       topic: cell("TOPIC") ?? "",
       partition,
       currentOffset: offsetCell(cell("CURRENT-OFFSET")),
       logEndOffset: logEnd,
       lag: offsetCell(cell("LAG")),
+      consumerId: consumerId === undefined || consumerId === "-" ? null : consumerId,
     });
   }
-  return rows.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  rows.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  return { exists: true, rows, noActiveMembers: /has no active members/.test(output), output };
+}
+
+/**
+ * The committed offsets of a consumer group per partition, sorted by topic and
+ * partition (`consumer-groups --describe --group G --offsets`). An unknown
+ * group gives an empty array.
+ */
+export async function consumerGroupOffsets(
+  groupId: string,
+  options: ClusterOption = {},
+): Promise<GroupOffset[]> {
+  return (await describeGroup(groupId, { ...options, extra: ["--offsets"] })).rows;
 }
 
 /** Options of {@linkcode topicOffsets}. */
