@@ -469,3 +469,37 @@ for (const reset of ["earliest", "none"] as const) {
     },
   );
 }
+
+Deno.test("faults: an undecodable SyncGroup assignment makes the member rejoin (bounded), not end the stream", async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 1 });
+  await cluster.createTopic("garbled", { partitions: 2 });
+  await cluster.produce("garbled", 0, [{ value: "a" }]);
+  await cluster.produce("garbled", 1, [{ value: "b" }]);
+  // The first SyncGroup answer carries an assignment that is not ConsumerProtocol bytes.
+  const rule = cluster.intercept({
+    apiKey: "SyncGroup",
+    times: 1,
+    action: {
+      rewrite: (res) =>
+        void ((res as { assignment: Uint8Array }).assignment = new Uint8Array([0, 9, 255])),
+    },
+  });
+  const consumer = new Consumer(options(cluster.bootstrap, {
+    groupId: "garbled-group",
+    topics: ["garbled"],
+    autoOffsetReset: "earliest",
+  }));
+  try {
+    const reader = new BatchReader(consumer.readable);
+    const seen = new Set<string>();
+    while (seen.size < 2) {
+      const batch = await reader.nextBatch(15_000);
+      for (const r of batch.records) seen.add(new TextDecoder().decode(r.value!));
+      batch.ack();
+    }
+    assert.equal(rule.hits, 1);
+    assert.deepEqual([...seen].sort(), ["a", "b"]);
+  } finally {
+    await consumer.close();
+  }
+});

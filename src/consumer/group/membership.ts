@@ -13,7 +13,7 @@
 import type { Cluster } from "../../net/cluster.ts";
 import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
-import { KafkaError, KafkaProtocolError } from "../../protocol/errors.ts";
+import { CorruptDataError, KafkaError, KafkaProtocolError } from "../../protocol/errors.ts";
 import {
   CONSUMER_PROTOCOL_TYPE,
   decodeAssignment,
@@ -248,10 +248,12 @@ export class Membership {
         }
         if (
           !(e instanceof KafkaProtocolError || e instanceof ConnectionError ||
-            e instanceof RequestTimeoutError)
+            e instanceof RequestTimeoutError || e instanceof CorruptDataError)
         ) {
           // Not a broker or network condition (e.g. no committed offset with
           // autoOffsetReset "none"): joining again would fail the same way.
+          // (An answer that did not decode — a garbled assignment, say — is
+          // retried by rejoining, bounded like the rest.)
           this.#state = "failed";
           this.#hooks.fatal(e instanceof Error ? e : new Error(String(e)));
           break;
