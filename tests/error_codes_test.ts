@@ -117,6 +117,17 @@ function assertProtocolError(e: unknown, code: number, also?: RegExp): KafkaProt
 }
 
 const after = (list: readonly ObservedRequest[], t: number) => list.filter((r) => r.atMs > t);
+
+/** Answers the next `times` Heartbeats with `code`; resolves with the first one faulted. */
+async function faultHeartbeats(
+  cluster: EmbeddedCluster,
+  code: number,
+  times = 1,
+): Promise<ObservedRequest> {
+  const rule = cluster.intercept({ apiKey: "Heartbeat", times, action: { errorCode: code } });
+  await waitFor("the injected heartbeat error", () => !rule.active, 5000);
+  return rule.requests[0];
+}
 const name = (code: number) => `${errorInfo(code).name} (${code})`;
 
 /** Runs `body` with a fresh cluster and a consumer; closes both (bounded). */
@@ -525,13 +536,7 @@ Deno.test("error codes: Heartbeat", async (t) => {
           seen = observe(cluster, "JoinGroup");
         }, async ({ cluster, reader }) => {
           await readExactlyOnce(reader);
-          const rule = cluster.intercept({
-            apiKey: "Heartbeat",
-            times: 1,
-            action: { errorCode: code },
-          });
-          await waitFor("the injected heartbeat error", () => rule.hits > 0, 5000);
-          const fault = rule.requests[0];
+          const fault = await faultHeartbeats(cluster, code);
           await waitFor("a JoinGroup", () => joinsAfter(seen, fault.atMs).length > 0, 5000);
           assert.equal(
             joinsAfter(seen, fault.atMs)[0],
@@ -549,13 +554,7 @@ Deno.test("error codes: Heartbeat", async (t) => {
         seen = observe(cluster, "FindCoordinator", "JoinGroup", "Heartbeat");
       }, async ({ cluster, reader }) => {
         await readExactlyOnce(reader);
-        const rule = cluster.intercept({
-          apiKey: "Heartbeat",
-          times: 1,
-          action: { errorCode: code },
-        });
-        await waitFor("the injected heartbeat error", () => rule.hits > 0, 5000);
-        const at = rule.requests[0].atMs;
+        const at = (await faultHeartbeats(cluster, code)).atMs;
         await waitFor(
           "a FindCoordinator",
           () => after(seen.FindCoordinator.requests, at).length > 0,
@@ -579,13 +578,7 @@ Deno.test("error codes: Heartbeat", async (t) => {
         seen = observe(cluster, "JoinGroup", "Heartbeat");
       }, async ({ cluster, reader }) => {
         await readExactlyOnce(reader);
-        const rule = cluster.intercept({
-          apiKey: "Heartbeat",
-          times: 2,
-          action: { errorCode: 14 },
-        });
-        await waitFor("the injected heartbeat errors", () => !rule.active, 5000);
-        const at = rule.requests[0].atMs;
+        const at = (await faultHeartbeats(cluster, 14, 2)).atMs;
         await waitFor("more heartbeats", () => after(seen.Heartbeat.requests, at).length > 3, 5000);
         assert.deepEqual(joinsAfter(seen, at), []);
       });

@@ -11,11 +11,8 @@ import {
   parseConsumerLine,
   parseProducerLine,
 } from "../scripts/chaos/events.ts";
-import { Cluster } from "../src/net/cluster.ts";
-import { createTopics } from "../src/net/admin.ts";
-import { GroupClient, key } from "../src/consumer/group/group_client.ts";
-import { brokers, kafkaTool, uniqueName } from "./_kafka.ts";
-import { LineProcess } from "./_consumer_helpers.ts";
+import { brokers, consumerGroupOffsets, kafkaTool, uniqueName } from "./_kafka.ts";
+import { LineProcess, newTopic } from "./_consumer_helpers.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const SCRIPT = `${ROOT}examples/verifiable_consumer.ts`;
@@ -121,35 +118,17 @@ function spawnTool(args: string[]): LineProcess {
   );
 }
 
+/** Committed offsets per partition, as Kafka's own consumer-groups tool reads them. */
 async function committedOffsets(groupId: string, topic: string, partitions: number) {
-  const stop = new AbortController();
-  const cluster = new Cluster({ brokers: brokers().split(","), signal: stop.signal });
-  try {
-    const got = await new GroupClient(cluster, groupId, stop.signal).fetchOffsets(
-      Array.from({ length: partitions }, (_, partition) => ({ topic, partition })),
-    );
-    return Array.from({ length: partitions }, (_, p) => got.get(key(topic, p)));
-  } finally {
-    stop.abort();
-    await cluster.close();
-  }
-}
-
-async function newTopic(partitions: number): Promise<string> {
-  const topic = uniqueName("verifiable");
-  const stop = new AbortController();
-  const cluster = new Cluster({ brokers: brokers().split(","), signal: stop.signal });
-  try {
-    await createTopics(cluster, [{ name: topic, partitions, replicationFactor: 1 }]);
-  } finally {
-    stop.abort();
-    await cluster.close();
-  }
-  return topic;
+  const rows = (await consumerGroupOffsets(groupId)).filter((r) => r.topic === topic);
+  return Array.from(
+    { length: partitions },
+    (_, p) => rows.find((r) => r.partition === p)?.currentOffset ?? undefined,
+  );
 }
 
 Deno.test("verifiable_consumer.ts prints well-formed events and sees every acked record once", async () => {
-  const topic = await newTopic(3);
+  const topic = await newTopic("verifiable", 3);
   const acks = await produce(topic, 300);
   const groupId = uniqueName("verifiable-group");
   const tool = spawnTool([
@@ -219,7 +198,7 @@ Deno.test("verifiable_consumer.ts prints well-formed events and sees every acked
 });
 
 Deno.test("verifiable_consumer.ts with --enable-autocommit commits on SIGTERM and prints shutdown_complete", async () => {
-  const topic = await newTopic(2);
+  const topic = await newTopic("verifiable", 2);
   const acks = await produce(topic, 100);
   const groupId = uniqueName("verifiable-group");
   const tool = spawnTool([
