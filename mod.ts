@@ -40,6 +40,7 @@ export {
 export {
   AuthenticationError,
   ConnectionError,
+  RebootstrapRequiredError,
   RequestTimeoutError,
   TlsError,
   UnsupportedVersionError,

@@ -21,7 +21,8 @@
 #   scripts/kafka.sh tool NAME [ARGS...]        run a Kafka tool (see `tool --list`)
 #
 # Environment:
-#   KAFKA_VERSION      Kafka version to fetch and run (default 4.1.1)
+#   KAFKA_VERSION      Kafka version to fetch and run (default: KAFKA_DEFAULT_VERSION of
+#                      scripts/kafka/versions.sh, the newest release)
 #   SLUICE_CACHE       cache root (default $HOME/.cache/sluice); libs in kafka-$VERSION/libs
 #   SLUICE_RUN         state root (default /tmp/sluice-kafka); one directory per cluster NAME
 #   SLUICE_M2_REPO     optional Maven local repository (default: Maven's own, ~/.m2)
@@ -49,7 +50,9 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONF_DIR="$SCRIPT_DIR/kafka"
 # shellcheck source=scripts/kafka/secure.sh
 source "$CONF_DIR/secure.sh"
-VERSION="${KAFKA_VERSION:-4.1.1}"
+# shellcheck source=scripts/kafka/versions.sh
+source "$CONF_DIR/versions.sh"
+VERSION="${KAFKA_VERSION:-$KAFKA_DEFAULT_VERSION}"
 CACHE_ROOT="${SLUICE_CACHE:-$HOME/.cache/sluice}"
 KAFKA_HOME="$CACHE_ROOT/kafka-$VERSION"
 LIBS="$KAFKA_HOME/libs"

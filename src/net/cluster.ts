@@ -11,7 +11,12 @@ import { KafkaProtocolError } from "../protocol/errors.ts";
 import { MetadataApi, type MetadataResponse } from "../protocol/messages/metadata.ts";
 import { backoffMs, delay } from "../util/async.ts";
 import { Connection } from "./connection.ts";
-import { AuthenticationError, ConnectionError, TlsError } from "./errors.ts";
+import {
+  AuthenticationError,
+  ConnectionError,
+  RebootstrapRequiredError,
+  TlsError,
+} from "./errors.ts";
 import type { SaslConfig } from "./sasl/authenticate.ts";
 import type { TlsConfig } from "./tls.ts";
 
@@ -242,6 +247,12 @@ export class Cluster {
       connectTimeoutMs: this.#opts.connectTimeoutMs,
       tls: this.#opts.tls,
       sasl: this.#opts.sasl,
+      expect: { clusterId: this.#clusterId, nodeId },
+    }).catch((e) => {
+      // The address now belongs to another node or cluster: what metadata
+      // told us about brokers is stale, so the next refresh bootstraps.
+      if (e instanceof RebootstrapRequiredError) this.#brokers = new Map();
+      throw e;
     });
   }
 

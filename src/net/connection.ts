@@ -15,9 +15,12 @@
 import { ApiVersionsApi } from "../protocol/messages/api_versions.ts";
 import { CorruptDataError, KafkaError } from "../protocol/errors.ts";
 import { decodeResponse, encodeRequest, peekCorrelationId } from "../protocol/frame.ts";
-import { type ApiSchema, parseVersions } from "../protocol/schema.ts";
+import type { ApiSchema } from "../protocol/schema.ts";
+import { ourVersions } from "../protocol/version_caps.ts";
+import { ErrorCode, errorName } from "../protocol/error_codes.ts";
 import {
   ConnectionError,
+  RebootstrapRequiredError,
   RequestTimeoutError,
   TlsError,
   UnsupportedVersionError,
@@ -45,6 +48,13 @@ export interface ConnectionOptions {
   tls?: TlsConfig;
   /** Authenticate with SASL after ApiVersions. */
   sasl?: SaslConfig;
+  /**
+   * The broker we mean to reach, from metadata: sent in ApiVersions v5+
+   * (KIP-1242), whose broker answers REBOOTSTRAP_REQUIRED when it is another
+   * node or belongs to another cluster (an address reused after a cluster
+   * was replaced). Left out for bootstrap addresses, which may be any node.
+   */
+  expect?: { clusterId: string | null; nodeId: number };
 }
 
 /** Options of one request. */
@@ -130,7 +140,7 @@ export class Connection {
     const c = new Connection(conn, broker, opts);
     if (!opts.skipApiVersions) {
       try {
-        await c.#negotiate(timeoutMs);
+        await c.#negotiate(timeoutMs, opts.expect);
         if (opts.sasl) await c.#authenticate(timeoutMs);
       } catch (e) {
         c.#fail(e instanceof Error ? e : new Error(String(e)));
@@ -160,14 +170,14 @@ export class Connection {
 
   /** The highest version of `api` both this client and the broker speak. */
   version(api: ApiSchema): number {
-    const ours = parseVersions(api.request.validVersions);
+    const ours = ourVersions(api);
     const theirs = this.#versions.get(api.apiKey);
     const max = Math.min(ours.max, theirs?.max ?? -1);
     if (!theirs || max < Math.max(ours.min, theirs.min)) {
       throw new UnsupportedVersionError(
         this.broker,
         api.name,
-        api.request.validVersions,
+        `${ours.min}-${ours.max}`,
         theirs ? `${theirs.min}-${theirs.max}` : "none",
       );
     }
@@ -281,17 +291,37 @@ export class Connection {
     return new ConnectionError(this.broker, describeSocketError(e), { cause: e });
   }
 
-  async #negotiate(timeoutMs: number): Promise<void> {
-    const body = { clientSoftwareName: "sluice", clientSoftwareVersion: "0.1.0" };
-    // v3 is the first flexible version and every broker since 2.4 speaks it.
-    let res = await this.send(ApiVersionsApi, body, { version: 3, timeoutMs });
-    if (res.errorCode === 35 && res.apiKeys.length > 0) {
-      const ours = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey);
-      const v = Math.min(3, ours?.maxVersion ?? 0);
+  async #negotiate(
+    timeoutMs: number,
+    expect: ConnectionOptions["expect"],
+  ): Promise<void> {
+    const body = {
+      clientSoftwareName: "sluice",
+      clientSoftwareVersion: "0.1.0",
+      clusterId: expect?.clusterId ?? null,
+      nodeId: expect?.nodeId ?? -1,
+    };
+    // Our newest version first. A broker that does not speak it answers
+    // UNSUPPORTED_VERSION in the v0 layout with its own range of ApiVersions
+    // (KIP-511), and we ask again at the highest version both speak.
+    const ours = ourVersions(ApiVersionsApi);
+    let res = await this.send(ApiVersionsApi, body, { version: ours.max, timeoutMs });
+    if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION && res.apiKeys.length > 0) {
+      const theirs = res.apiKeys.find((k) => k.apiKey === ApiVersionsApi.apiKey);
+      const v = Math.min(ours.max, theirs?.maxVersion ?? 0);
       res = await this.send(ApiVersionsApi, body, { version: v, timeoutMs });
     }
+    if (res.errorCode === ErrorCode.REBOOTSTRAP_REQUIRED) {
+      throw new RebootstrapRequiredError(
+        this.broker,
+        `it is not node ${expect?.nodeId} of cluster ${expect?.clusterId} any more`,
+      );
+    }
     if (res.errorCode !== 0) {
-      throw new ConnectionError(this.broker, `ApiVersions failed with error code ${res.errorCode}`);
+      throw new ConnectionError(
+        this.broker,
+        `ApiVersions failed with ${errorName(res.errorCode)} (${res.errorCode})`,
+      );
     }
     for (const k of res.apiKeys) {
       this.#versions.set(k.apiKey, { min: k.minVersion, max: k.maxVersion });

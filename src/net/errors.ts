@@ -31,6 +31,30 @@ export class ConnectionError extends KafkaError {
 }
 
 /**
+ * The broker at an address from metadata is not the node we meant to reach
+ * (ApiVersions answered REBOOTSTRAP_REQUIRED, KIP-1242): the cluster behind
+ * the address changed. The client forgets the brokers it learnt from
+ * metadata and asks the bootstrap brokers again; a retriable
+ * {@linkcode ConnectionError}.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError, RebootstrapRequiredError } from "@sluice/kafka";
+ * const e = new RebootstrapRequiredError("127.0.0.1:9092", "it is not node 1 any more");
+ * e instanceof ConnectionError; // true
+ * ```
+ */
+export class RebootstrapRequiredError extends ConnectionError {
+  /** Creates the error; `reason` says which node and cluster we expected. */
+  constructor(broker: string, reason: string) {
+    super(
+      broker,
+      `${reason} (REBOOTSTRAP_REQUIRED); metadata is fetched again from the bootstrap brokers`,
+    );
+  }
+}
+
+/**
  * A request got no response within its timeout (`requestTimeoutMs`).
  *
  * @example
@@ -69,14 +93,24 @@ export class UnsupportedVersionError extends KafkaError {
   readonly broker: string;
   /** Name of the API. */
   readonly api: string;
+  /** Our version range of the API, e.g. "4-18". */
+  readonly ours: string;
+  /** The broker's version range of the API, or "none" when it does not offer it. */
+  readonly theirs: string;
   /** Creates the error from our and the broker's version ranges. */
   constructor(broker: string, api: string, ours: string, theirs: string) {
     super(
-      `Broker ${broker} supports ${api} versions ${theirs}, this client speaks ${ours}: ` +
-        `no common version. Kafka 3.x or later is required.`,
+      theirs === "none"
+        ? `Broker ${broker} does not offer the ${api} API (this client speaks versions ${ours}). ` +
+          `sluice needs Apache Kafka 3.9 or later (or a broker that implements ${api}).`
+        : `Broker ${broker} supports ${api} versions ${theirs}, this client speaks ${ours}: ` +
+          `no common version. sluice needs Apache Kafka 3.9 or later: upgrade the broker, ` +
+          `or use a client that still speaks the older versions.`,
     );
     this.broker = broker;
     this.api = api;
+    this.ours = ours;
+    this.theirs = theirs;
   }
 }
 

@@ -205,6 +205,9 @@ export const ErrorCode = {
   STREAMS_INVALID_TOPOLOGY_EPOCH: 131,
   STREAMS_TOPOLOGY_FENCED: 132,
   SHARE_SESSION_LIMIT_REACHED: 133,
+  GROUP_DELETION_FAILED: 134,
+  STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED: 135,
+  CONTROLLER_ID_NOT_REGISTERED: 136,
 } as const;
 
 /** Kafka's name of an error code it defines, e.g. `"NOT_LEADER_OR_FOLLOWER"`. */
@@ -653,6 +656,15 @@ const DETAILS: { readonly [Name in ErrorName]: readonly [flags: number, descript
     RETRY,
     "the broker has as many share sessions as it allows; back off and retry",
   ],
+  GROUP_DELETION_FAILED: [
+    0,
+    "the group could not be deleted; its per-group error message says why",
+  ],
+  STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED: [
+    0,
+    "the Kafka Streams group's topology description could not be updated",
+  ],
+  CONTROLLER_ID_NOT_REGISTERED: [0, "the controller id is not registered in the KRaft quorum"],
 };
 
 /**

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { ERROR_TABLE, ErrorCode, errorInfo, errorName } from "./error_codes.ts";
 import { isRetriable, KafkaError, KafkaProtocolError } from "./errors.ts";
 
-Deno.test("ERROR_TABLE has unique codes and names, in code order from -1 to 133", () => {
+Deno.test("ERROR_TABLE has unique codes and names, in code order from -1 to 136", () => {
   const codes = ERROR_TABLE.map((e) => e.code);
   const names = ERROR_TABLE.map((e) => e.name);
   assert.equal(new Set(codes).size, codes.length);
   assert.equal(new Set(names).size, names.length);
-  // Kafka's codes have no gaps: -1, 0, 1, …, 133.
-  assert.deepEqual(codes, Array.from({ length: 135 }, (_, i) => i - 1));
+  // Kafka's codes have no gaps: -1, 0, 1, …, 136.
+  assert.deepEqual(codes, Array.from({ length: 138 }, (_, i) => i - 1));
   for (const e of ERROR_TABLE) {
     assert.match(e.name, /^[A-Z][A-Z0-9_]*$/);
     assert.ok(e.description.length > 0, `${e.name} has a description`);
@@ -46,6 +46,7 @@ Deno.test("errorInfo() agrees with Kafka on well-known codes", () => {
     [82, "FENCED_INSTANCE_ID"],
     [100, "UNKNOWN_TOPIC_ID"],
     [133, "SHARE_SESSION_LIMIT_REACHED"],
+    [136, "CONTROLLER_ID_NOT_REGISTERED"],
   ];
   for (const [code, name] of known) {
     assert.equal(errorInfo(code).code, code);
@@ -123,7 +124,7 @@ Deno.test("errorInfo() action flags follow the Java consumer", () => {
 });
 
 Deno.test("errorInfo() gives unknown codes a synthetic entry instead of throwing", () => {
-  for (const code of [134, 999, 32767, -2, -32768, 1.5, Number.NaN]) {
+  for (const code of [137, 999, 32767, -2, -32768, 1.5, Number.NaN]) {
     const info = errorInfo(code);
     assert.equal(info.code, code);
     assert.equal(info.name, `UNKNOWN_ERROR_CODE_${code}`);

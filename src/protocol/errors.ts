@@ -77,6 +77,8 @@ export class CorruptDataError extends KafkaError {
 export interface KafkaProtocolErrorContext {
   /** The Kafka API whose response carried the code, e.g. `"Fetch"`, `"OffsetCommit"`. */
   apiName?: string;
+  /** The version of the request that was answered with the code. */
+  apiVersion?: number;
   /** The topic the code was reported for. */
   topic?: string;
   /** The partition the code was reported for. */
@@ -199,7 +201,9 @@ function protocolErrorMessage(info: ErrorInfo, context: KafkaProtocolErrorContex
   if (context.topic !== undefined) tp.push(`topic ${context.topic}`);
   if (context.partition !== undefined) tp.push(`partition ${context.partition}`);
   if (tp.length > 0) where.push(tp.join(" "));
-  const what = `${context.apiName ?? "Request"} failed` +
+  const api = context.apiName ?? "Request";
+  const what =
+    `${context.apiVersion === undefined ? api : `${api} v${context.apiVersion}`} failed` +
     (where.length > 0 ? ` for ${where.join(", ")}` : "");
   const said = context.errorMessage ? ` (broker said: ${context.errorMessage})` : "";
   return `${what}: ${info.name} (${info.code}): ${info.description}${said}`;

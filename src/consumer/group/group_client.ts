@@ -15,6 +15,7 @@
 
 import type { Cluster } from "../../net/cluster.ts";
 import type { Connection } from "../../net/connection.ts";
+import type { ApiSchema } from "../../protocol/schema.ts";
 import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { CorruptDataError, KafkaProtocolError } from "../../protocol/errors.ts";
@@ -41,6 +42,12 @@ export interface MemberIdentity {
   /** Static member id, if any. */
   groupInstanceId: string | null;
 }
+
+/** The first OffsetFetch and OffsetCommit version that names topics by id only (KIP-848). */
+const TOPIC_ID_VERSION = 10;
+
+/** Kafka's all-zero UUID: "no topic id" (a topic created before ids, or not known). */
+const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 const COORDINATOR_ERRORS = new Set<number>([
   ErrorCode.NOT_COORDINATOR,
@@ -131,36 +138,49 @@ export class GroupClient {
   /** The group's committed offsets for `partitions` (null where none is committed). */
   fetchOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, bigint | null>> {
     const byTopic = groupByTopic(partitions);
-    return this.run("group", async (conn) => {
-      const topics = [...byTopic].map(([name, parts]) => ({ name, partitionIndexes: parts }));
-      const res = await conn.send(OffsetFetchApi, {
-        groupId: this.groupId,
-        topics,
-        groups: [{ groupId: this.groupId, topics }],
-        requireStable: true,
-      });
-      const group = res.groups.length > 0 ? res.groups[0] : null;
-      const errorCode = group ? group.errorCode : res.errorCode;
-      if (errorCode !== 0) {
-        throw KafkaProtocolError.from(errorCode, { apiName: "OffsetFetch", groupId: this.groupId });
-      }
-      const out = new Map<string, bigint | null>();
-      const resTopics = group ? group.topics : res.topics;
-      for (const t of resTopics) {
-        for (const p of t.partitions) {
-          if (p.errorCode !== 0) {
-            throw KafkaProtocolError.from(p.errorCode, {
-              apiName: "OffsetFetch",
-              groupId: this.groupId,
-              topic: t.name,
-              partition: p.partitionIndex,
-            });
+    return this.#withTopicIds([...byTopic.keys()], (ids) =>
+      this.run("group", async (conn) => {
+        // v10 names topics by id only (KIP-848); without an id for every
+        // topic we stay at v9, as Java's client does.
+        const version = this.#topicIdVersion(conn, OffsetFetchApi, byTopic.size, ids);
+        const topics = [...byTopic].map(([name, parts]) => ({
+          name,
+          topicId: ids.get(name),
+          partitionIndexes: parts,
+        }));
+        const res = await conn.send(OffsetFetchApi, {
+          groupId: this.groupId,
+          topics,
+          groups: [{ groupId: this.groupId, topics }],
+          requireStable: true,
+        }, { version });
+        const context = { apiName: "OffsetFetch", apiVersion: version, groupId: this.groupId };
+        const group = res.groups.length > 0 ? res.groups[0] : null;
+        const errorCode = group ? group.errorCode : res.errorCode;
+        if (errorCode !== 0) throw KafkaProtocolError.from(errorCode, context);
+        const out = new Map<string, bigint | null>();
+        const resTopics = group ? group.topics : res.topics;
+        for (const t of resTopics) {
+          const topicId: string = "topicId" in t ? String(t.topicId) : "";
+          const name = version >= TOPIC_ID_VERSION ? nameOf(ids, topicId) : t.name;
+          for (const p of t.partitions) {
+            if (p.errorCode !== 0) {
+              throw KafkaProtocolError.from(p.errorCode, {
+                ...context,
+                topic: name ?? `id ${topicId}`,
+                partition: p.partitionIndex,
+              });
+            }
+            if (name === undefined) {
+              throw new CorruptDataError(
+                `OffsetFetch v${version} answered for topic id ${topicId}, which was not asked for`,
+              );
+            }
+            out.set(key(name, p.partitionIndex), p.committedOffset < 0n ? null : p.committedOffset);
           }
-          out.set(key(t.name, p.partitionIndex), p.committedOffset < 0n ? null : p.committedOffset);
         }
-      }
-      return out;
-    });
+        return out;
+      }));
   }
 
   /** Commits offsets; throws the first partition error (by Kafka's name). */
@@ -171,35 +191,80 @@ export class GroupClient {
       if (!list) byTopic.set(o.topic, list = []);
       list.push({ partitionIndex: o.partition, committedOffset: o.offset });
     }
-    return this.run("group", async (conn) => {
-      const res = await conn.send(OffsetCommitApi, {
-        groupId: this.groupId,
-        generationIdOrMemberEpoch: member.generationId,
-        memberId: member.memberId,
-        groupInstanceId: member.groupInstanceId,
-        topics: [...byTopic].map(([name, partitions]) => ({
-          name,
-          topicId: this.#cluster.topics.get(name)?.topicId,
-          partitions: partitions.map((p) => ({
-            ...p,
-            committedLeaderEpoch: -1,
-            committedMetadata: "",
+    return this.#withTopicIds([...byTopic.keys()], (ids) =>
+      this.run("group", async (conn) => {
+        const version = this.#topicIdVersion(conn, OffsetCommitApi, byTopic.size, ids);
+        const res = await conn.send(OffsetCommitApi, {
+          groupId: this.groupId,
+          generationIdOrMemberEpoch: member.generationId,
+          memberId: member.memberId,
+          groupInstanceId: member.groupInstanceId,
+          topics: [...byTopic].map(([name, partitions]) => ({
+            name,
+            topicId: ids.get(name),
+            partitions: partitions.map((p) => ({
+              ...p,
+              committedLeaderEpoch: -1,
+              committedMetadata: "",
+            })),
           })),
-        })),
-      });
-      for (const t of res.topics) {
-        for (const p of t.partitions) {
-          if (p.errorCode !== 0) {
-            throw KafkaProtocolError.from(p.errorCode, {
-              apiName: "OffsetCommit",
-              groupId: this.groupId,
-              topic: t.name || this.#cluster.topicName(t.topicId),
-              partition: p.partitionIndex,
-            });
+        }, { version });
+        for (const t of res.topics) {
+          const name = version >= TOPIC_ID_VERSION ? nameOf(ids, t.topicId) : t.name;
+          for (const p of t.partitions) {
+            if (p.errorCode !== 0) {
+              throw KafkaProtocolError.from(p.errorCode, {
+                apiName: "OffsetCommit",
+                apiVersion: version,
+                groupId: this.groupId,
+                topic: name ?? `id ${t.topicId}`,
+                partition: p.partitionIndex,
+              });
+            }
           }
         }
+      }));
+  }
+
+  /**
+   * Runs `call` with the topic ids the metadata cache knows for `topics`.
+   * UNKNOWN_TOPIC_ID (an id-named request about a topic that was deleted,
+   * or re-created under a new id) refreshes those topics' metadata and runs
+   * `call` once more with the new ids; a second one goes to the caller.
+   */
+  async #withTopicIds<T>(
+    topics: readonly string[],
+    call: (ids: ReadonlyMap<string, string>) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 0;; attempt++) {
+      const ids = new Map<string, string>();
+      for (const name of topics) {
+        const id = this.#cluster.topics.get(name)?.topicId;
+        if (id !== undefined && id !== ZERO_UUID) ids.set(name, id);
       }
-    });
+      try {
+        return await call(ids);
+      } catch (e) {
+        const stale = e instanceof KafkaProtocolError && e.code === ErrorCode.UNKNOWN_TOPIC_ID;
+        if (!stale || attempt > 0 || this.#signal.aborted) throw e;
+        await this.#cluster.refreshMetadata(topics);
+      }
+    }
+  }
+
+  /**
+   * The version of an id-naming API (OffsetFetch, OffsetCommit) to send:
+   * the negotiated one, or at most the last name-based version when some
+   * topic's id is not known.
+   */
+  #topicIdVersion(
+    conn: Connection,
+    api: ApiSchema,
+    topics: number,
+    ids: ReadonlyMap<string, string>,
+  ): number {
+    const version = conn.version(api);
+    return ids.size < topics ? Math.min(version, TOPIC_ID_VERSION - 1) : version;
   }
 
   /** The broker's view of the group. */
@@ -261,6 +326,12 @@ export class GroupClient {
 /** `topic/partition` map key. */
 export function key(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
+}
+
+/** The topic name whose id is `topicId` among `ids` (name -> id). */
+function nameOf(ids: ReadonlyMap<string, string>, topicId: string): string | undefined {
+  for (const [name, id] of ids) if (id === topicId) return name;
+  return undefined;
 }
 
 function groupByTopic(partitions: readonly TopicPartition[]): Map<string, number[]> {
