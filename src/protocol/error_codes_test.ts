@@ -193,6 +193,19 @@ Deno.test("KafkaProtocolError message with a group, a broker message, or no cont
 
   const cause = new Error("root");
   assert.equal(KafkaProtocolError.from(7, {}, { cause }).cause, cause);
+
+  // The version sent is part of what the broker answered (v10 names topics by id).
+  const versioned = KafkaProtocolError.from(ErrorCode.UNKNOWN_TOPIC_ID, {
+    apiName: "OffsetFetch",
+    apiVersion: 10,
+    groupId: "billing",
+    topic: "orders",
+    partition: 0,
+  });
+  assert.match(
+    versioned.message,
+    /^OffsetFetch v10 failed for group billing, topic orders partition 0: UNKNOWN_TOPIC_ID \(100\)/,
+  );
 });
 
 Deno.test("isRetriable() is true only for retriable KafkaProtocolErrors", () => {

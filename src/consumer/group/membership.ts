@@ -274,7 +274,10 @@ export class Membership {
           this.#state = "failed";
           this.#hooks.fatal(
             new KafkaError(
-              `Could not join group ${this.#opts.groupId} after ${attempt} attempts: ${e}`,
+              `Could not join group ${this.#opts.groupId}: ${attempt} attempts failed, the last ` +
+                `with ${e instanceof Error ? e.message : String(e)}. ` +
+                `Retries cannot fix an error that persists this long: check the broker's ` +
+                `answer above (and the broker's log).`,
               {
                 cause: e,
               },
@@ -305,8 +308,10 @@ export class Membership {
       generationId: this.#generationId,
     });
     let join: JoinGroupResponse;
+    let joinVersion: number;
     for (let i = 0;; i++) {
-      join = await this.#client.run("group", async (conn) => {
+      [join, joinVersion] = await this.#client.run("group", async (conn) => {
+        const version = conn.version(JoinGroupApi);
         const res = await conn.send(JoinGroupApi, {
           groupId: this.#opts.groupId,
           sessionTimeoutMs: this.#opts.sessionTimeoutMs,
@@ -316,9 +321,9 @@ export class Membership {
           protocolType: CONSUMER_PROTOCOL_TYPE,
           protocols: this.#opts.assignors.map((name) => ({ name, metadata })),
           reason: null,
-        }, { timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
+        }, { version, timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
         GroupClient.throwIfCoordinatorMoved(res.errorCode, "JoinGroup", this.#opts.groupId);
-        return res;
+        return [res, version] as const;
       });
       if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED && i < 3) {
         // KIP-394: the coordinator hands out the id, we join again with it at once.
@@ -332,6 +337,7 @@ export class Membership {
       if (join.errorCode !== 0) {
         throw KafkaProtocolError.from(join.errorCode, {
           apiName: "JoinGroup",
+          apiVersion: joinVersion,
           groupId: this.#opts.groupId,
         });
       }
@@ -344,7 +350,8 @@ export class Membership {
     let assignments: { memberId: string; assignment: Uint8Array }[] = [];
     this.#leaderTopics = null;
     if (isLeader) assignments = await this.#lead(join);
-    const sync = await this.#client.run("group", async (conn) => {
+    const [sync, syncVersion] = await this.#client.run("group", async (conn) => {
+      const version = conn.version(SyncGroupApi);
       const res = await conn.send(SyncGroupApi, {
         groupId: this.#opts.groupId,
         generationId: this.#generationId,
@@ -353,14 +360,15 @@ export class Membership {
         protocolType: CONSUMER_PROTOCOL_TYPE,
         protocolName: this.#protocolName,
         assignments,
-      }, { timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
+      }, { version, timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
       GroupClient.throwIfCoordinatorMoved(res.errorCode, "SyncGroup", this.#opts.groupId);
-      return res;
+      return [res, version] as const;
     });
     if (sync.errorCode !== 0) {
       if (sync.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
       throw KafkaProtocolError.from(sync.errorCode, {
         apiName: "SyncGroup",
+        apiVersion: syncVersion,
         groupId: this.#opts.groupId,
       });
     }
