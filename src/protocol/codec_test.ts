@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { decodeMessage, encodeMessage } from "./codec.ts";
 import { CorruptDataError } from "./errors.ts";
-import { decodeRequestHeader, encodeRequest } from "./frame.ts";
+import { decodeRequestHeader, decodeResponse, encodeRequest } from "./frame.ts";
+import { ApiVersionsApi } from "./messages/api_versions.ts";
 import { FetchApi } from "./messages/fetch.ts";
 import { HeartbeatApi } from "./messages/heartbeat.ts";
 import { JoinGroupApi } from "./messages/join_group.ts";
@@ -173,4 +174,29 @@ Deno.test("a field absent at a version takes a null default when Kafka declares 
   );
   assert.equal(back.rackId, null);
   assert.equal(back.generationId, -1);
+});
+
+Deno.test("decodeResponse reads an UNSUPPORTED_VERSION answer to ApiVersions v5 in the v0 layout", () => {
+  // What a Kafka 3.9-4.3 broker writes for ApiVersions v5: correlation id,
+  // then a v0 body (error 35 and its own ApiVersions range), no tagged fields.
+  const body = encodeMessage(ApiVersionsApi.response, 0, {
+    errorCode: 35,
+    apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }],
+  });
+  const frame = new Uint8Array(4 + body.length);
+  new DataView(frame.buffer).setInt32(0, 7);
+  frame.set(body, 4);
+  const res = decodeResponse(ApiVersionsApi, 5, frame);
+  assert.equal(res.errorCode, 35);
+  assert.deepEqual(res.apiKeys.map((k) => [k.apiKey, k.minVersion, k.maxVersion]), [[18, 0, 4]]);
+
+  // A successful v5 answer is read as v5.
+  const ok = encodeMessage(ApiVersionsApi.response, 5, {
+    errorCode: 0,
+    apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 5 }],
+    throttleTimeMs: 0,
+  });
+  const okFrame = new Uint8Array(4 + ok.length);
+  okFrame.set(ok, 4);
+  assert.equal(decodeResponse(ApiVersionsApi, 5, okFrame).apiKeys[0].maxVersion, 5);
 });

@@ -13,12 +13,14 @@
  */
 
 import { compile } from "./codec.ts";
+import { ErrorCode } from "./error_codes.ts";
 import { CorruptDataError } from "./errors.ts";
+import { ApiVersionsApi } from "./messages/api_versions.ts";
 import { Reader } from "./reader.ts";
 import { type ApiSchema, inRange, parseVersions } from "./schema.ts";
 import { utf8Length, Writer } from "./writer.ts";
 
-const API_VERSIONS_KEY = 18;
+const API_VERSIONS_KEY = ApiVersionsApi.apiKey;
 
 /** Encodes a full request frame, size prefix included. */
 export function encodeRequest(
@@ -72,7 +74,14 @@ export function decodeResponse<Res>(
       r.skip(r.uvarint());
     }
   }
-  return compile(api.response, version).decode(r) as Res;
+  // A broker that does not speak the ApiVersions version we sent answers
+  // UNSUPPORTED_VERSION in the v0 layout, with its own range so that the
+  // client can ask again (KIP-511). The error code leads the body in every
+  // version, so it tells which layout follows.
+  const unsupported = api.apiKey === API_VERSIONS_KEY && r.remaining >= 2 &&
+    new DataView(frame.buffer, frame.byteOffset + r.pos, 2).getInt16(0) ===
+      ErrorCode.UNSUPPORTED_VERSION;
+  return compile(api.response, unsupported ? 0 : version).decode(r) as Res;
 }
 
 /**

@@ -15,6 +15,7 @@
 
 import type { Cluster } from "../../net/cluster.ts";
 import type { Connection } from "../../net/connection.ts";
+import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { ApiSchema } from "../../protocol/schema.ts";
 import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
@@ -45,9 +46,6 @@ export interface MemberIdentity {
 
 /** The first OffsetFetch and OffsetCommit version that names topics by id only (KIP-848). */
 const TOPIC_ID_VERSION = 10;
-
-/** Kafka's all-zero UUID: "no topic id" (a topic created before ids, or not known). */
-const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 
 const COORDINATOR_ERRORS = new Set<number>([
   ErrorCode.NOT_COORDINATOR,
