@@ -477,6 +477,17 @@ export interface ConsumerOptions {
    * @default {1000}
    */
   reconnectBackoffMaxMs?: number;
+  /**
+   * How long, in ms, the consumer keeps trying its bootstrap brokers when
+   * none answers — at start-up, and whenever it must bootstrap again — with
+   * the reconnect backoff between rounds and a warning per failed round.
+   * Then the stream ends with one `ConnectionError` saying what
+   * was tried. `Infinity` keeps trying (a service that may start long
+   * before Kafka). Kafka's Java client bounds such waits by
+   * `default.api.timeout.ms`, also 60 s.
+   * @default {60000}
+   */
+  bootstrapTimeoutMs?: number;
   /** Aborting it closes the consumer, as `close()` does. */
   signal?: AbortSignal;
   /**
@@ -573,6 +584,8 @@ export interface ResolvedCommonOptions {
   reconnectBackoffMs: number;
   /** See {@linkcode ConsumerOptions.reconnectBackoffMaxMs}; always >= `reconnectBackoffMs`. */
   reconnectBackoffMaxMs: number;
+  /** See {@linkcode ConsumerOptions.bootstrapTimeoutMs}. */
+  bootstrapTimeoutMs: number;
   /** See {@linkcode ConsumerOptions.signal}. */
   signal?: AbortSignal;
   /**
@@ -1069,6 +1082,12 @@ const shape = {
   retryBackoffMaxMs: int(1).optional(),
   reconnectBackoffMs: int(1).default(50),
   reconnectBackoffMaxMs: int(1).optional(),
+  // z.number() refuses Infinity, which is a valid answer here.
+  bootstrapTimeoutMs: z.custom<number>(
+    (n) =>
+      n === Infinity || (Number.isInteger(n) && (n as number) >= 0 && (n as number) <= INT32_MAX),
+    { error: "must be a whole number of ms from 0 up, or Infinity" },
+  ).default(60000),
   // z.instanceof would type it `never`: AbortSignal's constructor is declared `new(): never`.
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, {
     error: "must be an AbortSignal",
@@ -1263,6 +1282,7 @@ function build(p: Parsed): ResolvedOptions {
     retryBackoffMaxMs: p.retryBackoffMaxMs ?? Math.max(1000, p.retryBackoffMs),
     reconnectBackoffMs: p.reconnectBackoffMs,
     reconnectBackoffMaxMs: p.reconnectBackoffMaxMs ?? Math.max(1000, p.reconnectBackoffMs),
+    bootstrapTimeoutMs: p.bootstrapTimeoutMs,
     signal: p.signal,
     logger: safeLogger(p.logger),
     onAssigned: p.onAssigned,

@@ -180,6 +180,15 @@ Deno.test("resolveOptions() raises a backoff maximum that was not given to its s
   assert.equal(p.retryBackoffMaxMs, 8000);
 });
 
+Deno.test("resolveOptions() bounds bootstrap retries at 60 s unless told otherwise", () => {
+  assert.equal(resolveOptions(withBase({})).bootstrapTimeoutMs, 60000);
+  assert.equal(
+    resolveOptions(withBase({ bootstrapTimeoutMs: Infinity })).bootstrapTimeoutMs,
+    Infinity,
+  );
+  assert.equal(resolveOptions(withBase({ bootstrapTimeoutMs: 0 })).bootstrapTimeoutMs, 0);
+});
+
 Deno.test("resolveOptions() treats options set to undefined as not given", () => {
   const o = resolveOptions(withBase({ clientId: undefined, assign: undefined }));
   assert.equal(o.clientId, "sluice");
@@ -198,6 +207,12 @@ interface BadCase {
 }
 
 const BAD: BadCase[] = [
+  {
+    name: "negative bootstrapTimeoutMs",
+    input: withBase({ bootstrapTimeoutMs: -1 }),
+    field: "bootstrapTimeoutMs",
+    reason: /from 0 up, or Infinity/,
+  },
   {
     name: "missing brokers",
     input: withBase({ brokers: undefined }),

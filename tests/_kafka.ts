@@ -289,7 +289,7 @@ export async function produceConsole(
     "null.marker": options.nullMarker,
   };
   for (const [key, value] of Object.entries(reader)) {
-    if (value !== undefined) args.push("--property", `${key}=${value}`);
+    if (value !== undefined) args.push(propertyFlag("reader"), `${key}=${value}`);
   }
   for (const [key, value] of Object.entries(options.props ?? {})) {
     args.push("--producer-property", `${key}=${value}`);
@@ -303,7 +303,9 @@ export async function produceConsole(
     const noHeaders = options.nullMarker ?? NO_HEADERS_MARKER;
     if (lines.some((line) => line.startsWith(delimiter))) {
       input = lines.map((line) => line.startsWith(delimiter) ? noHeaders + line : line);
-      if (options.nullMarker === undefined) args.push("--property", `null.marker=${noHeaders}`);
+      if (options.nullMarker === undefined) {
+        args.push(propertyFlag("reader"), `null.marker=${noHeaders}`);
+      }
     }
   }
   const stdin = input.length === 0 ? "" : input.join("\n") + "\n";
@@ -405,6 +407,16 @@ export interface ConsumeConsoleOptions extends ClusterOption {
 }
 
 /**
+ * The console tools' flag for their reader's or formatter's properties:
+ * Kafka 4.2 renamed `--property` (KIP-1147), and the old name prints a
+ * deprecation warning — the console consumer to stdout, among the records.
+ */
+function propertyFlag(kind: "reader" | "formatter"): string {
+  const [major, minor] = (Deno.env.get("SLUICE_KAFKA_VERSION") ?? "0.0").split(".").map(Number);
+  return major > 4 || (major === 4 && minor >= 2) ? `--${kind}-property` : "--property";
+}
+
+/**
  * Reads records with Kafka's console consumer and returns one line per
  * record. Throws when fewer than `maxMessages` arrived within `timeoutMs`.
  */
@@ -426,8 +438,8 @@ export async function consumeConsole(
   ];
   if (options.fromBeginning ?? true) args.push("--from-beginning");
   if (options.group !== undefined) args.push("--group", options.group);
-  if (options.printKey) args.push("--property", "print.key=true");
-  if (options.printHeaders) args.push("--property", "print.headers=true");
+  if (options.printKey) args.push(propertyFlag("formatter"), "print.key=true");
+  if (options.printHeaders) args.push(propertyFlag("formatter"), "print.headers=true");
   for (const [key, value] of Object.entries(options.props ?? {})) {
     args.push("--consumer-property", `${key}=${value}`);
   }

@@ -8,6 +8,7 @@ import { ConfigError, ConnectionError, Consumer, type ConsumerOptions } from "..
 import { uniqueName } from "./_kafka.ts";
 import { BatchReader, values, withTimeout } from "./_consumer_helpers.ts";
 import { suiteTest } from "./_targets.ts";
+import { EmbeddedCluster } from "../testing.ts";
 
 const base = { brokers: "127.0.0.1:9092", groupId: "g", topics: ["t"] };
 
@@ -71,10 +72,13 @@ function closedPort(): number {
 for (const mode of ["subscribe", "assign"] as const) {
   Deno.test(`Consumer (${mode}) with unreachable brokers errors the stream with a ConnectionError after bounded retries`, async () => {
     const address = `127.0.0.1:${closedPort()}`;
+    const warnings: Array<{ msg: string; fields?: Record<string, unknown> }> = [];
     const options: ConsumerOptions = {
       brokers: [address],
       reconnectBackoffMs: 50,
       reconnectBackoffMaxMs: 200,
+      bootstrapTimeoutMs: 1500,
+      logger: { warn: (msg, fields) => warnings.push({ msg, fields }) },
       retryBackoffMs: 50,
       retryBackoffMaxMs: 200,
       requestTimeoutMs: 2000,
@@ -102,13 +106,77 @@ for (const mode of ["subscribe", "assign"] as const) {
       );
       assert.ok(error instanceof ConnectionError, `a ConnectionError, got ${error}`);
       assert.match(error.message, new RegExp(address.replace(/\./g, "\\.")));
-      // Retried with backoff first, not failed on the first refusal.
-      assert.ok(Date.now() - started >= 100, `gave up after ${Date.now() - started} ms`);
+      // Retried with the reconnect backoff for bootstrapTimeoutMs, a warning
+      // per failed round, then one error that gives its advice once.
+      const took = Date.now() - started;
+      assert.ok(took >= 1200, `gave up after ${took} ms`);
+      const rounds = warnings.filter((w) => w.msg === "no bootstrap broker answered; retrying");
+      assert.ok(rounds.length >= 4, `warnings: ${JSON.stringify(warnings)}`);
+      assert.equal(rounds[0].fields?.error, "connection refused");
+      assert.match(error.message, /within 1500 ms/);
+      assert.equal(error.message.match(/Check that/g)?.length, 1, error.message);
     } finally {
       await consumer.close();
     }
   });
 }
+
+Deno.test("bootstrapTimeoutMs: Infinity waits for a Kafka that comes up after the consumer started", async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 1 });
+  await cluster.createTopic("late", { partitions: 1 });
+  await cluster.produce("late", 0, [{ value: "a" }, { value: "b" }, { value: "c" }]);
+  // The bootstrap address answers only after 1.5 s: a service that starts before Kafka.
+  const port = closedPort();
+  const [host, target] = cluster.bootstrap.split(",")[0].split(":");
+  const warnings: string[] = [];
+  const consumer = new Consumer({
+    brokers: [`127.0.0.1:${port}`],
+    assign: [{ topic: "late", partition: 0, offset: "earliest" }],
+    bootstrapTimeoutMs: Infinity,
+    reconnectBackoffMs: 100,
+    reconnectBackoffMaxMs: 300,
+    logger: { warn: (msg) => warnings.push(msg) },
+  });
+  let listener: Deno.Listener | undefined;
+  const relays: Promise<void>[] = [];
+  const sockets: Deno.Conn[] = [];
+  const opened = setTimeout(() => {
+    listener = Deno.listen({ hostname: "127.0.0.1", port });
+    relays.push(
+      (async () => {
+        for await (const conn of listener!) {
+          const upstream = await Deno.connect({ hostname: host, port: Number(target) });
+          relays.push(
+            Promise.all([
+              conn.readable.pipeTo(upstream.writable).catch(() => {}),
+              upstream.readable.pipeTo(conn.writable).catch(() => {}),
+            ]).then(() => {}),
+          );
+        }
+      })().catch(() => {}),
+    );
+  }, 1500);
+  try {
+    const batch = await withTimeout(
+      new BatchReader(consumer.readable).nextBatch(20_000),
+      25_000,
+      "the first batch once Kafka is up",
+    );
+    batch.ack();
+    assert.deepEqual(batch.records.map((r) => new TextDecoder().decode(r.value!)), ["a", "b", "c"]);
+    assert.ok(warnings.filter((w) => w.startsWith("no bootstrap broker answered")).length >= 2);
+  } finally {
+    clearTimeout(opened);
+    await consumer.close();
+    listener?.close();
+    for (const s of sockets) {
+      try {
+        s.close();
+      } catch { /* closed by the other side */ }
+    }
+    await Promise.allSettled(relays);
+  }
+});
 
 suiteTest(
   "break out of for await inside await using: one clean close, committed, group left",

@@ -119,6 +119,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       signal: this.#stop.signal,
       tls: o.tls,
       sasl: o.sasl,
+      bootstrapTimeoutMs: o.bootstrapTimeoutMs,
+      reconnectBackoff: { initialMs: o.reconnectBackoffMs, maxMs: o.reconnectBackoffMaxMs },
+      onBootstrapFailure: ({ attempt, error }) =>
+        o.logger.warn("no bootstrap broker answered; retrying", {
+          attempt,
+          brokers: o.brokers.join(","),
+          error: error.reason,
+          bootstrapTimeoutMs: o.bootstrapTimeoutMs,
+        }),
     });
     this.#buffer = new FetchBuffer(o.maxBufferedBytes);
     this.#fetcher = new Fetcher(this.#cluster, this.#buffer, {
@@ -442,6 +451,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         heartbeatIntervalMs: o.heartbeatIntervalMs,
         requestTimeoutMs: o.requestTimeoutMs,
         assignors: o.assignors,
+        retryBackoff: this.#retryBackoff(),
         logger: o.logger,
       }, {
         subscription: () => this.#subscription(),

@@ -9,7 +9,7 @@
 
 import { KafkaProtocolError } from "../protocol/errors.ts";
 import { MetadataApi, type MetadataResponse } from "../protocol/messages/metadata.ts";
-import { backoffMs, delay } from "../util/async.ts";
+import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
 import { Connection } from "./connection.ts";
 import {
   AuthenticationError,
@@ -30,8 +30,16 @@ export interface ClusterOptions {
   requestTimeoutMs?: number;
   /** Time allowed per TCP connect. @default 10000 */
   connectTimeoutMs?: number;
-  /** Connection attempts over the bootstrap list before giving up. @default 5 */
-  bootstrapAttempts?: number;
+  /**
+   * How long, in ms, to keep trying the bootstrap list when no broker
+   * answers (Infinity: for ever) before a {@linkcode ConnectionError}.
+   * @default 60000
+   */
+  bootstrapTimeoutMs?: number;
+  /** Pause between rounds over the bootstrap list. @default {{ initialMs: 50, maxMs: 1000 }} */
+  reconnectBackoff?: BackoffOptions;
+  /** Told of each failed round (a warning: the service cannot reach Kafka yet). */
+  onBootstrapFailure?: (info: { attempt: number; error: ConnectionError }) => void;
   /** Aborts waits between retries. */
   signal?: AbortSignal;
   /** TLS for every connection. */
@@ -257,9 +265,12 @@ export class Cluster {
   }
 
   async #connectBootstrap(): Promise<Connection> {
-    const attempts = this.#opts.bootstrapAttempts ?? 5;
-    let last: unknown;
-    for (let attempt = 0; attempt < attempts; attempt++) {
+    const timeoutMs = this.#opts.bootstrapTimeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    const backoff = this.#opts.reconnectBackoff ?? { initialMs: 50, maxMs: 1000 };
+    let last: ConnectionError | undefined;
+    let attempt = 0;
+    for (;; attempt++) {
       for (const addr of this.#opts.brokers) {
         const { host, port } = parseAddress(addr);
         try {
@@ -276,17 +287,22 @@ export class Cluster {
           // Wrong credentials or an untrusted certificate fail the same way
           // on every attempt: report at once instead of hammering the broker.
           if (e instanceof AuthenticationError || e instanceof TlsError) throw e;
-          last = e;
+          last = e instanceof ConnectionError
+            ? e
+            : new ConnectionError(addr, e instanceof Error ? e.message : String(e), { cause: e });
         }
       }
-      if (attempt + 1 < attempts) {
-        await delay(backoffMs(attempt, { initialMs: 200, maxMs: 5000 }), this.#opts.signal);
-      }
+      this.#opts.onBootstrapFailure?.({ attempt: attempt + 1, error: last! });
+      const pause = backoffMs(attempt, backoff);
+      if (this.#closed || Date.now() + pause >= deadline) break;
+      await delay(pause, this.#opts.signal);
     }
-    const reason = last instanceof Error ? last.message : String(last);
+    const list = this.#opts.brokers.join(",");
     throw new ConnectionError(
-      this.#opts.brokers.join(","),
-      `no bootstrap broker answered after ${attempts} attempts (last: ${reason})`,
+      list,
+      `no bootstrap broker answered within ${timeoutMs} ms (${attempt + 1} rounds over ` +
+        `${this.#opts.brokers.length} address${this.#opts.brokers.length === 1 ? "" : "es"}; ` +
+        `last: ${last!.broker}: ${last!.reason})`,
       { cause: last },
     );
   }

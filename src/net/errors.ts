@@ -20,6 +20,8 @@ import { KafkaError } from "../protocol/errors.ts";
 export class ConnectionError extends KafkaError {
   /** The broker address, `host:port`. */
   readonly broker: string;
+  /** What went wrong, without the advice (e.g. "connection refused"). */
+  readonly reason: string;
   /** Creates the error; `reason` says what the socket reported. */
   constructor(broker: string, reason: string, options?: ErrorOptions) {
     super(
@@ -27,6 +29,7 @@ export class ConnectionError extends KafkaError {
       options,
     );
     this.broker = broker;
+    this.reason = reason;
   }
 }
 

@@ -25,7 +25,7 @@ import { HeartbeatApi } from "../../protocol/messages/heartbeat.ts";
 import { JoinGroupApi, type JoinGroupResponse } from "../../protocol/messages/join_group.ts";
 import { LeaveGroupApi } from "../../protocol/messages/leave_group.ts";
 import { SyncGroupApi } from "../../protocol/messages/sync_group.ts";
-import { backoffMs, delay } from "../../util/async.ts";
+import { backoffMs, type BackoffOptions, delay } from "../../util/async.ts";
 import type { Logger } from "../../config.ts";
 import type { TopicPartition } from "../offsets/ack_tracker.ts";
 import { assign, type AssignorName, type GroupMember } from "./assignors.ts";
@@ -61,6 +61,8 @@ export interface MembershipOptions {
   requestTimeoutMs: number;
   /** Assignors offered, in preference order. */
   assignors: AssignorName[];
+  /** Pause between failed joins (retryBackoffMs .. retryBackoffMaxMs). */
+  retryBackoff: BackoffOptions;
   /** Logger. */
   logger: Required<Logger>;
 }
@@ -291,7 +293,7 @@ export class Membership {
           attempt,
         });
         try {
-          await delay(backoffMs(attempt++, { initialMs: 100, maxMs: 2000 }), this.#signal);
+          await delay(backoffMs(attempt++, this.#opts.retryBackoff), this.#signal);
         } catch {
           break;
         }
