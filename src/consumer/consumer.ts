@@ -139,6 +139,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       requestTimeoutMs: o.requestTimeoutMs,
       retryBackoffMs: o.retryBackoffMs,
       retryBackoffMaxMs: o.retryBackoffMaxMs,
+      reconnectBackoff: { initialMs: o.reconnectBackoffMs, maxMs: o.reconnectBackoffMaxMs },
       logger: o.logger,
     }, {
       outOfRange: (c) => this.#resetOutOfRange(c),

@@ -20,7 +20,7 @@ import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/mes
 import { ZERO_UUID } from "../protocol/reader.ts";
 import { FetchSession, type SessionPartition } from "./fetch_session.ts";
 import { scanRecordBatches } from "../protocol/record_batch_scan.ts";
-import { backoffMs, delay } from "../util/async.ts";
+import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
 import type { Logger } from "../config.ts";
 import type { FetchBuffer } from "./fetch_buffer.ts";
 import { key } from "./group/group_client.ts";
@@ -76,6 +76,8 @@ export interface FetcherOptions {
   retryBackoffMs: number;
   /** Largest retry backoff. */
   retryBackoffMaxMs: number;
+  /** Pause before reconnecting after a connection failure (reconnectBackoffMs..MaxMs). */
+  reconnectBackoff: BackoffOptions;
   /** Logger. */
   logger: Required<Logger>;
 }
@@ -336,13 +338,7 @@ export class Fetcher {
         this.#opts.logger.warn("fetch failed; retrying", { broker: leader, error: e });
         this.#refreshSoon();
         try {
-          await delay(
-            backoffMs(connErrors++, {
-              initialMs: this.#opts.retryBackoffMs,
-              maxMs: this.#opts.retryBackoffMaxMs,
-            }),
-            this.#signal,
-          );
+          await delay(backoffMs(connErrors++, this.#opts.reconnectBackoff), this.#signal);
         } catch {
           return;
         }
