@@ -49,8 +49,12 @@ export interface PartitionLag {
   lag: bigint | null;
 }
 
-/** Where {@linkcode Consumer.seek} moves a partition. */
-export type SeekTarget = bigint | "earliest" | "latest" | { timestamp: number };
+/**
+ * Where {@linkcode Consumer.seek} moves a partition: an offset, the
+ * earliest or latest offset, or the first offset at or after a timestamp —
+ * the same choices as an `assign` entry's `offset` ({@linkcode OffsetSpec}).
+ */
+export type SeekTarget = OffsetSpec;
 
 /**
  * A Kafka consumer whose records arrive as a `ReadableStream` of

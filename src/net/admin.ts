@@ -21,7 +21,6 @@ import {
 } from "../protocol/record_batch.ts";
 import { backoffMs, delay } from "../util/async.ts";
 import type { Cluster } from "./cluster.ts";
-import { ConnectionError } from "./errors.ts";
 
 /** A topic to create. */
 export interface NewTopic {
@@ -135,7 +134,7 @@ export async function produce(
     try {
       return await produceOnce(cluster, topic, partition, records, opts);
     } catch (e) {
-      const retriable = isRetriable(e) || e instanceof ConnectionError;
+      const retriable = isRetriable(e);
       if (!retriable || attempt >= 5) throw e;
       await delay(backoffMs(attempt));
       await cluster.refreshMetadata([topic]);

@@ -18,6 +18,8 @@ import { KafkaError } from "../protocol/errors.ts";
  * ```
  */
 export class ConnectionError extends KafkaError {
+  /** A new connection may succeed: the consumer retries with backoff. */
+  override readonly retriable: boolean = true;
   /** The broker address, `host:port`. */
   readonly broker: string;
   /** What went wrong, without the advice (e.g. "connection refused"). */
@@ -67,6 +69,8 @@ export class RebootstrapRequiredError extends ConnectionError {
  * ```
  */
 export class RequestTimeoutError extends KafkaError {
+  /** The request may be answered in time on a new connection. */
+  override readonly retriable: boolean = true;
   /** The broker address, `host:port`. */
   readonly broker: string;
   /** Name of the API whose request timed out. */
@@ -138,7 +142,7 @@ export class AuthenticationError extends KafkaError {
   /** The SASL mechanism, e.g. `"SCRAM-SHA-256"`. */
   readonly mechanism: string;
   /** Always false: the same credentials would fail again. */
-  readonly retriable = false;
+  override readonly retriable: boolean = false;
   /** Creates the error; `reason` says what the broker (or the check) reported. */
   constructor(broker: string, mechanism: string, reason: string, options?: ErrorOptions) {
     super(
@@ -169,7 +173,7 @@ export class TlsError extends KafkaError {
   /** The broker address, `host:port`. */
   readonly broker: string;
   /** Always false. */
-  readonly retriable = false;
+  override readonly retriable: boolean = false;
   /** Creates the error from what the TLS layer reported. */
   constructor(broker: string, reason: string, options?: ErrorOptions) {
     super(`TLS with broker ${broker} failed: ${reason}. ${tlsHint(reason)}`, options);

@@ -208,7 +208,7 @@ Deno.test("KafkaProtocolError message with a group, a broker message, or no cont
   );
 });
 
-Deno.test("isRetriable() is true only for retriable KafkaProtocolErrors", () => {
+Deno.test("isRetriable() follows the code for KafkaProtocolErrors and is false for plain errors", () => {
   assert.equal(isRetriable(new KafkaProtocolError(ErrorCode.REQUEST_TIMED_OUT)), true);
   assert.equal(isRetriable(new KafkaProtocolError(ErrorCode.NOT_COORDINATOR)), true);
   assert.equal(isRetriable(new KafkaProtocolError(ErrorCode.TOPIC_AUTHORIZATION_FAILED)), false);

@@ -22,6 +22,13 @@ import { type ErrorInfo, errorInfo, type ErrorName, type UnknownErrorName } from
  * ```
  */
 export class KafkaError extends Error {
+  /**
+   * The operation may succeed when tried again (a broker code Kafka's client
+   * retries, a lost connection, a request that timed out); false for the
+   * rest. See {@linkcode isRetriable}.
+   */
+  readonly retriable: boolean = false;
+
   /** Creates an error with a message saying what happened and what to do. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -111,7 +118,7 @@ export class KafkaProtocolError extends KafkaError {
   /** Kafka's name for the code, e.g. `"NOT_LEADER_OR_FOLLOWER"`. */
   readonly errorName: ErrorName | UnknownErrorName;
   /** Kafka's client would retry the request (see {@linkcode ErrorInfo}). */
-  readonly retriable: boolean;
+  override readonly retriable: boolean;
   /** Refresh cluster metadata before retrying. */
   readonly refreshMetadata: boolean;
   /** Look the coordinator up again before retrying. */
@@ -175,8 +182,11 @@ export class KafkaProtocolError extends KafkaError {
 }
 
 /**
- * True when `e` is a {@linkcode KafkaProtocolError} whose code Kafka's client
- * treats as retriable; false for anything else, including errors not ours.
+ * True when `e` is one of our errors that may go away when the operation is
+ * tried again: a {@linkcode KafkaProtocolError} whose code Kafka's client
+ * retries, a `ConnectionError` or a `RequestTimeoutError` (what the
+ * consumer itself retries); false for anything else, including errors not
+ * ours.
  *
  * @param e Anything caught.
  * @returns Whether the failed request may succeed when retried.
@@ -190,7 +200,7 @@ export class KafkaProtocolError extends KafkaError {
  * ```
  */
 export function isRetriable(e: unknown): boolean {
-  return e instanceof KafkaProtocolError && e.retriable;
+  return e instanceof KafkaError && e.retriable;
 }
 
 // "<Api> failed for group g, topic t partition p: NAME (code): description (broker said: …)"
