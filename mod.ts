@@ -49,7 +49,7 @@ export { Secret } from "./src/net/secret.ts";
 export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./src/net/sasl/oauthbearer.ts";
 export type { KafkaRecord, RecordHeader } from "./src/protocol/record.ts";
 export { Consumer, type PartitionLag, type SeekTarget } from "./src/consumer/consumer.ts";
-export { RecordBatch } from "./src/consumer/record_batch.ts";
+export { RecordBatch, type RecordBatchInit } from "./src/consumer/record_batch.ts";
 export { LogTruncationError } from "./src/consumer/errors.ts";
 export type { GroupDescription } from "./src/consumer/group/group_client.ts";
 export {

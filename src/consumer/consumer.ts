@@ -369,14 +369,14 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         const ticket = this.#tracker.delivered(inc, chunk.fetchOffset, chunk.nextOffset);
         const tracker = this.#tracker;
         controller.enqueue(
-          new RecordBatch(
-            chunk.topic,
-            chunk.partition,
-            decoded.records,
-            chunk.nextOffset,
-            chunk.highWatermark,
-            () => tracker.ack(ticket),
-          ),
+          new RecordBatch({
+            topic: chunk.topic,
+            partition: chunk.partition,
+            records: decoded.records,
+            nextOffset: chunk.nextOffset,
+            highWatermark: chunk.highWatermark,
+            ack: () => tracker.ack(ticket),
+          }),
         );
         return;
       }

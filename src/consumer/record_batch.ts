@@ -7,6 +7,22 @@
 
 import type { KafkaRecord } from "../protocol/record.ts";
 
+/** What a {@linkcode RecordBatch} is made of. */
+export interface RecordBatchInit {
+  /** Topic of every record. */
+  topic: string;
+  /** Partition of every record. */
+  partition: number;
+  /** The records, in offset order. */
+  records: readonly KafkaRecord[];
+  /** One past the last offset the batch covers. */
+  nextOffset: bigint;
+  /** The partition's high watermark when the batch was fetched. */
+  highWatermark: bigint;
+  /** What {@linkcode RecordBatch.ack} does: true when the ack counts toward a commit. */
+  ack: () => boolean;
+}
+
 /**
  * One partition's records from one Fetch response (possibly several wire
  * batches), in offset order, control records removed, never empty.
@@ -41,21 +57,32 @@ export class RecordBatch {
   readonly highWatermark: bigint;
   readonly #ack: () => boolean;
 
-  /** Created by the consumer; applications receive batches from the stream. */
-  constructor(
-    topic: string,
-    partition: number,
-    records: readonly KafkaRecord[],
-    nextOffset: bigint,
-    highWatermark: bigint,
-    ack: () => boolean,
-  ) {
-    this.topic = topic;
-    this.partition = partition;
-    this.records = records;
-    this.nextOffset = nextOffset;
-    this.highWatermark = highWatermark;
-    this.#ack = ack;
+  /**
+   * Created by the consumer; applications receive batches from the stream.
+   * A test of a handler may build one, with its own `ack`.
+   *
+   * @example
+   * ```ts
+   * import { RecordBatch } from "@sluice/kafka";
+   * let acked = false;
+   * const batch = new RecordBatch({
+   *   topic: "orders",
+   *   partition: 0,
+   *   records: [],
+   *   nextOffset: 10n,
+   *   highWatermark: 10n,
+   *   ack: () => acked = true,
+   * });
+   * batch.ack(); // true
+   * ```
+   */
+  constructor(init: RecordBatchInit) {
+    this.topic = init.topic;
+    this.partition = init.partition;
+    this.records = init.records;
+    this.nextOffset = init.nextOffset;
+    this.highWatermark = init.highWatermark;
+    this.#ack = init.ack;
   }
 
   /**
