@@ -24,7 +24,7 @@ import { CorruptDataError, KafkaError, KafkaProtocolError } from "../protocol/er
 import { LogTruncationError } from "./errors.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { decodeRecordBatches } from "../protocol/record_batch.ts";
-import { backoffMs, delay } from "../util/async.ts";
+import { backoffMs, delay, sleep } from "../util/async.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { type Cursor, Fetcher } from "./fetcher.ts";
 import { GroupClient, type GroupDescription, key } from "./group/group_client.ts";
@@ -647,11 +647,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   async #pollTimeoutLoop(): Promise<void> {
     const period = Math.min(1000, Math.max(50, Math.floor(this.#opts.maxPollIntervalMs / 4)));
     while (!this.#stop.signal.aborted) {
-      try {
-        await delay(period, this.#stop.signal);
-      } catch {
-        return;
-      }
+      if (!(await sleep(period, this.#stop.signal))) return;
       const m = this.#membership;
       if (!m || m.state !== "stable" || this.#inPull || this.#closing || this.#leftForPollTimeout) {
         continue;
@@ -679,11 +675,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     const o = this.#opts;
     if (o.mode !== "subscribe") return;
     while (!this.#stop.signal.aborted) {
-      try {
-        await delay(o.metadataMaxAgeMs, this.#stop.signal);
-      } catch {
-        return;
-      }
+      if (!(await sleep(o.metadataMaxAgeMs, this.#stop.signal))) return;
       const m = this.#membership;
       if (!m || m.state !== "stable") continue;
       try {
@@ -730,11 +722,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
 
   async #autoCommitLoop(): Promise<void> {
     while (!this.#stop.signal.aborted) {
-      try {
-        await delay(this.#opts.autoCommitIntervalMs, this.#stop.signal);
-      } catch {
-        return;
-      }
+      if (!(await sleep(this.#opts.autoCommitIntervalMs, this.#stop.signal))) return;
       if (this.#closing) return;
       await this.#commit().catch((e) => this.#warnCommit(e));
     }

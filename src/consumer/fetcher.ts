@@ -20,7 +20,7 @@ import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/mes
 import { ZERO_UUID } from "../protocol/reader.ts";
 import { FetchSession, type SessionPartition } from "./fetch_session.ts";
 import { scanRecordBatches } from "../protocol/record_batch_scan.ts";
-import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
+import { backoffMs, type BackoffOptions, delay, sleep } from "../util/async.ts";
 import type { Logger } from "../config.ts";
 import type { FetchBuffer } from "./fetch_buffer.ts";
 import { key } from "./group/group_client.ts";
@@ -337,9 +337,7 @@ export class Fetcher {
         }
         this.#opts.logger.warn("fetch failed; retrying", { broker: leader, error: e });
         this.#refreshSoon();
-        try {
-          await delay(backoffMs(connErrors++, this.#opts.reconnectBackoff), this.#signal);
-        } catch {
+        if (!(await sleep(backoffMs(connErrors++, this.#opts.reconnectBackoff), this.#signal))) {
           return;
         }
         continue;
@@ -360,11 +358,7 @@ export class Fetcher {
       const used = await this.#handle(res, sent, reserved);
       this.#buffer.release(reserved - used);
       if (res.throttleTimeMs > 0) {
-        try {
-          await delay(res.throttleTimeMs, this.#signal);
-        } catch {
-          return;
-        }
+        if (!(await sleep(res.throttleTimeMs, this.#signal))) return;
       }
     }
   }

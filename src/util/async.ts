@@ -1,6 +1,7 @@
 /**
  * The few async helpers the library needs, written once: an abortable delay
- * and exponential backoff with jitter.
+ * (rejecting, or {@linkcode sleep} answering whether it was aborted) and
+ * exponential backoff with jitter.
  *
  * @module
  */
@@ -19,6 +20,14 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * Waits `ms`: resolves true when the time passed, false when `signal` aborted
+ * first. Never rejects: for loops that simply stop when the client closes.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  return delay(ms, signal).then(() => true, () => false);
 }
 
 /** Settings of {@linkcode backoffMs}. */

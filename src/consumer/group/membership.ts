@@ -25,7 +25,7 @@ import { HeartbeatApi } from "../../protocol/messages/heartbeat.ts";
 import { JoinGroupApi, type JoinGroupResponse } from "../../protocol/messages/join_group.ts";
 import { LeaveGroupApi } from "../../protocol/messages/leave_group.ts";
 import { SyncGroupApi } from "../../protocol/messages/sync_group.ts";
-import { backoffMs, type BackoffOptions, delay } from "../../util/async.ts";
+import { backoffMs, type BackoffOptions, sleep } from "../../util/async.ts";
 import type { Logger } from "../../config.ts";
 import type { TopicPartition } from "../offsets/ack_tracker.ts";
 import { assign, type AssignorName, type GroupMember } from "./assignors.ts";
@@ -292,11 +292,7 @@ export class Membership {
           error: e,
           attempt,
         });
-        try {
-          await delay(backoffMs(attempt++, this.#opts.retryBackoff), this.#signal);
-        } catch {
-          break;
-        }
+        if (!(await sleep(backoffMs(attempt++, this.#opts.retryBackoff), this.#signal))) break;
       }
     }
   }
@@ -420,11 +416,7 @@ export class Membership {
 
   async #heartbeatLoop(): Promise<void> {
     while (!this.#signal.aborted && this.#state !== "failed") {
-      try {
-        await delay(this.#opts.heartbeatIntervalMs, this.#signal);
-      } catch {
-        return;
-      }
+      if (!(await sleep(this.#opts.heartbeatIntervalMs, this.#signal))) return;
       // Heartbeats go on while a rebalance is pending and partitions are
       // being revoked (waiting for acks, onRevoked): the session must not
       // expire before JoinGroup is sent. They stop once joining starts.
