@@ -20,6 +20,7 @@ import { OAuthBearerTokenCache, type OAuthBearerTokenProvider } from "./net/sasl
 import type { SaslConfig } from "./net/sasl/authenticate.ts";
 import { Secret } from "./net/secret.ts";
 import type { TlsConfig } from "./net/tls.ts";
+import { partitionKey } from "./util/partitions.ts";
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -1236,7 +1237,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (ok("assign") && o.assign) {
     const seen = new Map<string, number>();
     o.assign.forEach(({ topic, partition }, i) => {
-      const id = `${topic}\u0000${partition}`;
+      const id = partitionKey(topic, partition);
       const first = seen.get(id);
       if (first === undefined) seen.set(id, i);
       else {

@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { createTopics, deleteTopics } from "../src/net/admin.ts";
 import { Cluster } from "../src/net/cluster.ts";
-import { GroupClient, key } from "../src/consumer/group/group_client.ts";
+import { GroupClient } from "../src/consumer/group/group_client.ts";
+import { partitionKey } from "../src/util/partitions.ts";
 import { OffsetCommitApi } from "../src/protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../src/protocol/messages/offset_fetch.ts";
 import { brokers, consumerGroupOffsets, uniqueName } from "./_kafka.ts";
@@ -38,8 +39,8 @@ Deno.test("OffsetFetch/OffsetCommit: v10 by topic id when the id is known, v9 by
     // No metadata for the topic yet: no id, so names (v9 at most).
     await client.commitOffsets([{ topic, partition: 0, offset: 3n }], NO_MEMBER);
     const byName = await client.fetchOffsets([{ topic, partition: 0 }, { topic, partition: 1 }]);
-    assert.equal(byName.get(key(topic, 0)), 3n);
-    assert.equal(byName.get(key(topic, 1)), null);
+    assert.equal(byName.get(partitionKey(topic, 0)), 3n);
+    assert.equal(byName.get(partitionKey(topic, 1)), null);
     assert.ok(versions(OffsetCommitApi.apiKey).every((v) => v <= 9));
     assert.ok(versions(OffsetFetchApi.apiKey).every((v) => v <= 9));
 
@@ -47,8 +48,8 @@ Deno.test("OffsetFetch/OffsetCommit: v10 by topic id when the id is known, v9 by
     await cluster.refreshMetadata([topic]);
     await client.commitOffsets([{ topic, partition: 1, offset: 5n }], NO_MEMBER);
     const byId = await client.fetchOffsets([{ topic, partition: 0 }, { topic, partition: 1 }]);
-    assert.equal(byId.get(key(topic, 0)), 3n);
-    assert.equal(byId.get(key(topic, 1)), 5n);
+    assert.equal(byId.get(partitionKey(topic, 0)), 3n);
+    assert.equal(byId.get(partitionKey(topic, 1)), 5n);
     const want = offers10 ? 10 : conn.version(OffsetCommitApi);
     assert.equal(versions(OffsetCommitApi.apiKey).at(-1), want);
     assert.equal(

@@ -17,7 +17,8 @@
 
 import { Cluster } from "../../src/net/cluster.ts";
 import { createTopics } from "../../src/net/admin.ts";
-import { GroupClient, key } from "../../src/consumer/group/group_client.ts";
+import { GroupClient } from "../../src/consumer/group/group_client.ts";
+import { partitionKey } from "../../src/util/partitions.ts";
 import {
   checkRun,
   type CommitSample,
@@ -247,7 +248,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const got = await group.fetchOffsets(allPartitions);
         const offsets = new Map<number, number>();
         for (const tp of allPartitions) {
-          const v = got.get(key(topic, tp.partition));
+          const v = got.get(partitionKey(topic, tp.partition));
           if (v !== null && v !== undefined) offsets.set(tp.partition, Number(v));
         }
         samples.push({ at: Date.now(), offsets });
@@ -506,7 +507,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         const got = await group.fetchOffsets(allPartitions);
         finalCommitted = new Map();
         for (const tp of allPartitions) {
-          const v = got.get(key(topic, tp.partition));
+          const v = got.get(partitionKey(topic, tp.partition));
           if (v !== null && v !== undefined) finalCommitted.set(tp.partition, Number(v));
         }
       } catch (e) {

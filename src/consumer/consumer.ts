@@ -27,7 +27,8 @@ import { decodeRecordBatches } from "../protocol/record_batch.ts";
 import { backoffMs, delay, sleep } from "../util/async.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { type Cursor, Fetcher } from "./fetcher.ts";
-import { GroupClient, type GroupDescription, key } from "./group/group_client.ts";
+import { GroupClient, type GroupDescription } from "./group/group_client.ts";
+import { partitionKey } from "../util/partitions.ts";
 import { Membership } from "./group/membership.ts";
 import { AckTracker } from "./offsets/ack_tracker.ts";
 import { listOffset } from "./offsets/list_offsets.ts";
@@ -275,11 +276,13 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   /** Per assigned partition: position, committed offset, high watermark and lag. */
   lag(): PartitionLag[] {
     this.#checkOpen("lag");
-    const acks = new Map(this.#tracker.snapshot().map((s) => [key(s.topic, s.partition), s]));
+    const acks = new Map(
+      this.#tracker.snapshot().map((s) => [partitionKey(s.topic, s.partition), s]),
+    );
     const readCommitted = this.#isolation() === 1;
     return [...this.#assigned.values()].map((tp) => {
       const c = this.#fetcher.get(tp.topic, tp.partition);
-      const s = acks.get(key(tp.topic, tp.partition));
+      const s = acks.get(partitionKey(tp.topic, tp.partition));
       const position = s?.position ?? c?.position ?? -1n;
       const hw = c?.highWatermark ?? -1n;
       const end = readCommitted && (c?.lastStableOffset ?? -1n) >= 0n ? c!.lastStableOffset : hw;
@@ -439,10 +442,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
             this.#retryBackoff(),
           );
         } else {
-          position = committed.get(key(a.topic, a.partition)) ?? await this.#resetPosition(a);
+          position = committed.get(partitionKey(a.topic, a.partition)) ??
+            await this.#resetPosition(a);
         }
         starts.push(
-          this.#startPartition(a, position, committed.get(key(a.topic, a.partition)) ?? null),
+          this.#startPartition(
+            a,
+            position,
+            committed.get(partitionKey(a.topic, a.partition)) ?? null,
+          ),
         );
       }
       // Assign mode has no group events (GUIDE §1): no onAssigned.
@@ -492,7 +500,10 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   /** Tracks a new incarnation; returns what starts its fetching (after onAssigned). */
   #startPartition(tp: TopicPartition, position: bigint, committed: bigint | null): () => void {
     const inc = this.#tracker.startIncarnation(tp, position, { committed });
-    this.#assigned.set(key(tp.topic, tp.partition), { topic: tp.topic, partition: tp.partition });
+    this.#assigned.set(partitionKey(tp.topic, tp.partition), {
+      topic: tp.topic,
+      partition: tp.partition,
+    });
     return () => {
       if (!inc.ended) this.#fetcher.add(tp.topic, tp.partition, position, inc.id);
     };
@@ -507,11 +518,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       : new Map();
     // Resets (ListOffsets) of partitions without a committed offset in parallel.
     const positions = await Promise.all(partitions.map((tp) => {
-      const c = committed.get(key(tp.topic, tp.partition)) ?? null;
+      const c = committed.get(partitionKey(tp.topic, tp.partition)) ?? null;
       return c ?? this.#resetPosition(tp);
     }));
     const starts = partitions.map((tp, i) =>
-      this.#startPartition(tp, positions[i], committed.get(key(tp.topic, tp.partition)) ?? null)
+      this.#startPartition(
+        tp,
+        positions[i],
+        committed.get(partitionKey(tp.topic, tp.partition)) ?? null,
+      )
     );
     // onAssigned is awaited before the first Fetch of these partitions.
     await this.#callback("onAssigned", partitions);

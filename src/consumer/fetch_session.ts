@@ -9,6 +9,8 @@
  * @module
  */
 
+import { partitionKey } from "../util/partitions.ts";
+
 /** A partition to fetch, as the session sees it. */
 export interface SessionPartition {
   /** Topic. */
@@ -65,7 +67,7 @@ export class FetchSession {
     if (this.#disabled || this.#id === 0) {
       this.#sent.clear();
       for (const p of partitions) {
-        this.#sent.set(k(p), {
+        this.#sent.set(partitionKey(p.topic, p.partition), {
           topic: p.topic,
           partition: p.partition,
           position: p.position,
@@ -83,7 +85,7 @@ export class FetchSession {
     const want = new Set<string>();
     const send: SessionPartition[] = [];
     for (const p of partitions) {
-      const key = k(p);
+      const key = partitionKey(p.topic, p.partition);
       want.add(key);
       const epoch = leaderEpoch(p);
       const prev = this.#sent.get(key);
@@ -137,8 +139,4 @@ export class FetchSession {
     this.#epoch = 0;
     this.#sent.clear();
   }
-}
-
-function k(p: { topic: string; partition: number }): string {
-  return `${p.topic}\u0000${p.partition}`;
 }

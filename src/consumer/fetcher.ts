@@ -23,7 +23,7 @@ import { scanRecordBatches } from "../protocol/record_batch_scan.ts";
 import { backoffMs, type BackoffOptions, delay, sleep } from "../util/async.ts";
 import type { Logger } from "../config.ts";
 import type { FetchBuffer } from "./fetch_buffer.ts";
-import { key } from "./group/group_client.ts";
+import { groupByTopic, partitionKey } from "../util/partitions.ts";
 
 /** The fetch state of one assigned partition. */
 export interface Cursor {
@@ -145,7 +145,7 @@ export class Fetcher {
 
   /** The cursor of a partition. */
   get(topic: string, partition: number): Cursor | undefined {
-    return this.#cursors.get(key(topic, partition));
+    return this.#cursors.get(partitionKey(topic, partition));
   }
 
   /** Starts fetching a partition from `position`. */
@@ -164,14 +164,14 @@ export class Fetcher {
       resetting: false,
       lastFetchedEpoch: -1,
     };
-    this.#cursors.set(key(topic, partition), c);
+    this.#cursors.set(partitionKey(topic, partition), c);
     this.wake();
     return c;
   }
 
   /** Stops fetching a partition (a response in flight for it is dropped). */
   remove(topic: string, partition: number): void {
-    this.#cursors.delete(key(topic, partition));
+    this.#cursors.delete(partitionKey(topic, partition));
   }
 
   /** Stops fetching every partition. */
@@ -381,13 +381,13 @@ export class Fetcher {
       return 0;
     }
     let used = 0;
-    const bySent = new Map(sent.map((s) => [key(s.c.topic, s.c.partition), s]));
+    const bySent = new Map(sent.map((s) => [partitionKey(s.c.topic, s.c.partition), s]));
     for (const t of res.responses) {
       const topic = t.topic || this.#cluster.topicName(t.topicId) || "";
       for (const p of t.partitions) {
-        const s = bySent.get(key(topic, p.partitionIndex));
+        const s = bySent.get(partitionKey(topic, p.partitionIndex));
         if (!s) continue;
-        const c = this.#cursors.get(key(topic, p.partitionIndex));
+        const c = this.#cursors.get(partitionKey(topic, p.partitionIndex));
         // Revoked, seeked or re-assigned while the Fetch was out: drop it.
         if (c !== s.c || c.incarnationId !== s.incarnationId || c.position !== s.position) continue;
         if (p.errorCode !== 0) {
@@ -492,20 +492,15 @@ export class Fetcher {
     partitions: readonly SessionPartition[],
     leaderEpoch: (p: SessionPartition) => number,
   ): FetchRequest["topics"] {
-    const byTopic = new Map<string, FetchRequest["topics"][number]["partitions"]>();
-    for (const p of partitions) {
-      let list = byTopic.get(p.topic);
-      if (!list) byTopic.set(p.topic, list = []);
-      list.push({
-        partition: p.partition,
-        fetchOffset: p.position,
-        // Constant per partition (the response as a whole is bounded by the
-        // reservation), so a session does not resend partitions for it.
-        partitionMaxBytes: this.#opts.maxPartitionBytes,
-        currentLeaderEpoch: leaderEpoch(p),
-        lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
-      });
-    }
+    const byTopic = groupByTopic(partitions, (p) => ({
+      partition: p.partition,
+      fetchOffset: p.position,
+      // Constant per partition (the response as a whole is bounded by the
+      // reservation), so a session does not resend partitions for it.
+      partitionMaxBytes: this.#opts.maxPartitionBytes,
+      currentLeaderEpoch: leaderEpoch(p),
+      lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
+    }));
     return [...byTopic].map(([topic, parts]) => ({
       topic,
       topicId: this.#cluster.topics.get(topic)?.topicId ?? ZERO_UUID,
@@ -516,12 +511,7 @@ export class Fetcher {
   #forgotten(
     list: ReadonlyArray<{ topic: string; partition: number }>,
   ): FetchRequest["forgottenTopicsData"] {
-    const byTopic = new Map<string, number[]>();
-    for (const p of list) {
-      let parts = byTopic.get(p.topic);
-      if (!parts) byTopic.set(p.topic, parts = []);
-      parts.push(p.partition);
-    }
+    const byTopic = groupByTopic(list, (p) => p.partition);
     return [...byTopic].map(([topic, partitions]) => ({
       topic,
       topicId: this.#cluster.topics.get(topic)?.topicId ?? ZERO_UUID,

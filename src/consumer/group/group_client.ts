@@ -26,6 +26,7 @@ import { OffsetFetchApi } from "../../protocol/messages/offset_fetch.ts";
 import { DescribeGroupsApi } from "../../protocol/messages/describe_groups.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../../protocol/consumer_protocol.ts";
 import { backoffMs, type BackoffOptions, delay } from "../../util/async.ts";
+import { groupByTopic, partitionKey } from "../../util/partitions.ts";
 import type { TopicPartition } from "../offsets/ack_tracker.ts";
 
 /** An offset to commit. */
@@ -135,7 +136,7 @@ export class GroupClient {
 
   /** The group's committed offsets for `partitions` (null where none is committed). */
   fetchOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, bigint | null>> {
-    const byTopic = groupByTopic(partitions);
+    const byTopic = groupByTopic(partitions, (p) => p.partition);
     return this.#withTopicIds([...byTopic.keys()], (ids) =>
       this.run("group", async (conn) => {
         // v10 names topics by id only (KIP-848); without an id for every
@@ -174,7 +175,10 @@ export class GroupClient {
                 `OffsetFetch v${version} answered for topic id ${topicId}, which was not asked for`,
               );
             }
-            out.set(key(name, p.partitionIndex), p.committedOffset < 0n ? null : p.committedOffset);
+            out.set(
+              partitionKey(name, p.partitionIndex),
+              p.committedOffset < 0n ? null : p.committedOffset,
+            );
           }
         }
         return out;
@@ -183,12 +187,10 @@ export class GroupClient {
 
   /** Commits offsets; throws the first partition error (by Kafka's name). */
   commitOffsets(offsets: readonly OffsetToCommit[], member: MemberIdentity): Promise<void> {
-    const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint }[]>();
-    for (const o of offsets) {
-      let list = byTopic.get(o.topic);
-      if (!list) byTopic.set(o.topic, list = []);
-      list.push({ partitionIndex: o.partition, committedOffset: o.offset });
-    }
+    const byTopic = groupByTopic(
+      offsets,
+      (o) => ({ partitionIndex: o.partition, committedOffset: o.offset }),
+    );
     return this.#withTopicIds([...byTopic.keys()], (ids) =>
       this.run("group", async (conn) => {
         const version = this.#topicIdVersion(conn, OffsetCommitApi, byTopic.size, ids);
@@ -321,25 +323,10 @@ export class GroupClient {
   }
 }
 
-/** `topic/partition` map key. */
-export function key(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
 /** The topic name whose id is `topicId` among `ids` (name -> id). */
 function nameOf(ids: ReadonlyMap<string, string>, topicId: string): string | undefined {
   for (const [name, id] of ids) if (id === topicId) return name;
   return undefined;
-}
-
-function groupByTopic(partitions: readonly TopicPartition[]): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  for (const p of partitions) {
-    let list = m.get(p.topic);
-    if (!list) m.set(p.topic, list = []);
-    list.push(p.partition);
-  }
-  return m;
 }
 
 /** The broker's view of a group, from {@linkcode GroupClient.describe}. */
