@@ -26,7 +26,8 @@ import { ErrorCode } from "../protocol/error_codes.ts";
 import { decodeRecordBatches } from "../protocol/record_batch.ts";
 import { backoffMs, delay, sleep } from "../util/async.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
-import { type Cursor, Fetcher } from "./fetcher.ts";
+import { Fetcher } from "./fetcher.ts";
+import { PartitionStates, type PartitionView } from "./partition_state.ts";
 import { GroupClient, type GroupDescription } from "./group/group_client.ts";
 import { partitionKey } from "../util/partitions.ts";
 import { Membership } from "./group/membership.ts";
@@ -88,11 +89,11 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   readonly #cluster: Cluster;
   readonly #buffer: FetchBuffer;
   readonly #tracker = new AckTracker();
+  readonly #states: PartitionStates;
   readonly #fetcher: Fetcher;
   readonly #stop = new AbortController();
   readonly #group: GroupClient | null;
   #membership: Membership | null = null;
-  readonly #assigned = new Map<string, TopicPartition>();
   #started: Promise<void> | null = null;
   #startSettled = false;
   #closing: Promise<void> | null = null;
@@ -135,7 +136,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         }),
     });
     this.#buffer = new FetchBuffer(o.maxBufferedBytes);
-    this.#fetcher = new Fetcher(this.#cluster, this.#buffer, {
+    this.#states = new PartitionStates(this.#tracker, this.#buffer);
+    this.#fetcher = new Fetcher(this.#cluster, this.#states, this.#buffer, {
       minBytes: o.fetchMinBytes,
       maxWaitMs: o.fetchMaxWaitMs,
       maxBytes: o.fetchMaxBytes,
@@ -151,6 +153,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       truncated: (c, at) => this.#truncated(c, at),
       fatal: (e) => this.#fail(e),
     }, this.#stop.signal);
+    this.#states.onChange(() => this.#fetcher.wake());
     this.#group = o.groupId
       ? new GroupClient(this.#cluster, o.groupId, this.#stop.signal, 20, {
         initialMs: o.retryBackoffMs,
@@ -220,29 +223,25 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     if (o.mode === "assign" && !this.#started) {
       return o.assign.map((a) => ({ topic: a.topic, partition: a.partition }));
     }
-    return [...this.#assigned.values()].map((tp) => ({ ...tp }));
+    return this.#states.assigned();
   }
 
   /** Stops delivering and fetching these partitions until {@linkcode Consumer.resume}. */
   pause(partitions: readonly TopicPartition[]): void {
     this.#checkOpen("pause");
     for (const tp of partitions) {
-      const c = this.#fetcher.get(tp.topic, tp.partition);
-      if (!c) throw this.#notAssigned("pause", tp);
-      c.paused = true;
-      this.#rewind(c);
+      if (!this.#states.get(tp)) throw this.#notAssigned("pause", tp);
     }
+    for (const tp of partitions) this.#states.pause(tp);
   }
 
   /** Resumes paused partitions. */
   resume(partitions: readonly TopicPartition[]): void {
     this.#checkOpen("resume");
     for (const tp of partitions) {
-      const c = this.#fetcher.get(tp.topic, tp.partition);
-      if (!c) throw this.#notAssigned("resume", tp);
-      c.paused = false;
+      if (!this.#states.get(tp)) throw this.#notAssigned("resume", tp);
     }
-    this.#fetcher.wake();
+    for (const tp of partitions) this.#states.resume(tp);
   }
 
   /**
@@ -252,7 +251,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
    */
   async seek(tp: TopicPartition, to: SeekTarget): Promise<void> {
     this.#checkOpen("seek");
-    if (!this.#fetcher.get(tp.topic, tp.partition)) throw this.#notAssigned("seek", tp);
+    if (!this.#states.get(tp)) throw this.#notAssigned("seek", tp);
     const offset = typeof to === "bigint" ? to : await listOffset(
       this.#cluster,
       tp.topic,
@@ -262,15 +261,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       this.#stop.signal,
       this.#retryBackoff(),
     );
-    const c = this.#fetcher.get(tp.topic, tp.partition);
-    if (!c) throw this.#notAssigned("seek", tp);
-    const inc = this.#tracker.startIncarnation(tp, offset);
-    this.#buffer.drop((ch) => ch.topic === tp.topic && ch.partition === tp.partition);
-    c.incarnationId = inc.id;
-    c.position = offset;
-    c.lastFetchedEpoch = -1;
-    c.retryAt = 0;
-    this.#fetcher.wake();
+    if (!this.#states.get(tp)) throw this.#notAssigned("seek", tp);
+    this.#states.seekTo(tp, offset);
   }
 
   /** Per assigned partition: position, committed offset, high watermark and lag. */
@@ -280,15 +272,14 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       this.#tracker.snapshot().map((s) => [partitionKey(s.topic, s.partition), s]),
     );
     const readCommitted = this.#isolation() === 1;
-    return [...this.#assigned.values()].map((tp) => {
-      const c = this.#fetcher.get(tp.topic, tp.partition);
-      const s = acks.get(partitionKey(tp.topic, tp.partition));
-      const position = s?.position ?? c?.position ?? -1n;
-      const hw = c?.highWatermark ?? -1n;
-      const end = readCommitted && (c?.lastStableOffset ?? -1n) >= 0n ? c!.lastStableOffset : hw;
+    return [...this.#states.views()].map((c) => {
+      const s = acks.get(partitionKey(c.topic, c.partition));
+      const position = s?.position ?? c.position;
+      const hw = c.highWatermark;
+      const end = readCommitted && c.lastStableOffset >= 0n ? c.lastStableOffset : hw;
       return {
-        topic: tp.topic,
-        partition: tp.partition,
+        topic: c.topic,
+        partition: c.partition,
         position,
         committed: s?.lastCommitted ?? null,
         highWatermark: hw,
@@ -328,8 +319,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           this.#endStream(null);
           return;
         }
-        const chunk = this.#buffer.shift();
-        if (!chunk) {
+        // Peek first: the session check below must run before anything of
+        // the buffer is handed over (or dropped as stale).
+        if (this.#buffer.length === 0) {
           this.#fetcher.wake();
           await this.#buffer.whenData(this.#stop.signal);
           continue;
@@ -342,16 +334,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           await m.loseSession("no heartbeat answered within sessionTimeoutMs before a delivery");
           continue;
         }
-        const tp = { topic: chunk.topic, partition: chunk.partition };
-        const inc = this.#tracker.current(tp);
-        const cursor = this.#fetcher.get(chunk.topic, chunk.partition);
-        if (
-          !inc || inc.ended || inc.id !== chunk.incarnationId || inc.position !== chunk.fetchOffset
-        ) continue;
-        if (cursor?.paused) {
-          this.#rewind(cursor);
-          continue;
-        }
+        const next = this.#states.takeDeliverable();
+        if (!next) continue;
+        const { chunk } = next;
         let decoded;
         try {
           decoded = decodeRecordBatches(chunk.data, {
@@ -365,11 +350,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           this.#fail(e instanceof Error ? e : new Error(String(e)));
           continue;
         }
-        if (decoded.records.length === 0) {
-          this.#tracker.skipped(inc, chunk.fetchOffset, chunk.nextOffset);
-          continue;
-        }
-        const ticket = this.#tracker.delivered(inc, chunk.fetchOffset, chunk.nextOffset);
+        const ticket = this.#states.delivered(next, decoded.records.length > 0);
+        if (ticket === null) continue;
         const tracker = this.#tracker;
         controller.enqueue(
           new RecordBatch({
@@ -497,16 +479,10 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     return [...this.#cluster.topics.keys()].filter((t) => !t.startsWith("__") && re.test(t)).sort();
   }
 
-  /** Tracks a new incarnation; returns what starts its fetching (after onAssigned). */
+  /** Assigns a partition; returns what starts its fetching (after onAssigned). */
   #startPartition(tp: TopicPartition, position: bigint, committed: bigint | null): () => void {
-    const inc = this.#tracker.startIncarnation(tp, position, { committed });
-    this.#assigned.set(partitionKey(tp.topic, tp.partition), {
-      topic: tp.topic,
-      partition: tp.partition,
-    });
-    return () => {
-      if (!inc.ended) this.#fetcher.add(tp.topic, tp.partition, position, inc.id);
-    };
+    this.#states.assign(tp, position, committed);
+    return () => this.#states.start(tp);
   }
 
   async #assign(partitions: TopicPartition[]): Promise<void> {
@@ -558,7 +534,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     );
   }
 
-  async #resetOutOfRange(c: Cursor): Promise<void> {
+  async #resetOutOfRange(c: PartitionView): Promise<void> {
     const tp = { topic: c.topic, partition: c.partition };
     if (this.#opts.autoOffsetReset === "none") {
       this.#fail(
@@ -576,12 +552,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       this.#retryBackoff(),
     );
     this.#opts.logger.warn("offset out of range; reset", { ...tp, from: c.position, to: offset });
-    if (this.#fetcher.get(c.topic, c.partition) !== c) return;
-    const inc = this.#tracker.startIncarnation(tp, offset);
-    this.#buffer.drop((ch) => ch.topic === c.topic && ch.partition === c.partition);
-    c.incarnationId = inc.id;
-    c.position = offset;
-    c.lastFetchedEpoch = -1;
+    // Revoked or re-assigned during the lookup: that state's own position stands.
+    if (this.#states.get(tp) !== c) return;
+    this.#states.resetTo(tp, offset);
   }
 
   /**
@@ -590,7 +563,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
    * resume at the divergent offset (a new incarnation: acks of batches
    * delivered from the lost history are fenced); with "none", fail.
    */
-  #truncated(c: Cursor, divergentOffset: bigint): void {
+  #truncated(c: PartitionView, divergentOffset: bigint): void {
     const tp = { topic: c.topic, partition: c.partition };
     if (this.#opts.autoOffsetReset === "none") {
       this.#fail(new LogTruncationError(c.topic, c.partition, c.position, divergentOffset));
@@ -601,11 +574,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       from: c.position,
       to: divergentOffset,
     });
-    const inc = this.#tracker.startIncarnation(tp, divergentOffset);
-    this.#buffer.drop((ch) => ch.topic === c.topic && ch.partition === c.partition);
-    c.incarnationId = inc.id;
-    c.position = divergentOffset;
-    c.lastFetchedEpoch = -1;
+    this.#states.truncateTo(tp, divergentOffset);
   }
 
   // ---------------------------------------------------------------------
@@ -614,23 +583,16 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   async #revokeAll(): Promise<void> {
     // Taking the partitions out first makes revocation happen once, whether
     // a rebalance or close() gets there first.
-    const partitions = [...this.#assigned.values()];
-    this.#assigned.clear();
-    this.#fetcher.clear();
-    this.#buffer.drop(() => true);
+    const partitions = this.#states.revoke();
     // Delivered batches get a bounded part of the rebalance timeout to be acked.
     await this.#waitAcks(partitions, Math.floor(this.#opts.rebalanceTimeoutMs / 2));
-    for (const tp of partitions) this.#tracker.endIncarnation(tp, "revoked");
+    this.#states.endRevoked(partitions);
     if (this.#opts.commit === "auto") await this.#commit().catch((e) => this.#warnCommit(e));
     await this.#callback("onRevoked", partitions);
   }
 
   async #loseAll(reason: string): Promise<void> {
-    const partitions = [...this.#assigned.values()];
-    this.#assigned.clear();
-    this.#fetcher.clear();
-    this.#buffer.drop(() => true);
-    for (const tp of partitions) this.#tracker.endIncarnation(tp, "lost");
+    const partitions = this.#states.lose();
     this.#opts.logger.warn("partitions lost", { reason, count: partitions.length });
     await this.#callback("onLost", partitions);
   }
@@ -748,10 +710,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
 
   #close(waitForAcks: boolean): Promise<void> {
     this.#closing ??= (async () => {
-      const partitions = [...this.#assigned.values()];
-      this.#assigned.clear();
-      this.#fetcher.clear();
-      this.#buffer.drop(() => true);
+      const partitions = this.#states.revoke();
       this.#buffer.wakeReaders();
       if (this.#started) {
         // A start-up still bootstrapping (e.g. retrying brokers that do not
@@ -762,7 +721,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         if (waitForAcks && !this.#error) {
           await this.#waitAcks(partitions, this.#opts.closeTimeoutMs);
         }
-        for (const tp of partitions) this.#tracker.endIncarnation(tp, "revoked");
+        this.#states.endRevoked(partitions);
         if (this.#opts.commit === "auto" && this.#group && !this.#error) {
           await this.#commit().catch((e) =>
             this.#opts.logger.warn("commit on close failed", { error: e })
@@ -789,12 +748,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     this.#opts.logger.error("consumer failed", { error });
     this.#error = error;
     this.#buffer.wakeReaders();
-    const partitions = [...this.#assigned.values()];
-    this.#assigned.clear();
+    const partitions = this.#states.revoke();
     this.#closing = (async () => {
-      this.#fetcher.clear();
-      this.#buffer.drop(() => true);
-      for (const tp of partitions) this.#tracker.endIncarnation(tp, "revoked");
+      this.#states.endRevoked(partitions);
       if (this.#opts.commit === "auto" && this.#group) {
         await this.#commit().catch((e) =>
           this.#opts.logger.warn("commit after failure failed", { error: e })
@@ -813,17 +769,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
 
   // ---------------------------------------------------------------------
   // helpers
-
-  #rewind(c: Cursor): void {
-    // Buffered data of the partition is dropped and fetched again from the
-    // delivered position, which keeps each incarnation's batches contiguous.
-    this.#buffer.drop((ch) => ch.topic === c.topic && ch.partition === c.partition);
-    const inc = this.#tracker.current({ topic: c.topic, partition: c.partition });
-    if (inc && !inc.ended) {
-      c.position = inc.position;
-      c.lastFetchedEpoch = -1; // the epoch before the delivered position is not kept
-    }
-  }
 
   #isolation(): 0 | 1 {
     return this.#opts.isolationLevel === "read_committed" ? 1 : 0;

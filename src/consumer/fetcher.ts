@@ -24,39 +24,7 @@ import { backoffMs, type BackoffOptions, delay, sleep } from "../util/async.ts";
 import type { Logger } from "../config.ts";
 import type { FetchBuffer } from "./fetch_buffer.ts";
 import { groupByTopic, partitionKey } from "../util/partitions.ts";
-
-/** The fetch state of one assigned partition. */
-export interface Cursor {
-  /** Topic. */
-  readonly topic: string;
-  /** Partition. */
-  readonly partition: number;
-  /** Next offset to fetch. */
-  position: bigint;
-  /** Incarnation id (ack tracker): responses for an older one are dropped. */
-  incarnationId: number;
-  /** Paused by the application. */
-  paused: boolean;
-  /** Part of a Fetch in flight. */
-  inFlight: boolean;
-  /** Not fetched before this time (ms) after an error. */
-  retryAt: number;
-  /** Consecutive errors, for backoff. */
-  errors: number;
-  /** Last high watermark seen, -1 before the first response. */
-  highWatermark: bigint;
-  /** Last stable offset seen, -1 before the first response. */
-  lastStableOffset: bigint;
-  /** Set while the position is being reset (OFFSET_OUT_OF_RANGE). */
-  resetting: boolean;
-  /**
-   * Leader epoch of the batch just before `position` (KIP-320's
-   * lastFetchedEpoch): the broker checks it against its log and answers a
-   * divergence when the log was truncated below `position`. -1 when unknown
-   * (after a seek, reset or rewind), which skips the check for that fetch.
-   */
-  lastFetchedEpoch: number;
-}
+import type { PartitionStates, PartitionView, SentPartition } from "./partition_state.ts";
 
 /** Fetch settings (from the consumer's options). */
 export interface FetcherOptions {
@@ -84,14 +52,14 @@ export interface FetcherOptions {
 
 /** What the fetcher asks of the consumer. */
 export interface FetcherHooks {
-  /** OFFSET_OUT_OF_RANGE: reset the cursor's position (or fail the consumer). */
-  outOfRange(cursor: Cursor): Promise<void>;
+  /** OFFSET_OUT_OF_RANGE: reset the partition's position (or fail the consumer). */
+  outOfRange(partition: PartitionView): Promise<void>;
   /**
    * The leader's log diverged from what was fetched (KIP-320): its history
    * ends at `divergentOffset`, below the cursor's position. Resume there (or
    * fail the consumer).
    */
-  truncated(cursor: Cursor, divergentOffset: bigint): void;
+  truncated(partition: PartitionView, divergentOffset: bigint): void;
   /** An unrecoverable error: end the stream. */
   fatal(error: Error): void;
 }
@@ -116,67 +84,31 @@ export class Fetcher {
   readonly #opts: FetcherOptions;
   readonly #hooks: FetcherHooks;
   readonly #signal: AbortSignal;
-  readonly #cursors = new Map<string, Cursor>();
+  readonly #states: PartitionStates;
   readonly #loops = new Map<number, Promise<void>>();
   #wakers: Array<() => void> = [];
   #metadataRefresh: Promise<void> | null = null;
   #wakePending = false;
   #lastRefresh = 0;
 
-  /** A fetcher feeding `buffer`; its loops end when `signal` aborts. */
+  /**
+   * A fetcher for the started partitions of `states`, whose answers go
+   * into `buffer` (through `states`); its loops end when `signal` aborts.
+   */
   constructor(
     cluster: Cluster,
+    states: PartitionStates,
     buffer: FetchBuffer,
     opts: FetcherOptions,
     hooks: FetcherHooks,
     signal: AbortSignal,
   ) {
     this.#cluster = cluster;
+    this.#states = states;
     this.#buffer = buffer;
     this.#opts = opts;
     this.#hooks = hooks;
     this.#signal = signal;
-  }
-
-  /** Every cursor. */
-  cursors(): IterableIterator<Cursor> {
-    return this.#cursors.values();
-  }
-
-  /** The cursor of a partition. */
-  get(topic: string, partition: number): Cursor | undefined {
-    return this.#cursors.get(partitionKey(topic, partition));
-  }
-
-  /** Starts fetching a partition from `position`. */
-  add(topic: string, partition: number, position: bigint, incarnationId: number): Cursor {
-    const c: Cursor = {
-      topic,
-      partition,
-      position,
-      incarnationId,
-      paused: false,
-      inFlight: false,
-      retryAt: 0,
-      errors: 0,
-      highWatermark: -1n,
-      lastStableOffset: -1n,
-      resetting: false,
-      lastFetchedEpoch: -1,
-    };
-    this.#cursors.set(partitionKey(topic, partition), c);
-    this.wake();
-    return c;
-  }
-
-  /** Stops fetching a partition (a response in flight for it is dropped). */
-  remove(topic: string, partition: number): void {
-    this.#cursors.delete(partitionKey(topic, partition));
-  }
-
-  /** Stops fetching every partition. */
-  clear(): void {
-    this.#cursors.clear();
   }
 
   /**
@@ -196,9 +128,14 @@ export class Fetcher {
     });
   }
 
+  /** The partitions to fetch: assigned, and started (past onAssigned). */
+  *#started(): IterableIterator<PartitionView> {
+    for (const v of this.#states.views()) if (v.started) yield v;
+  }
+
   #ensureLoops(): void {
     if (this.#signal.aborted) return;
-    for (const c of this.#cursors.values()) {
+    for (const c of this.#started()) {
       let leader: number;
       try {
         leader = this.#cluster.leaderOf(c.topic, c.partition);
@@ -226,7 +163,7 @@ export class Fetcher {
     this.#metadataRefresh = (async () => {
       try {
         if (wait > 0) await delay(wait, this.#signal);
-        const topics = [...new Set([...this.#cursors.values()].map((c) => c.topic))];
+        const topics = [...new Set([...this.#started()].map((c) => c.topic))];
         await this.#cluster.refreshMetadata(topics);
       } catch (e) {
         if (!this.#signal.aborted) this.#opts.logger.warn("metadata refresh failed", { error: e });
@@ -239,9 +176,9 @@ export class Fetcher {
   }
 
   /** Partitions ready to fetch from `leader`. */
-  #ready(leader: number, now: number): Cursor[] {
-    const out: Cursor[] = [];
-    for (const c of this.#cursors.values()) {
+  #ready(leader: number, now: number): PartitionView[] {
+    const out: PartitionView[] = [];
+    for (const c of this.#started()) {
       if (c.paused || c.inFlight || c.resetting || c.retryAt > now) continue;
       let l: number;
       try {
@@ -255,7 +192,7 @@ export class Fetcher {
   }
 
   #hasPartitionsOn(leader: number): boolean {
-    for (const c of this.#cursors.values()) {
+    for (const c of this.#started()) {
       try {
         if (this.#cluster.leaderOf(c.topic, c.partition) === leader) return true;
       } catch {
@@ -287,7 +224,7 @@ export class Fetcher {
       const ready = this.#ready(leader, now);
       if (ready.length === 0) {
         let next = Infinity;
-        for (const c of this.#cursors.values()) {
+        for (const c of this.#started()) {
           if (c.retryAt > now) next = Math.min(next, c.retryAt);
         }
         await this.#idle(Number.isFinite(next) ? Math.max(1, next - now) : 1000);
@@ -307,8 +244,7 @@ export class Fetcher {
         await this.#buffer.whenSpace(this.#signal);
         continue;
       }
-      for (const c of ready) c.inFlight = true;
-      const sent = ready.map((c) => ({ c, incarnationId: c.incarnationId, position: c.position }));
+      const sent = this.#states.send(ready);
       let res: FetchResponse;
       const plan = session.next(ready, leaderEpoch);
       try {
@@ -327,7 +263,7 @@ export class Fetcher {
         connErrors = 0;
       } catch (e) {
         session.reset();
-        for (const s of sent) s.c.inFlight = false;
+        this.#states.sent(sent);
         this.#buffer.release(reserved);
         if (this.#signal.aborted) return;
         if (e instanceof AuthenticationError || e instanceof TlsError) {
@@ -342,7 +278,7 @@ export class Fetcher {
         }
         continue;
       }
-      for (const s of sent) s.c.inFlight = false;
+      this.#states.sent(sent);
       if (
         res.errorCode === ErrorCode.FETCH_SESSION_ID_NOT_FOUND ||
         res.errorCode === ErrorCode.INVALID_FETCH_SESSION_EPOCH ||
@@ -364,11 +300,7 @@ export class Fetcher {
   }
 
   /** Applies a response; returns the bytes charged to the buffer. */
-  async #handle(
-    res: FetchResponse,
-    sent: { c: Cursor; incarnationId: number; position: bigint }[],
-    reserved: number,
-  ): Promise<number> {
+  async #handle(res: FetchResponse, sent: SentPartition[], reserved: number): Promise<number> {
     if (res.errorCode !== 0) {
       // Session errors cannot happen without sessions; anything else here is
       // broker-wide: back off every partition of the request.
@@ -377,75 +309,60 @@ export class Fetcher {
         this.#hooks.fatal(err);
         return 0;
       }
-      for (const s of sent) this.#backoff(s.c);
+      for (const s of sent) this.#backoff(s.view);
       return 0;
     }
     let used = 0;
-    const bySent = new Map(sent.map((s) => [partitionKey(s.c.topic, s.c.partition), s]));
+    const bySent = new Map(sent.map((s) => [partitionKey(s.view.topic, s.view.partition), s]));
     for (const t of res.responses) {
       const topic = t.topic || this.#cluster.topicName(t.topicId) || "";
       for (const p of t.partitions) {
         const s = bySent.get(partitionKey(topic, p.partitionIndex));
-        if (!s) continue;
-        const c = this.#cursors.get(partitionKey(topic, p.partitionIndex));
         // Revoked, seeked or re-assigned while the Fetch was out: drop it.
-        if (c !== s.c || c.incarnationId !== s.incarnationId || c.position !== s.position) continue;
+        if (!s || !this.#states.current(s)) continue;
         if (p.errorCode !== 0) {
-          await this.#partitionError(c, p.errorCode);
+          await this.#partitionError(s.view, p.errorCode);
           continue;
         }
-        c.errors = 0;
-        c.highWatermark = p.highWatermark;
-        c.lastStableOffset = p.lastStableOffset;
+        this.#states.answered(s, p.highWatermark, p.lastStableOffset);
         const diverging = p.divergingEpoch;
         if (diverging !== undefined && diverging.epoch >= 0 && diverging.endOffset >= 0n) {
-          this.#hooks.truncated(c, diverging.endOffset);
+          this.#hooks.truncated(s.view, diverging.endOffset);
           continue;
         }
         const data = p.records;
         if (!data || data.length === 0) continue;
         const scan = scanRecordBatches(data);
-        if (scan.nextOffset === null || scan.nextOffset <= c.position) {
+        if (scan.nextOffset === null || scan.nextOffset <= s.position) {
           if (scan.firstBatchSize !== null && scan.firstBatchSize > reserved) {
             this.#opts.logger.warn("a batch is larger than the fetch size", {
               topic,
-              partition: c.partition,
-              offset: c.position,
+              partition: p.partitionIndex,
+              offset: s.position,
               batchBytes: scan.firstBatchSize,
             });
           }
           continue;
         }
         used += data.length;
-        this.#buffer.push({
-          topic,
-          partition: c.partition,
+        this.#states.fetched(s, {
           data,
-          fetchOffset: c.position,
           nextOffset: scan.nextOffset,
+          lastEpoch: scan.lastEpoch,
           highWatermark: p.highWatermark,
           abortedTransactions: this.#opts.isolationLevel === 1
             ? (p.abortedTransactions ?? [])
             : null,
-          incarnationId: c.incarnationId,
-          bytes: data.length,
         });
-        c.position = scan.nextOffset;
-        c.lastFetchedEpoch = scan.lastEpoch;
       }
     }
     return used;
   }
 
-  async #partitionError(c: Cursor, code: number): Promise<void> {
+  async #partitionError(c: PartitionView, code: number): Promise<void> {
     const where = { apiName: "Fetch", topic: c.topic, partition: c.partition };
     if (code === ErrorCode.OFFSET_OUT_OF_RANGE) {
-      c.resetting = true;
-      try {
-        await this.#hooks.outOfRange(c);
-      } finally {
-        c.resetting = false;
-      }
+      await this.#states.resetting(c, () => this.#hooks.outOfRange(c));
       return;
     }
     if (REFRESH.has(code)) {
@@ -480,12 +397,12 @@ export class Fetcher {
     this.#hooks.fatal(err);
   }
 
-  #backoff(c: Cursor): void {
-    c.retryAt = Date.now() +
-      backoffMs(c.errors++, {
+  #backoff(c: PartitionView): void {
+    this.#states.backoff(c, (errors) =>
+      backoffMs(errors, {
         initialMs: this.#opts.retryBackoffMs,
         maxMs: this.#opts.retryBackoffMaxMs,
-      });
+      }));
   }
 
   #topics(
