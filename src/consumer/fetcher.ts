@@ -14,7 +14,7 @@
 
 import type { Cluster } from "../net/cluster.ts";
 import { AuthenticationError, TlsError } from "../net/errors.ts";
-import { ErrorCode } from "../protocol/error_codes.ts";
+import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import { CorruptDataError, KafkaProtocolError } from "../protocol/errors.ts";
 import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/messages/fetch.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
@@ -63,19 +63,6 @@ export interface FetcherHooks {
   /** An unrecoverable error: end the stream. */
   fatal(error: Error): void;
 }
-
-// Errors after which the partition's leader may have moved.
-const REFRESH = new Set<number>([
-  ErrorCode.NOT_LEADER_OR_FOLLOWER,
-  ErrorCode.FENCED_LEADER_EPOCH,
-  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-  ErrorCode.UNKNOWN_TOPIC_ID,
-  ErrorCode.LEADER_NOT_AVAILABLE,
-  ErrorCode.REPLICA_NOT_AVAILABLE,
-  ErrorCode.KAFKA_STORAGE_ERROR,
-  ErrorCode.INCONSISTENT_TOPIC_ID,
-  ErrorCode.OFFSET_NOT_AVAILABLE,
-]);
 
 /** Fetches assigned partitions from their leaders into the buffer. */
 export class Fetcher {
@@ -365,7 +352,8 @@ export class Fetcher {
       await this.#states.resetting(c, () => this.#hooks.outOfRange(c));
       return;
     }
-    if (REFRESH.has(code)) {
+    // The leader may have moved (the error table's refreshMetadata flag).
+    if (errorInfo(code).refreshMetadata) {
       this.#opts.logger.info("partition leader changed or unknown; refreshing metadata", {
         ...where,
         code,

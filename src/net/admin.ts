@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { isRetriable, KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
 import { CreateTopicsApi } from "../protocol/messages/create_topics.ts";
 import { DeleteTopicsApi } from "../protocol/messages/delete_topics.ts";
@@ -53,7 +54,9 @@ export async function createTopics(
     validateOnly: false,
   });
   for (const t of res.topics) {
-    if (t.errorCode === 0 || (opts.ifMissing && t.errorCode === 36)) continue;
+    if (t.errorCode === 0 || (opts.ifMissing && t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS)) {
+      continue;
+    }
     throw KafkaProtocolError.from(t.errorCode, {
       apiName: "CreateTopics",
       topic: t.name,

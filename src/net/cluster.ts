@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { KafkaProtocolError } from "../protocol/errors.ts";
 import { MetadataApi, type MetadataResponse } from "../protocol/messages/metadata.ts";
 import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
@@ -221,11 +222,17 @@ export class Cluster {
   /** The leader of a partition from the cache, or a protocol error saying why not. */
   leaderOf(topic: string, partition: number): number {
     const t = this.#topics.get(topic);
-    if (!t) throw KafkaProtocolError.from(3, { topic, partition });
+    if (!t) {
+      throw KafkaProtocolError.from(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { topic, partition });
+    }
     if (t.errorCode !== 0) throw KafkaProtocolError.from(t.errorCode, { topic, partition });
     const p = t.partitions.get(partition);
-    if (!p) throw KafkaProtocolError.from(3, { topic, partition });
-    if (p.leader < 0) throw KafkaProtocolError.from(5, { topic, partition });
+    if (!p) {
+      throw KafkaProtocolError.from(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { topic, partition });
+    }
+    if (p.leader < 0) {
+      throw KafkaProtocolError.from(ErrorCode.LEADER_NOT_AVAILABLE, { topic, partition });
+    }
     return p.leader;
   }
 

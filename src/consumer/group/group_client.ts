@@ -18,7 +18,7 @@ import type { Connection } from "../../net/connection.ts";
 import { ZERO_UUID } from "../../protocol/reader.ts";
 import type { ApiSchema } from "../../protocol/schema.ts";
 import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
-import { ErrorCode } from "../../protocol/error_codes.ts";
+import { ErrorCode, errorInfo } from "../../protocol/error_codes.ts";
 import { CorruptDataError, KafkaProtocolError } from "../../protocol/errors.ts";
 import { FindCoordinatorApi } from "../../protocol/messages/find_coordinator.ts";
 import { OffsetCommitApi } from "../../protocol/messages/offset_commit.ts";
@@ -48,11 +48,14 @@ export interface MemberIdentity {
 /** The first OffsetFetch and OffsetCommit version that names topics by id only (KIP-848). */
 const TOPIC_ID_VERSION = 10;
 
-const COORDINATOR_ERRORS = new Set<number>([
-  ErrorCode.NOT_COORDINATOR,
-  ErrorCode.COORDINATOR_NOT_AVAILABLE,
-  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-]);
+/**
+ * Codes that send a group call to the coordinator again: those after which
+ * it must be looked up anew (the error table's findCoordinator flag), and
+ * COORDINATOR_LOAD_IN_PROGRESS (the same coordinator, later).
+ */
+function coordinatorBusyOrMoved(code: number): boolean {
+  return errorInfo(code).findCoordinator || code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+}
 
 /** Talks to one group's coordinator. */
 export class GroupClient {
@@ -113,7 +116,7 @@ export class GroupClient {
         // broker is broken): like a network error, retried on a new
         // connection, as Kafka's Java client does.
         const damaged = e instanceof CorruptDataError;
-        const retry = (e instanceof KafkaProtocolError && COORDINATOR_ERRORS.has(e.code)) ||
+        const retry = (e instanceof KafkaProtocolError && coordinatorBusyOrMoved(e.code)) ||
           stayAt || (e instanceof ConnectionError && !unreachable) ||
           e instanceof RequestTimeoutError || damaged;
         if (!retry || attempt + 1 >= this.#maxAttempts || this.#signal.aborted) throw e;
@@ -131,7 +134,7 @@ export class GroupClient {
    * {@linkcode GroupClient.run} retries them; other codes are the caller's.
    */
   static throwIfCoordinatorMoved(code: number, apiName: string, groupId: string): void {
-    if (COORDINATOR_ERRORS.has(code)) throw KafkaProtocolError.from(code, { apiName, groupId });
+    if (coordinatorBusyOrMoved(code)) throw KafkaProtocolError.from(code, { apiName, groupId });
   }
 
   /** The group's committed offsets for `partitions` (null where none is committed). */

@@ -12,7 +12,7 @@ import type { RequestOptions } from "../connection.ts";
 import { SaslAuthenticateApi } from "../../protocol/messages/sasl_authenticate.ts";
 import { SaslHandshakeApi } from "../../protocol/messages/sasl_handshake.ts";
 import type { ApiSchema } from "../../protocol/schema.ts";
-import { errorName } from "../../protocol/error_codes.ts";
+import { ErrorCode, errorName } from "../../protocol/error_codes.ts";
 import { AuthenticationError } from "../errors.ts";
 import { scrub, type Secret } from "../secret.ts";
 import { OAuthBearerSession, type OAuthBearerTokenCache } from "./oauthbearer.ts";
@@ -98,7 +98,7 @@ export async function authenticate(
   }
   const hs = await transport.send(SaslHandshakeApi, { mechanism }, { version: 1, timeoutMs });
   if (hs.errorCode !== 0) {
-    if (hs.errorCode === 33) {
+    if (hs.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM) {
       fail(
         `this listener does not enable ${mechanism} (it enables: ${
           hs.mechanisms.join(", ") || "none"
@@ -106,7 +106,7 @@ export async function authenticate(
       );
     }
     fail(
-      hs.errorCode === 34
+      hs.errorCode === ErrorCode.ILLEGAL_SASL_STATE
         ? "the listener does not expect SASL (ILLEGAL_SASL_STATE), so it is not a SASL listener"
         : `SaslHandshake answered ${errorName(hs.errorCode)}`,
     );
