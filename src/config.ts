@@ -520,7 +520,7 @@ export interface ConsumerOptions {
  *
  * @example
  * ```ts
- * import { resolveOptions, type ResolvedCommonOptions } from "@sluice/kafka";
+ * import { resolveOptions, type ResolvedCommonOptions } from "./config.ts";
  * const common: ResolvedCommonOptions = resolveOptions({
  *   brokers: "127.0.0.1:9092",
  *   assign: [{ topic: "orders", partition: 0 }],
@@ -608,7 +608,7 @@ export interface ResolvedCommonOptions {
  *
  * @example
  * ```ts
- * import { resolveOptions } from "@sluice/kafka";
+ * import { resolveOptions } from "./config.ts";
  * const opts = resolveOptions({ brokers: "127.0.0.1:9092", groupId: "g", topics: /^orders/ });
  * if (opts.mode === "subscribe") opts.groupId.length; // groupId is a string here
  * ```
@@ -630,7 +630,7 @@ export interface ResolvedSubscribeOptions extends ResolvedCommonOptions {
  *
  * @example
  * ```ts
- * import { resolveOptions } from "@sluice/kafka";
+ * import { resolveOptions } from "./config.ts";
  * const opts = resolveOptions({ brokers: "127.0.0.1:9092", assign: [{ topic: "t", partition: 0 }] });
  * if (opts.mode === "assign") opts.assign.length; // 1
  * ```
@@ -653,7 +653,7 @@ export interface ResolvedAssignOptions extends ResolvedCommonOptions {
  *
  * @example
  * ```ts
- * import { resolveOptions, type ResolvedOptions } from "@sluice/kafka";
+ * import { resolveOptions, type ResolvedOptions } from "./config.ts";
  * const opts: ResolvedOptions = resolveOptions({
  *   brokers: ["127.0.0.1:9092"],
  *   groupId: "billing",
@@ -689,9 +689,9 @@ export interface ConfigIssue {
  *
  * @example
  * ```ts
- * import { ConfigError, resolveOptions } from "@sluice/kafka";
+ * import { ConfigError, Consumer } from "@sluice/kafka";
  * try {
- *   resolveOptions({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["t"], sessionTimeoutMs: -5 });
+ *   new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["t"], sessionTimeoutMs: -5 });
  * } catch (e) {
  *   if (e instanceof ConfigError) {
  *     e.field; // "sessionTimeoutMs"
@@ -1139,7 +1139,7 @@ type _SameFields = Assert<false extends FieldsAgree ? false : true>;
  *
  * @example
  * ```ts
- * import { resolveOptions } from "@sluice/kafka";
+ * import { resolveOptions } from "./config.ts";
  * const opts = resolveOptions({
  *   brokers: "10.0.0.1:9092, 10.0.0.2:9092",
  *   groupId: "billing",

@@ -67,7 +67,7 @@ export type SeekTarget = OffsetSpec;
  * `nextOffset` of the longest acknowledged prefix of each partition.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Consumer } from "@sluice/kafka";
  *
  * await using consumer = new Consumer({

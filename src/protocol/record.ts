@@ -31,7 +31,7 @@ export interface RecordHeader {
  *
  * @example
  * ```ts
- * import type { KafkaRecord } from "./record.ts";
+ * import type { KafkaRecord } from "@sluice/kafka";
  * function describe(record: KafkaRecord): string {
  *   const value = record.value === null ? "null" : new TextDecoder().decode(record.value);
  *   return `${record.offset} @ ${new Date(record.timestamp).toISOString()}: ${value}`;
