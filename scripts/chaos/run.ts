@@ -34,7 +34,7 @@ import {
   type ProducerAck,
 } from "./events.ts";
 import { ChildProcess, killAll, run } from "./processes.ts";
-import { Random } from "./random.ts";
+import { Rng } from "../../src/util/random.ts";
 
 /** Which verifiable consumer the run drives. */
 export type ConsumerKind = "ours" | "java";
@@ -108,7 +108,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const rel = () => ((Date.now() - t0) / 1000).toFixed(1).padStart(6) + "s";
   const say = (s: string) => o.log(`chaos ${rel()} ${s}`);
   const signal = o.signal ?? new AbortController().signal;
-  const rnd = new Random(o.seed);
+  const rnd = new Rng(o.seed);
   const kafka = `${o.root}/scripts/kafka.sh`;
   const stamp = `${o.consumer}-${o.seed}-${Date.now().toString(36)}`;
   const topic = `chaos-${stamp}`;
@@ -318,12 +318,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     } else if (kind === "consumer-kill") {
       say(`SIGKILL ${member.id}`);
       await stopConsumer(slot, "killed");
-      await sleep(rnd.int(0, 3000));
+      await sleep(rnd.range(0, 3000));
       startConsumer(slot);
     } else {
       // Long enough past the session timeout that the group usually hands the
       // partitions to others while this member is frozen (the zombie case).
-      const ms = o.sessionTimeoutMs + rnd.int(5000, 12_000);
+      const ms = o.sessionTimeoutMs + rnd.range(5000, 12_000);
       say(`SIGSTOP ${member.id} for ${(ms / 1000).toFixed(1)}s`);
       const pause = { from: at, to: Infinity };
       member.pauses.push(pause);
@@ -347,7 +347,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       timeoutMs: 60_000,
     });
     if (r1.code !== 0) say(`stop-broker failed: ${r1.stderr.trim()}`);
-    await sleep(rnd.int(2000, 6000));
+    await sleep(rnd.range(2000, 6000));
     await startBroker(node);
   };
   const startBroker = async (node: number) => {
@@ -421,7 +421,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const chaosEnd = Date.now() + o.durationS * 1000;
     while (Date.now() < chaosEnd) {
       checkAborted();
-      await sleep(Math.min(rnd.int(o.gapMs[0], o.gapMs[1]), Math.max(0, chaosEnd - Date.now())));
+      await sleep(Math.min(rnd.range(o.gapMs[0], o.gapMs[1]), Math.max(0, chaosEnd - Date.now())));
       if (Date.now() >= chaosEnd) break;
       for (const s of slots) {
         if (!s.busy && s.proc?.exited) {
@@ -447,7 +447,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       if (choices.length === 0) continue;
       const kind = rnd.pick(choices) as Fault["kind"];
       if (kind.startsWith("broker")) {
-        const node = rnd.int(1, o.nodes);
+        const node = rnd.range(1, o.nodes);
         brokersDown.add(node);
         spawnAction(brokerFault(node, kind === "broker-kill"));
       } else {

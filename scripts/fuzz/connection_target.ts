@@ -20,7 +20,7 @@ import { decodeRequestHeader } from "../../src/protocol/frame.ts";
 import { FrameReader } from "../../tests/_proxy.ts";
 import { type CaseReport, describe, FuzzFailure } from "./decoder_targets.ts";
 import { concat, mutateBytes } from "./mutators.ts";
-import type { Rng } from "./prng.ts";
+import type { Rng } from "../../src/util/random.ts";
 import type { GoldenPair } from "./seeds.ts";
 
 /** What the fake broker writes for one request: byte runs, each after a pause. */

@@ -21,7 +21,7 @@ import { decodeRecordBatches, type KafkaRecord } from "../../src/protocol/record
 import { scanRecordBatches } from "../../src/protocol/record_batch_scan.ts";
 import { Writer } from "../../src/protocol/writer.ts";
 import { mutateBytes, mutateRecords, type Mutation } from "./mutators.ts";
-import type { Rng } from "./prng.ts";
+import type { Rng } from "../../src/util/random.ts";
 import { contentOf, type GoldenPair, type RecordSeed } from "./seeds.ts";
 
 /** An invariant broke: the case fails with this description. */

@@ -55,7 +55,7 @@ import {
   weighted,
   wrongCrc,
 } from "./mutators.ts";
-import type { Rng } from "./prng.ts";
+import type { Rng } from "../../src/util/random.ts";
 import { API_BY_KEY } from "./seeds.ts";
 import { decodeAssignment } from "../../src/protocol/consumer_protocol.ts";
 

@@ -18,7 +18,7 @@ import {
 import { connectionCase, FakeBroker } from "./connection_target.ts";
 import { e2eCase, E2eHarness } from "./e2e_target.ts";
 import { weighted } from "./mutators.ts";
-import { Rng } from "./prng.ts";
+import { Rng } from "../../src/util/random.ts";
 import { type GoldenPair, loadGolden, type RecordSeed, recordSeeds } from "./seeds.ts";
 
 /** Settings of {@linkcode runFuzz}. */

@@ -29,7 +29,7 @@ import {
   RECORD_COUNT_AT,
   RECORDS_AT,
 } from "../../src/protocol/record_batch_format.ts";
-import type { Rng } from "./prng.ts";
+import type { Rng } from "../../src/util/random.ts";
 
 /** Damaged bytes and what was done to them. */
 export interface Mutation {

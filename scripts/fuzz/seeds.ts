@@ -20,7 +20,7 @@ import {
 import { type ApiSchema, inRange, parseVersions } from "../../src/protocol/schema.ts";
 import * as messages from "../../src/protocol/messages/mod.ts";
 import { concat } from "./mutators.ts";
-import { Rng } from "./prng.ts";
+import { Rng } from "../../src/util/random.ts";
 
 /** Every API we declare, by key. */
 export const API_BY_KEY: ReadonlyMap<number, ApiSchema> = new Map(

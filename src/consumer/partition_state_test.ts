@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { AckTracker, type Ticket } from "./offsets/ack_tracker.ts";
 import { PartitionStates, type SentPartition } from "./partition_state.ts";
+import { Rng } from "../util/random.ts";
 
 const TP = { topic: "t", partition: 0 };
 
@@ -183,14 +184,9 @@ Deno.test("a re-assigned partition is a new incarnation: answers and acks of the
 });
 
 Deno.test("property: random transitions never deliver a gap, a stale chunk, or count a fenced ack", () => {
-  // A small seeded generator (xorshift) so a failure replays.
-  let seed = 0x9e3779b9;
-  const rand = (n: number) => {
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) % n;
-  };
+  // Seeded, so a failure replays.
+  const rng = new Rng(0x9e3779b9);
+  const rand = (n: number) => rng.int(n);
   for (let run = 0; run < 200; run++) {
     const s = setup();
     const tps = [{ topic: "a", partition: 0 }, { topic: "a", partition: 1 }];

@@ -8,6 +8,7 @@ import {
   rangeAssign,
   roundRobinAssign,
 } from "./assignors.ts";
+import { Rng } from "../../util/random.ts";
 
 const dynamic = (memberId: string, topics: string[]): GroupMember => ({
   memberId,
@@ -234,7 +235,8 @@ Deno.test("compareMembers() orders as Java's MemberInfo, by UTF-16 code unit", (
 });
 
 Deno.test("assign() properties hold over random groups: exclusive, complete, deterministic", () => {
-  const rand = mulberry32(0x5eed);
+  const rng = new Rng(0x5eed);
+  const rand = () => rng.next();
   const int = (n: number) => Math.floor(rand() * n);
   for (let round = 0; round < 500; round++) {
     const topics = Array.from({ length: 1 + int(5) }, (_, i) => `t${i}`);
@@ -276,7 +278,8 @@ Deno.test("assign() properties hold over random groups: exclusive, complete, det
 });
 
 Deno.test("roundRobinAssign() balances to within one partition when subscriptions agree", () => {
-  const rand = mulberry32(7);
+  const rng = new Rng(7);
+  const rand = () => rng.next();
   for (let round = 0; round < 200; round++) {
     const topics = ["a", "b", "c"].slice(0, 1 + Math.floor(rand() * 3));
     const partitions = new Map(topics.map((t) => [t, Math.floor(rand() * 12)]));
@@ -293,15 +296,4 @@ Deno.test("roundRobinAssign() balances to within one partition when subscription
 
 function toMaps(o: Record<string, Record<string, number[]>>): GroupAssignment {
   return new Map(Object.entries(o).map(([m, t]) => [m, new Map(Object.entries(t))]));
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

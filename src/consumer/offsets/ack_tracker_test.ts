@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { AckTracker, type Ticket } from "./ack_tracker.ts";
+import { Rng } from "../../util/random.ts";
 
 const tp = { topic: "orders", partition: 0 };
 
@@ -254,7 +255,8 @@ Deno.test("AckTracker memory stays bounded by outstanding batches over a long ru
 });
 
 Deno.test("AckTracker property: committable is always the longest acknowledged prefix", () => {
-  const rand = mulberry32(0xac4);
+  const rng = new Rng(0xac4);
+  const rand = () => rng.next();
   const int = (n: number) => Math.floor(rand() * n);
   let acks = 0;
   while (acks < 100_000) {
@@ -298,14 +300,3 @@ Deno.test("AckTracker property: committable is always the longest acknowledged p
     assert.equal(t.committable(tp), pos, "everything acknowledged: commit to the end");
   }
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

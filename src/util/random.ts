@@ -1,7 +1,10 @@
 /**
- * The fuzzer's only source of randomness: a small deterministic PRNG
- * (mulberry32) seeded per case from the run's seed and the case number, so
- * that `deno task fuzz --seed S --case N` replays case N alone, exactly.
+ * The one seeded random generator of the tests and scripts (mulberry32): the
+ * fuzzer (seeded per case from the run's seed and the case number, so that
+ * `deno task fuzz --seed S --case N` replays case N alone, exactly), the
+ * chaos task's fault schedule, and the property tests. Not part of the
+ * published package (deno.json excludes it): the library itself draws no
+ * seeded numbers.
  *
  * @module
  */
