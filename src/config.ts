@@ -515,8 +515,45 @@ export interface ConsumerOptions {
 }
 
 /**
- * The options of the consumer after validation, whatever the mode: every
- * default filled in.
+ * Options whose value is always known once resolved: the ones with a
+ * default, and those computed from others (`rebalanceTimeoutMs`, the backoff
+ * maxima).
+ */
+type AlwaysSet =
+  | "clientId"
+  | "autoOffsetReset"
+  | "commit"
+  | "autoCommitIntervalMs"
+  | "sessionTimeoutMs"
+  | "heartbeatIntervalMs"
+  | "maxPollIntervalMs"
+  | "rebalanceTimeoutMs"
+  | "closeTimeoutMs"
+  | "requestTimeoutMs"
+  | "assignors"
+  | "isolationLevel"
+  | "maxBufferedBytes"
+  | "fetchMinBytes"
+  | "fetchMaxWaitMs"
+  | "fetchMaxBytes"
+  | "maxPartitionFetchBytes"
+  | "checkCrcs"
+  | "metadataMaxAgeMs"
+  | "retryBackoffMs"
+  | "retryBackoffMaxMs"
+  | "reconnectBackoffMs"
+  | "reconnectBackoffMaxMs"
+  | "bootstrapTimeoutMs";
+
+/** Options whose resolved form differs from what the user gives. */
+type Transformed = "brokers" | "tls" | "sasl" | "logger" | "topics" | "assign";
+
+/**
+ * The options of the consumer after validation, whatever the mode: derived
+ * from {@linkcode ConsumerOptions} (each field documented there), every
+ * default filled in, and these in their resolved form: `brokers` a list
+ * without duplicates, `tls` and `sasl` ready to use (secrets as `Secret`s),
+ * `logger` with every level, plus the two backoffs as ranges.
  *
  * @example
  * ```ts
@@ -526,81 +563,26 @@ export interface ConsumerOptions {
  *   assign: [{ topic: "orders", partition: 0 }],
  * });
  * common.clientId; // "sluice"
+ * common.retryBackoff; // { initialMs: 100, maxMs: 1000 }
  * ```
  */
-export interface ResolvedCommonOptions {
-  /** Bootstrap brokers, `host:port` each, trimmed, without duplicates. */
-  brokers: string[];
-  /** See {@linkcode ConsumerOptions.clientId}. */
-  clientId: string;
-  /** See {@linkcode ConsumerOptions.groupId}. */
-  groupId?: string;
-  /** See {@linkcode ConsumerOptions.autoOffsetReset}. */
-  autoOffsetReset: AutoOffsetReset;
-  /** See {@linkcode ConsumerOptions.commit}. Nothing is committed without `groupId`. */
-  commit: CommitMode;
-  /** See {@linkcode ConsumerOptions.autoCommitIntervalMs}. */
-  autoCommitIntervalMs: number;
-  /** See {@linkcode ConsumerOptions.sessionTimeoutMs}. */
-  sessionTimeoutMs: number;
-  /** See {@linkcode ConsumerOptions.heartbeatIntervalMs}. */
-  heartbeatIntervalMs: number;
-  /** See {@linkcode ConsumerOptions.maxPollIntervalMs}. */
-  maxPollIntervalMs: number;
-  /** See {@linkcode ConsumerOptions.rebalanceTimeoutMs}; `maxPollIntervalMs` when not given. */
-  rebalanceTimeoutMs: number;
-  /** See {@linkcode ConsumerOptions.closeTimeoutMs}. */
-  closeTimeoutMs: number;
-  /** See {@linkcode ConsumerOptions.requestTimeoutMs}. */
-  requestTimeoutMs: number;
-  /** See {@linkcode ConsumerOptions.groupInstanceId}. */
-  groupInstanceId?: string;
-  /** See {@linkcode ConsumerOptions.assignors}; in order of preference. */
-  assignors: AssignorName[];
-  /** See {@linkcode ConsumerOptions.isolationLevel}. */
-  isolationLevel: IsolationLevel;
-  /** See {@linkcode ConsumerOptions.maxBufferedBytes}. */
-  maxBufferedBytes: number;
-  /** See {@linkcode ConsumerOptions.fetchMinBytes}. */
-  fetchMinBytes: number;
-  /** See {@linkcode ConsumerOptions.fetchMaxWaitMs}. */
-  fetchMaxWaitMs: number;
-  /** See {@linkcode ConsumerOptions.fetchMaxBytes}; each Fetch asks for `min(this, budget left)`. */
-  fetchMaxBytes: number;
-  /** See {@linkcode ConsumerOptions.maxPartitionFetchBytes}. */
-  maxPartitionFetchBytes: number;
-  /** See {@linkcode ConsumerOptions.checkCrcs}. */
-  checkCrcs: boolean;
-  /** See {@linkcode ConsumerOptions.tls}; undefined without TLS. */
-  tls?: TlsConfig;
-  /** See {@linkcode ConsumerOptions.sasl}; undefined without SASL. Secrets are {@linkcode Secret}s. */
-  sasl?: SaslConfig;
-  /** See {@linkcode ConsumerOptions.metadataMaxAgeMs}. */
-  metadataMaxAgeMs: number;
-  /** See {@linkcode ConsumerOptions.retryBackoffMs}. */
-  retryBackoffMs: number;
-  /** See {@linkcode ConsumerOptions.retryBackoffMaxMs}; always >= `retryBackoffMs`. */
-  retryBackoffMaxMs: number;
-  /** See {@linkcode ConsumerOptions.reconnectBackoffMs}. */
-  reconnectBackoffMs: number;
-  /** See {@linkcode ConsumerOptions.reconnectBackoffMaxMs}; always >= `reconnectBackoffMs`. */
-  reconnectBackoffMaxMs: number;
-  /** See {@linkcode ConsumerOptions.bootstrapTimeoutMs}. */
-  bootstrapTimeoutMs: number;
-  /** See {@linkcode ConsumerOptions.signal}. */
-  signal?: AbortSignal;
-  /**
-   * The user's logger with every level present; calls never throw (a
-   * throwing or rejecting user method is ignored).
-   */
-  logger: Required<Logger>;
-  /** See {@linkcode ConsumerOptions.onAssigned}. */
-  onAssigned?: RebalanceListener;
-  /** See {@linkcode ConsumerOptions.onRevoked}. */
-  onRevoked?: RebalanceListener;
-  /** See {@linkcode ConsumerOptions.onLost}. */
-  onLost?: RebalanceListener;
-}
+export type ResolvedCommonOptions =
+  & Omit<ConsumerOptions, AlwaysSet | Transformed>
+  & { [K in AlwaysSet]-?: Exclude<ConsumerOptions[K], undefined> }
+  & {
+    /** Bootstrap brokers, `host:port` each, trimmed, without duplicates. */
+    brokers: string[];
+    /** TLS settings, undefined without TLS. */
+    tls?: TlsConfig;
+    /** SASL settings, undefined without SASL. Secrets are {@linkcode Secret}s. */
+    sasl?: SaslConfig;
+    /** The user's logger with every level; calls never throw. */
+    logger: Required<Logger>;
+    /** retryBackoffMs .. retryBackoffMaxMs. */
+    retryBackoff: { initialMs: number; maxMs: number };
+    /** reconnectBackoffMs .. reconnectBackoffMaxMs. */
+    reconnectBackoff: { initialMs: number; maxMs: number };
+  };
 
 /**
  * Resolved options of a consumer in subscribe mode (`topics` given): it joins
@@ -1254,41 +1236,21 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 }
 
 function build(p: Parsed): ResolvedOptions {
+  const retryBackoffMaxMs = p.retryBackoffMaxMs ?? Math.max(1000, p.retryBackoffMs);
+  const reconnectBackoffMaxMs = p.reconnectBackoffMaxMs ?? Math.max(1000, p.reconnectBackoffMs);
+  const { topics: _topics, assign: _assign, ...rest } = p;
   const common: ResolvedCommonOptions = {
+    ...rest,
     brokers: [...new Set(p.brokers)],
-    clientId: p.clientId,
-    groupId: p.groupId,
-    autoOffsetReset: p.autoOffsetReset,
-    commit: p.commit,
-    autoCommitIntervalMs: p.autoCommitIntervalMs,
-    sessionTimeoutMs: p.sessionTimeoutMs,
-    heartbeatIntervalMs: p.heartbeatIntervalMs,
-    maxPollIntervalMs: p.maxPollIntervalMs,
     rebalanceTimeoutMs: p.rebalanceTimeoutMs ?? p.maxPollIntervalMs,
-    closeTimeoutMs: p.closeTimeoutMs,
-    requestTimeoutMs: p.requestTimeoutMs,
-    groupInstanceId: p.groupInstanceId,
     assignors: [...p.assignors],
-    isolationLevel: p.isolationLevel,
-    maxBufferedBytes: p.maxBufferedBytes,
-    fetchMinBytes: p.fetchMinBytes,
-    fetchMaxWaitMs: p.fetchMaxWaitMs,
-    fetchMaxBytes: p.fetchMaxBytes,
-    maxPartitionFetchBytes: p.maxPartitionFetchBytes,
-    checkCrcs: p.checkCrcs,
     tls: resolveTls(p.tls),
     sasl: resolveSasl(p.sasl),
-    metadataMaxAgeMs: p.metadataMaxAgeMs,
-    retryBackoffMs: p.retryBackoffMs,
-    retryBackoffMaxMs: p.retryBackoffMaxMs ?? Math.max(1000, p.retryBackoffMs),
-    reconnectBackoffMs: p.reconnectBackoffMs,
-    reconnectBackoffMaxMs: p.reconnectBackoffMaxMs ?? Math.max(1000, p.reconnectBackoffMs),
-    bootstrapTimeoutMs: p.bootstrapTimeoutMs,
-    signal: p.signal,
+    retryBackoffMaxMs,
+    reconnectBackoffMaxMs,
+    retryBackoff: { initialMs: p.retryBackoffMs, maxMs: retryBackoffMaxMs },
+    reconnectBackoff: { initialMs: p.reconnectBackoffMs, maxMs: reconnectBackoffMaxMs },
     logger: safeLogger(p.logger),
-    onAssigned: p.onAssigned,
-    onRevoked: p.onRevoked,
-    onLost: p.onLost,
   };
   if (p.topics !== undefined) {
     const topics = p.topics instanceof RegExp

@@ -126,7 +126,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       tls: o.tls,
       sasl: o.sasl,
       bootstrapTimeoutMs: o.bootstrapTimeoutMs,
-      reconnectBackoff: { initialMs: o.reconnectBackoffMs, maxMs: o.reconnectBackoffMaxMs },
+      reconnectBackoff: o.reconnectBackoff,
       onBootstrapFailure: ({ attempt, error }) =>
         o.logger.warn("no bootstrap broker answered; retrying", {
           attempt,
@@ -137,28 +137,14 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     });
     this.#buffer = new FetchBuffer(o.maxBufferedBytes);
     this.#states = new PartitionStates(this.#tracker, this.#buffer);
-    this.#fetcher = new Fetcher(this.#cluster, this.#states, this.#buffer, {
-      minBytes: o.fetchMinBytes,
-      maxWaitMs: o.fetchMaxWaitMs,
-      maxBytes: o.fetchMaxBytes,
-      maxPartitionBytes: o.maxPartitionFetchBytes,
-      isolationLevel: o.isolationLevel === "read_committed" ? 1 : 0,
-      requestTimeoutMs: o.requestTimeoutMs,
-      retryBackoffMs: o.retryBackoffMs,
-      retryBackoffMaxMs: o.retryBackoffMaxMs,
-      reconnectBackoff: { initialMs: o.reconnectBackoffMs, maxMs: o.reconnectBackoffMaxMs },
-      logger: o.logger,
-    }, {
+    this.#fetcher = new Fetcher(this.#cluster, this.#states, this.#buffer, o, {
       outOfRange: (c) => this.#resetOutOfRange(c),
       truncated: (c, at) => this.#truncated(c, at),
       fatal: (e) => this.#fail(e),
     }, this.#stop.signal);
     this.#states.onChange(() => this.#fetcher.wake());
     this.#group = o.groupId
-      ? new GroupClient(this.#cluster, o.groupId, this.#stop.signal, 20, {
-        initialMs: o.retryBackoffMs,
-        maxMs: o.retryBackoffMaxMs,
-      })
+      ? new GroupClient(this.#cluster, o.groupId, this.#stop.signal, 20, o.retryBackoff)
       : null;
     this.readable = new ReadableStream<RecordBatch>({
       start: (controller) => {
@@ -259,7 +245,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       to,
       this.#isolation(),
       this.#stop.signal,
-      this.#retryBackoff(),
+      this.#opts.retryBackoff,
     );
     if (!this.#states.get(tp)) throw this.#notAssigned("seek", tp);
     this.#states.seekTo(tp, offset);
@@ -402,7 +388,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         } catch (e) {
           const retry = e instanceof CorruptDataError || e instanceof RequestTimeoutError;
           if (!retry || attempt >= 4) throw e;
-          await delay(backoffMs(attempt, this.#retryBackoff()), this.#stop.signal);
+          await delay(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal);
         }
       }
       const committed = this.#group
@@ -421,7 +407,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
             spec,
             this.#isolation(),
             this.#stop.signal,
-            this.#retryBackoff(),
+            this.#opts.retryBackoff,
           );
         } else {
           position = committed.get(partitionKey(a.topic, a.partition)) ??
@@ -446,7 +432,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         heartbeatIntervalMs: o.heartbeatIntervalMs,
         requestTimeoutMs: o.requestTimeoutMs,
         assignors: o.assignors,
-        retryBackoff: this.#retryBackoff(),
+        retryBackoff: this.#opts.retryBackoff,
         logger: o.logger,
       }, {
         subscription: () => this.#subscription(),
@@ -509,11 +495,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     for (const start of starts) start();
   }
 
-  /** Backoff of retried lookups (ListOffsets, coordinator calls): the retry options. */
-  #retryBackoff(): { initialMs: number; maxMs: number } {
-    return { initialMs: this.#opts.retryBackoffMs, maxMs: this.#opts.retryBackoffMaxMs };
-  }
-
   /** The start position when nothing is committed: per autoOffsetReset. */
   async #resetPosition(tp: TopicPartition): Promise<bigint> {
     const reset = this.#opts.autoOffsetReset;
@@ -530,7 +511,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       reset,
       this.#isolation(),
       this.#stop.signal,
-      this.#retryBackoff(),
+      this.#opts.retryBackoff,
     );
   }
 
@@ -549,7 +530,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       this.#opts.autoOffsetReset,
       this.#isolation(),
       this.#stop.signal,
-      this.#retryBackoff(),
+      this.#opts.retryBackoff,
     );
     this.#opts.logger.warn("offset out of range; reset", { ...tp, from: c.position, to: offset });
     // Revoked or re-assigned during the lookup: that state's own position stands.

@@ -20,35 +20,25 @@ import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/mes
 import { ZERO_UUID } from "../protocol/reader.ts";
 import { FetchSession, type SessionPartition } from "./fetch_session.ts";
 import { scanRecordBatches } from "../protocol/record_batch_scan.ts";
-import { backoffMs, type BackoffOptions, delay, sleep } from "../util/async.ts";
-import type { Logger } from "../config.ts";
+import { backoffMs, delay, sleep } from "../util/async.ts";
+import type { ResolvedCommonOptions } from "../config.ts";
 import type { FetchBuffer } from "./fetch_buffer.ts";
 import { groupByTopic, partitionKey } from "../util/partitions.ts";
 import type { PartitionStates, PartitionView, SentPartition } from "./partition_state.ts";
 
-/** Fetch settings (from the consumer's options). */
-export interface FetcherOptions {
-  /** fetchMinBytes. */
-  minBytes: number;
-  /** fetchMaxWaitMs. */
-  maxWaitMs: number;
-  /** fetchMaxBytes. */
-  maxBytes: number;
-  /** maxPartitionFetchBytes. */
-  maxPartitionBytes: number;
-  /** 0 read_uncommitted, 1 read_committed. */
-  isolationLevel: 0 | 1;
-  /** requestTimeoutMs (the Fetch timeout adds maxWaitMs). */
-  requestTimeoutMs: number;
-  /** Retry backoff bounds. */
-  retryBackoffMs: number;
-  /** Largest retry backoff. */
-  retryBackoffMaxMs: number;
-  /** Pause before reconnecting after a connection failure (reconnectBackoffMs..MaxMs). */
-  reconnectBackoff: BackoffOptions;
-  /** Logger. */
-  logger: Required<Logger>;
-}
+/** The consumer's options the fetcher reads, as resolved. */
+export type FetcherOptions = Pick<
+  ResolvedCommonOptions,
+  | "fetchMinBytes"
+  | "fetchMaxWaitMs"
+  | "fetchMaxBytes"
+  | "maxPartitionFetchBytes"
+  | "isolationLevel"
+  | "requestTimeoutMs"
+  | "retryBackoff"
+  | "reconnectBackoff"
+  | "logger"
+>;
 
 /** What the fetcher asks of the consumer. */
 export interface FetcherHooks {
@@ -72,6 +62,8 @@ export class Fetcher {
   readonly #hooks: FetcherHooks;
   readonly #signal: AbortSignal;
   readonly #states: PartitionStates;
+  /** Kafka's isolation level number: 0 read_uncommitted, 1 read_committed. */
+  readonly #isolation: 0 | 1;
   readonly #loops = new Map<number, Promise<void>>();
   #wakers: Array<() => void> = [];
   #metadataRefresh: Promise<void> | null = null;
@@ -94,6 +86,7 @@ export class Fetcher {
     this.#states = states;
     this.#buffer = buffer;
     this.#opts = opts;
+    this.#isolation = opts.isolationLevel === "read_committed" ? 1 : 0;
     this.#hooks = hooks;
     this.#signal = signal;
   }
@@ -146,7 +139,7 @@ export class Fetcher {
 
   #refreshSoon(): void {
     if (this.#metadataRefresh || this.#signal.aborted) return;
-    const wait = Math.max(0, this.#lastRefresh + this.#opts.retryBackoffMs - Date.now());
+    const wait = Math.max(0, this.#lastRefresh + this.#opts.retryBackoff.initialMs - Date.now());
     this.#metadataRefresh = (async () => {
       try {
         if (wait > 0) await delay(wait, this.#signal);
@@ -221,12 +214,12 @@ export class Fetcher {
       // most a fair share of the budget per broker loop — a long-polling
       // Fetch holds its reservation, and one loop holding it all would starve
       // the partitions led by other brokers.
-      const minimum = Math.min(this.#opts.maxPartitionBytes, 64 * 1024);
+      const minimum = Math.min(this.#opts.maxPartitionFetchBytes, 64 * 1024);
       const share = Math.max(
         minimum,
         Math.floor(this.#buffer.capacity / Math.max(1, this.#loops.size)),
       );
-      const reserved = this.#buffer.tryReserve(minimum, Math.min(this.#opts.maxBytes, share));
+      const reserved = this.#buffer.tryReserve(minimum, Math.min(this.#opts.fetchMaxBytes, share));
       if (reserved === 0) {
         await this.#buffer.whenSpace(this.#signal);
         continue;
@@ -237,16 +230,16 @@ export class Fetcher {
       try {
         const conn = await this.#cluster.connection(leader, "fetch");
         res = await conn.send(FetchApi, {
-          maxWaitMs: this.#opts.maxWaitMs,
-          minBytes: this.#opts.minBytes,
+          maxWaitMs: this.#opts.fetchMaxWaitMs,
+          minBytes: this.#opts.fetchMinBytes,
           maxBytes: reserved,
-          isolationLevel: this.#opts.isolationLevel,
+          isolationLevel: this.#isolation,
           sessionId: plan.sessionId,
           sessionEpoch: plan.sessionEpoch,
           topics: this.#topics(plan.send, leaderEpoch),
           forgottenTopicsData: this.#forgotten(plan.forget),
           rackId: "",
-        }, { timeoutMs: this.#opts.requestTimeoutMs + this.#opts.maxWaitMs });
+        }, { timeoutMs: this.#opts.requestTimeoutMs + this.#opts.fetchMaxWaitMs });
         connErrors = 0;
       } catch (e) {
         session.reset();
@@ -337,9 +330,7 @@ export class Fetcher {
           nextOffset: scan.nextOffset,
           lastEpoch: scan.lastEpoch,
           highWatermark: p.highWatermark,
-          abortedTransactions: this.#opts.isolationLevel === 1
-            ? (p.abortedTransactions ?? [])
-            : null,
+          abortedTransactions: this.#isolation === 1 ? (p.abortedTransactions ?? []) : null,
         });
       }
     }
@@ -386,11 +377,7 @@ export class Fetcher {
   }
 
   #backoff(c: PartitionView): void {
-    this.#states.backoff(c, (errors) =>
-      backoffMs(errors, {
-        initialMs: this.#opts.retryBackoffMs,
-        maxMs: this.#opts.retryBackoffMaxMs,
-      }));
+    this.#states.backoff(c, (errors) => backoffMs(errors, this.#opts.retryBackoff));
   }
 
   #topics(
@@ -402,7 +389,7 @@ export class Fetcher {
       fetchOffset: p.position,
       // Constant per partition (the response as a whole is bounded by the
       // reservation), so a session does not resend partitions for it.
-      partitionMaxBytes: this.#opts.maxPartitionBytes,
+      partitionMaxBytes: this.#opts.maxPartitionFetchBytes,
       currentLeaderEpoch: leaderEpoch(p),
       lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
     }));
