@@ -25,6 +25,7 @@ import {
   TlsError,
   UnsupportedVersionError,
 } from "./errors.ts";
+import { apiRecorder } from "./api_record.ts";
 import { authenticate, type SaslConfig } from "./sasl/authenticate.ts";
 import { connectTls, isTlsFailure, type TlsConfig } from "./tls.ts";
 
@@ -97,6 +98,8 @@ export class Connection {
   #writing: Promise<void> = Promise.resolve();
   #closed: Error | null = null;
   #versions = new Map<number, { min: number; max: number }>();
+  /** Test instrumentation (SLUICE_API_RECORD_DIR); null when off. */
+  readonly #recorder = apiRecorder();
   /** Resolves when the read loop has ended (closed or failed). */
   readonly done: Promise<void>;
 
@@ -203,6 +206,7 @@ export class Connection {
     return new Promise<Res>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!this.#pending.delete(correlationId)) return;
+        this.#recorder?.failure(this.broker, api, version, "timeout");
         reject(new RequestTimeoutError(this.broker, api.name, timeoutMs));
         // The response may still come; the stream position is unknown to
         // nobody, but Kafka's Java client closes here too, and so do we: a
@@ -227,7 +231,7 @@ export class Connection {
 
   /** Closes the socket; pending requests fail with a ConnectionError. */
   close(): void {
-    this.#fail(new ConnectionError(this.broker, "connection closed by the client"));
+    this.#fail(new ConnectionError(this.broker, "connection closed by the client"), true);
   }
 
   async #writeAll(frame: Uint8Array): Promise<void> {
@@ -326,15 +330,22 @@ export class Connection {
     for (const k of res.apiKeys) {
       this.#versions.set(k.apiKey, { min: k.minVersion, max: k.maxVersion });
     }
+    this.#recorder?.versions(
+      this.broker,
+      res.apiKeys.map((k) => [k.apiKey, k.minVersion, k.maxVersion] as const),
+    );
   }
 
-  #fail(err: Error): void {
+  #fail(err: Error, byClient = false): void {
     if (this.#closed) return;
     this.#closed = err;
     clearTimeout(this.#reauthTimer);
     this.#reauthAt = 0;
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
+      // Unanswered because the connection broke (a broker that cannot parse
+      // a request closes it); not when we closed it ourselves.
+      if (!byClient) this.#recorder?.failure(this.broker, p.api, p.version, "connection lost");
       p.reject(err);
     }
     this.#pending.clear();
@@ -355,11 +366,16 @@ export class Connection {
     }
     this.#pending.delete(id);
     clearTimeout(p.timer);
+    let body: unknown;
     try {
-      p.resolve(decodeResponse(p.api, p.version, frame));
+      body = decodeResponse(p.api, p.version, frame);
     } catch (e) {
+      this.#recorder?.failure(this.broker, p.api, p.version, "undecodable");
       p.reject(e instanceof Error ? e : new Error(String(e)));
+      return;
     }
+    this.#recorder?.response(this.broker, p.api, p.version, body);
+    p.resolve(body);
   }
 
   #frameSize(buf: Uint8Array, at: number): number {
