@@ -218,6 +218,29 @@ T_START=$(($(now_ms) - t0))
 START_T0=""
 log "KAFKA_BROKERS=$KAFKA_BROKERS${KAFKA_CLUSTER_BROKERS:+ KAFKA_CLUSTER_BROKERS=$KAFKA_CLUSTER_BROKERS}${KAFKA39_BROKERS:+ KAFKA39_BROKERS=$KAFKA39_BROKERS}${KAFKA_SECURE_CONFIG:+ KAFKA_SECURE_CONFIG=$KAFKA_SECURE_CONFIG}"
 
+# The version coverage guard (scripts/coverage_guard.ts): every test process
+# records, under SLUICE_API_RECORD_DIR, which (API, version) it sent to which
+# broker and whether the answer was clean; brokers.tsv names the real Kafka
+# brokers of this run (every port of every cluster started here) and
+# matrix.txt the versions planned (scripts/kafka/versions.sh) and run.
+# shellcheck source=scripts/kafka/versions.sh
+source "$ROOT/scripts/kafka/versions.sh"
+SLUICE_API_RECORD_DIR=$(mktemp -d)
+export SLUICE_API_RECORD_DIR
+RAN_VERSIONS=""
+for spec in "${CLUSTERS[@]}"; do
+  read -r key name n version var <<<"$spec"
+  for dir in "$RUN_ROOT/$name-$$" "$RUN_ROOT/$name"; do
+    [[ -f "$dir/ports" && "$(cat "$dir/owner" 2>/dev/null)" == "$$" ]] || continue
+    while read -r port; do
+      printf '127.0.0.1:%s\t%s\t%s\n' "$port" "$version" "$(basename "$dir")"
+    done <"$dir/ports" >>"$SLUICE_API_RECORD_DIR/brokers.tsv"
+    [[ " $RAN_VERSIONS " == *" $version "* ]] || RAN_VERSIONS+="${RAN_VERSIONS:+ }$version"
+    break
+  done
+done
+printf 'planned %s\nran %s\n' "$KAFKA_MATRIX_VERSIONS" "$RAN_VERSIONS" >"$SLUICE_API_RECORD_DIR/matrix.txt"
+
 # deno test's output goes to the terminal as it comes and to a file, from
 # which the final `ok | X passed | Y failed` line is read.
 # Extra arguments go to deno test; when they name test files or directories,
@@ -248,6 +271,16 @@ T_TESTS=$(($(now_ms) - t0))
 
 stop_all
 timings
+# The guard judges a whole run only (test files named on the command line
+# prove less than it asks); it fails the run on an API whose highest version
+# no real broker answered cleanly.
+if [[ ${#paths[@]} -gt 0 && -s "$SLUICE_API_RECORD_DIR/brokers.tsv" ]]; then
+  if ! deno run -A scripts/coverage_guard.ts --dir "$SLUICE_API_RECORD_DIR"; then
+    log "the version coverage guard failed (see its table above)"
+    [[ $rc -ne 0 ]] || rc=1
+  fi
+fi
+rm -rf "$SLUICE_API_RECORD_DIR"
 # A run that had to use its own names cleans up after itself when all passed.
 if [[ $rc -eq 0 ]]; then
   for name in "${STARTED[@]}"; do
