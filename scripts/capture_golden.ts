@@ -7,12 +7,18 @@
  * - **Broker responses.** A raw TCP connection sends requests encoded by our
  *   codec (ApiVersions, CreateTopics, Metadata, FindCoordinator, ListOffsets,
  *   Fetch, JoinGroup, SyncGroup, Heartbeat, DescribeGroups, OffsetCommit,
- *   OffsetFetch, LeaveGroup; error paths included) and saves each response
- *   frame exactly as the broker wrote it, with the request that asked for it.
- *   The Fetch data was written by Kafka's own console producer.
- * - **Java client requests.** Kafka's console consumer and admin tools run
- *   through a recording proxy (`tests/_proxy.ts`); the request frames they
- *   write (and the broker's answers) are saved.
+ *   OffsetFetch, LeaveGroup, DeleteGroups; error paths included) and saves
+ *   each response frame exactly as the broker wrote it, with the request that
+ *   asked for it. Each API at the newest version the broker offers, plus older
+ *   ones our fallbacks use (e.g. OffsetCommit/OffsetFetch v9, by topic name,
+ *   next to v10, by topic id). The Fetch data was written by Kafka's own
+ *   console producer.
+ * - **Java client requests.** Kafka's console consumer (classic protocol, and
+ *   KIP-848 `group.protocol=consumer`: only that one names topics by id in
+ *   OffsetCommit/OffsetFetch v10) and admin tools
+ *   (topics, consumer-groups: describe, reset offsets, delete) run through a
+ *   recording proxy (`tests/_proxy.ts`); the request frames they write (and
+ *   the broker's answers) are saved.
  *
  * A frame file holds the bytes after the int32 size prefix. `index.json`
  * lists every fixture (API, key, version, correlation id, files) and the facts
@@ -32,10 +38,12 @@
  */
 
 import { encodeAssignment, encodeSubscription } from "../src/protocol/consumer_protocol.ts";
-import { decodeResponse, encodeRequest } from "../src/protocol/frame.ts";
+import { compile } from "../src/protocol/codec.ts";
+import { decodeRequestHeader, decodeResponse, encodeRequest } from "../src/protocol/frame.ts";
 import {
   ApiVersionsApi,
   CreateTopicsApi,
+  DeleteGroupsApi,
   DescribeGroupsApi,
   FetchApi,
   FindCoordinatorApi,
@@ -49,7 +57,7 @@ import {
   SyncGroupApi,
 } from "../src/protocol/messages/mod.ts";
 import type { ApiSchema } from "../src/protocol/schema.ts";
-import { kafkaTool, produceConsole } from "../tests/_kafka.ts";
+import { kafkaScript, kafkaTool, produceConsole } from "../tests/_kafka.ts";
 import {
   API_BY_KEY,
   FrameReader,
@@ -68,7 +76,17 @@ const GROUP = "golden-group";
 const OFFSETS_GROUP = "golden-offsets";
 /** Group of Kafka's console consumer (through the proxy). */
 const JAVA_GROUP = "golden-java";
+/**
+ * Group of Kafka's console consumer with the KIP-848 consumer protocol: Java
+ * 4.4 names topics by id (OffsetCommit/OffsetFetch v10) only there; its
+ * classic consumer and its admin client still send v9 (by name).
+ */
+const JAVA_KIP848_GROUP = "golden-java-kip848";
 const CLIENT_ID = "sluice-golden";
+/** A topic id no topic has ("golden-no-such-i" in base64url). */
+const UNKNOWN_TOPIC_ID = "Z29sZGVuLW5vLXN1Y2gtaQ";
+/** A group that never existed. */
+const NO_GROUP = "golden-no-such-group";
 
 /** Records produced, in offset order: [headers, key, value]; headers "" = none. */
 const PLAIN_LINES = [
@@ -191,12 +209,21 @@ async function captureBroker(client: RawClient, bootstrap: string) {
   const facts: Record<string, unknown> = {};
 
   console.log("ApiVersions");
-  const av = await client.call("api_versions_v4", ApiVersionsApi, 4, {
-    clientSoftwareName: "sluice-golden",
-    clientSoftwareVersion: "0.1.0",
-  });
-  check(av.errorCode === 0, "ApiVersions v4 failed");
+  const software = { clientSoftwareName: "sluice-golden", clientSoftwareVersion: "0.1.0" };
+  const av = await client.call("api_versions_v5", ApiVersionsApi, 5, {
+    ...software,
+    clusterId: null,
+    nodeId: -1,
+  }, "no cluster id and node id to check (null, -1): a bootstrap connection");
+  check(av.errorCode === 0, "ApiVersions v5 failed");
   for (const k of av.apiKeys) client.maxVersions.set(k.apiKey, k.maxVersion);
+  facts.maxVersions = Object.fromEntries(
+    av.apiKeys.filter((k) => API_BY_KEY.has(k.apiKey)).map((k) => [
+      API_BY_KEY.get(k.apiKey)!.name,
+      k.maxVersion,
+    ]),
+  );
+  await client.call("api_versions_v4", ApiVersionsApi, 4, software);
   await client.call("api_versions_v3", ApiVersionsApi, 3, {
     clientSoftwareName: "sluice-golden",
     clientSoftwareVersion: "0.1.0",
@@ -283,6 +310,30 @@ async function captureBroker(client: RawClient, bootstrap: string) {
   });
   facts.clusterId = md.clusterId;
   facts.nodeId = md.brokers[0].nodeId;
+  const nodeId = md.brokers[0].nodeId;
+
+  console.log("ApiVersions v5 checking the cluster id and node id (KIP-1242)");
+  const checked = await client.call("api_versions_v5_checked", ApiVersionsApi, 5, {
+    ...software,
+    clusterId: md.clusterId,
+    nodeId,
+  }, "the cluster id and node id Metadata gave: they match");
+  check(checked.errorCode === 0, `ApiVersions v5 checked: error ${checked.errorCode}`);
+  await client.call("api_versions_v5_wrong_node", ApiVersionsApi, 5, {
+    ...software,
+    clusterId: md.clusterId,
+    nodeId: nodeId + 1,
+  }, "the right cluster id, another node id: REBOOTSTRAP_REQUIRED (129)");
+  await client.call("api_versions_v5_wrong_cluster", ApiVersionsApi, 5, {
+    ...software,
+    clusterId: "golden-other-cluster00",
+    nodeId,
+  }, "another cluster id: REBOOTSTRAP_REQUIRED (129)");
+  await client.call("api_versions_v5_node_without_cluster", ApiVersionsApi, 5, {
+    ...software,
+    clusterId: null,
+    nodeId,
+  }, "a node id without a cluster id: INVALID_REQUEST (42)");
   await client.call("metadata_v9", MetadataApi, 9, {
     topics: metaTopics,
     allowAutoTopicCreation: false,
@@ -321,7 +372,7 @@ async function captureBroker(client: RawClient, bootstrap: string) {
   await client.call("find_coordinator_v3", FindCoordinatorApi, 3, { key: GROUP, keyType: 0 });
 
   console.log("ListOffsets");
-  await client.call("list_offsets_v10", ListOffsetsApi, 10, {
+  await client.call("list_offsets_v11", ListOffsetsApi, 11, {
     replicaId: -1,
     isolationLevel: 0,
     topics: [
@@ -484,21 +535,57 @@ async function captureBroker(client: RawClient, bootstrap: string) {
     groups: [GROUP],
     includeAuthorizedOperations: true,
   }, "Stable, one member with its subscription and assignment");
-  await client.call("offset_commit_v9", OffsetCommitApi, 9, {
+  await client.call("delete_groups_v3_errors", DeleteGroupsApi, 3, {
+    groupsNames: [GROUP, NO_GROUP],
+  }, "a group with a member: NON_EMPTY_GROUP (68); an unknown group: GROUP_ID_NOT_FOUND (69)");
+  const topic3Id = ct.topics.find((t) => t.name === TOPIC3)!.topicId;
+  const c10 = await client.call("offset_commit_v10", OffsetCommitApi, 10, {
     groupId: OFFSETS_GROUP,
     generationIdOrMemberEpoch: -1,
     memberId: "",
     groupInstanceId: null,
     topics: [{
-      name: TOPIC,
+      topicId,
       partitions: [{
         partitionIndex: 0,
         committedOffset: 3n,
         committedLeaderEpoch: 0,
         committedMetadata: "golden metadata",
       }],
+    }, {
+      topicId: topic3Id,
+      partitions: [{ partitionIndex: 1, committedOffset: 0n, committedMetadata: null }],
     }],
-  }, "simple (member-less) commit; v10 (topic ids) is not enabled in Kafka 4.1");
+  }, "simple (member-less) commit by topic id");
+  check(
+    c10.topics.every((t) => t.partitions.every((p) => p.errorCode === 0)),
+    `OffsetCommit v10: ${JSON.stringify(c10.topics)}`,
+  );
+  await client.call("offset_commit_v10_unknown_topic_id", OffsetCommitApi, 10, {
+    groupId: OFFSETS_GROUP,
+    generationIdOrMemberEpoch: -1,
+    memberId: "",
+    groupInstanceId: null,
+    topics: [{
+      topicId: UNKNOWN_TOPIC_ID,
+      partitions: [{ partitionIndex: 0, committedOffset: 1n, committedMetadata: null }],
+    }],
+  }, "a topic id no topic has: UNKNOWN_TOPIC_ID (100)");
+  await client.call("offset_commit_v9", OffsetCommitApi, 9, {
+    groupId: OFFSETS_GROUP,
+    generationIdOrMemberEpoch: -1,
+    memberId: "",
+    groupInstanceId: null,
+    topics: [{
+      name: TOPIC3,
+      partitions: [{
+        partitionIndex: 2,
+        committedOffset: 0n,
+        committedLeaderEpoch: 0,
+        committedMetadata: "by name",
+      }],
+    }],
+  }, "by topic name: the path when no topic id is known (and brokers before 4.2)");
   await client.call("offset_commit_v8_generation", OffsetCommitApi, 8, {
     groupId: GROUP,
     generationIdOrMemberEpoch: j2.generationId,
@@ -513,6 +600,7 @@ async function captureBroker(client: RawClient, bootstrap: string) {
     groupId: GROUP,
     members: [{ memberId, groupInstanceId: null, reason: "golden capture done" }],
   });
+  facts.unknownTopicId = UNKNOWN_TOPIC_ID;
   return facts;
 }
 
@@ -527,8 +615,45 @@ async function decodeOnly<Req, Res>(
   return res;
 }
 
-async function captureAfterJava(client: RawClient) {
+async function captureAfterJava(client: RawClient, topicIds: Record<string, string>) {
   console.log("OffsetFetch, DescribeGroups (after the Java consumer)");
+  await client.call(
+    "offset_fetch_v10",
+    OffsetFetchApi,
+    10,
+    {
+      groups: [
+        { groupId: JAVA_GROUP, memberId: null, memberEpoch: -1, topics: null },
+        {
+          groupId: OFFSETS_GROUP,
+          memberId: null,
+          memberEpoch: -1,
+          topics: [
+            { topicId: topicIds[TOPIC], partitionIndexes: [0] },
+            { topicId: topicIds[TOPIC3], partitionIndexes: [1, 2] },
+          ],
+        },
+        {
+          groupId: GROUP,
+          memberId: null,
+          memberEpoch: -1,
+          topics: [{ topicId: topicIds[TOPIC3], partitionIndexes: [0] }],
+        },
+      ],
+      requireStable: true,
+    },
+    "by topic id: all of golden-java; golden-offsets (committed by v10 and by v9); " +
+      "golden-group with no offset (-1)",
+  );
+  await client.call("offset_fetch_v10_unknown_topic_id", OffsetFetchApi, 10, {
+    groups: [{
+      groupId: OFFSETS_GROUP,
+      memberId: null,
+      memberEpoch: -1,
+      topics: [{ topicId: UNKNOWN_TOPIC_ID, partitionIndexes: [0] }],
+    }],
+    requireStable: false,
+  }, "a topic id no topic has: UNKNOWN_TOPIC_ID (100)");
   await client.call(
     "offset_fetch_v9",
     OffsetFetchApi,
@@ -540,7 +665,10 @@ async function captureAfterJava(client: RawClient) {
           groupId: OFFSETS_GROUP,
           memberId: null,
           memberEpoch: -1,
-          topics: [{ name: TOPIC, partitionIndexes: [0] }],
+          topics: [{ name: TOPIC, partitionIndexes: [0] }, {
+            name: TOPIC3,
+            partitionIndexes: [1, 2],
+          }],
         },
         {
           groupId: GROUP,
@@ -551,7 +679,7 @@ async function captureAfterJava(client: RawClient) {
       ],
       requireStable: true,
     },
-    "all of golden-java; golden-offsets; golden-group with no offset (-1); v10 is not enabled in Kafka 4.1",
+    "by topic name (the path when no topic id is known, and brokers before 4.2): the same groups",
   );
   await client.call("offset_fetch_v8", OffsetFetchApi, 8, {
     groups: [{ groupId: JAVA_GROUP, topics: [{ name: TOPIC, partitionIndexes: [0] }] }],
@@ -566,17 +694,29 @@ async function captureAfterJava(client: RawClient) {
     DescribeGroupsApi,
     6,
     {
-      groups: [JAVA_GROUP, "golden-no-such-group"],
+      groups: [JAVA_GROUP, NO_GROUP],
       includeAuthorizedOperations: false,
     },
     "golden-java Empty (after the console consumer left); an unknown group: GROUP_ID_NOT_FOUND (69)",
   );
 }
 
-/** Runs Kafka's tools through the recording proxy. */
+/** After Kafka's consumer-groups tool deleted golden-java: delete ours. */
+async function captureDeletes(client: RawClient) {
+  console.log("DeleteGroups (after the Java tools)");
+  await client.call("delete_groups_v3", DeleteGroupsApi, 3, {
+    groupsNames: [OFFSETS_GROUP, JAVA_GROUP],
+  }, "golden-offsets deleted; golden-java, deleted by the Java tool: GROUP_ID_NOT_FOUND (69)");
+  await client.call("delete_groups_v2", DeleteGroupsApi, 2, {
+    groupsNames: [GROUP],
+  }, "golden-group (Empty since its member left) deleted");
+}
+
+/** Runs Kafka's tools through the recording proxy; `between` runs before the deletes. */
 async function captureJava(
   host: string,
   port: number,
+  between: () => Promise<void>,
 ): Promise<RecordedFrame[]> {
   const proxy = startRecordingProxy({ upstream: { hostname: host, port } });
   const via = `127.0.0.1:${proxy.port}`;
@@ -596,15 +736,15 @@ async function captureJava(
       String(PLAIN_LINES.length + GZIP_LINES.length + 1),
       "--timeout-ms",
       "3000",
-      "--consumer-property",
+      "--command-property",
       "client.id=golden-java-consumer",
-      "--consumer-property",
+      "--command-property",
       "auto.commit.interval.ms=300",
-      "--consumer-property",
+      "--command-property",
       "heartbeat.interval.ms=300",
-      "--consumer-property",
+      "--command-property",
       "session.timeout.ms=10000",
-      "--consumer-property",
+      "--command-property",
       "enable.metrics.push=false",
     ], { check: false });
     console.log(`  exit ${consumer.code}: ${consumer.stdout.trim().split("\n").length} lines`);
@@ -612,6 +752,31 @@ async function captureJava(
     const expected = [...PLAIN_LINES, ...GZIP_LINES].map(([, , v]) => v);
     if (values.join("\n") !== expected.join("\n")) {
       throw new Error(`console consumer printed ${JSON.stringify(values)}:\n${consumer.stderr}`);
+    }
+    console.log("Java console consumer, group.protocol=consumer (KIP-848)");
+    const kip848 = await kafkaTool("console-consumer", [
+      "--bootstrap-server",
+      via,
+      "--topic",
+      TOPIC,
+      "--group",
+      JAVA_KIP848_GROUP,
+      "--from-beginning",
+      "--max-messages",
+      String(PLAIN_LINES.length + GZIP_LINES.length + 1),
+      "--timeout-ms",
+      "3000",
+      "--command-property",
+      "client.id=golden-java-kip-consumer",
+      "--command-property",
+      "group.protocol=consumer",
+      "--command-property",
+      "auto.commit.interval.ms=300",
+      "--command-property",
+      "enable.metrics.push=false",
+    ], { check: false });
+    if (kip848.stdout.trim() !== expected.join("\n")) {
+      throw new Error(`KIP-848 console consumer printed ${kip848.stdout}:\n${kip848.stderr}`);
     }
     console.log("Java admin: topics --list, consumer-groups --describe");
     await kafkaTool("topics", ["--bootstrap-server", via, "--list"]);
@@ -622,6 +787,30 @@ async function captureJava(
       "--group",
       JAVA_GROUP,
     ]);
+    await between();
+    console.log("Java admin: consumer-groups --reset-offsets --execute, --delete");
+    await kafkaTool("consumer-groups", [
+      "--bootstrap-server",
+      via,
+      "--reset-offsets",
+      "--group",
+      JAVA_GROUP,
+      "--topic",
+      TOPIC,
+      "--to-offset",
+      "2",
+      "--execute",
+    ]);
+    const deleted = await kafkaTool("consumer-groups", [
+      "--bootstrap-server",
+      via,
+      "--delete",
+      "--group",
+      JAVA_GROUP,
+      "--group",
+      JAVA_KIP848_GROUP,
+    ]);
+    check(/successful/i.test(deleted.stdout), `consumer-groups --delete: ${deleted.stdout}`);
   } finally {
     await proxy.close();
   }
@@ -642,11 +831,14 @@ function pickJava(
     const api = API_BY_KEY.get(f.apiKey);
     if (!api) continue;
     const client = (f.clientId ?? "null").replace(/[^a-z]+/gi, "_").replace(/_+$/, "");
-    const key = `${f.apiKey}/${f.apiVersion}/${client}`;
+    const variant = f.apiKey === 18 && checksCluster(f) ? "_checked" : "";
+    const key = `${f.apiKey}/${f.apiVersion}/${client}${variant}`;
     const n = seen.get(key) ?? 0;
     if (n >= wanted(f.apiKey)) continue;
     seen.set(key, n + 1);
-    const name = `java_${snake(api.name)}_v${f.apiVersion}_${client}${n > 0 ? `_${n + 1}` : ""}`
+    const name = `java_${snake(api.name)}_v${f.apiVersion}_${client}${variant}${
+      n > 0 ? `_${n + 1}` : ""
+    }`
       .toLowerCase();
     const response = frames.find((r) =>
       r.direction === "response" && r.connection === f.connection &&
@@ -670,8 +862,29 @@ function pickJava(
   return chosen;
 }
 
+/** Whether a Java ApiVersions request (v5+) names the cluster and node it expects. */
+function checksCluster(f: RecordedFrame): boolean {
+  if (f.apiVersion < 5) return false;
+  const h = decodeRequestHeader(f.bytes);
+  h.reader.uvarint(); // request header v2 tagged fields
+  const body = compile(ApiVersionsApi.request, f.apiVersion).decode(h.reader);
+  return body.clusterId !== null;
+}
+
 function snake(name: string): string {
   return name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+/** The Kafka version of the broker and tools (`scripts/kafka.sh` picks both). */
+async function kafkaVersion(): Promise<string> {
+  const fromEnv = Deno.env.get("KAFKA_VERSION") ?? Deno.env.get("SLUICE_KAFKA_VERSION");
+  if (fromEnv) return fromEnv;
+  const out = await new Deno.Command("bash", { args: [kafkaScript(), "libs"], stderr: "inherit" })
+    .output();
+  const libs = new TextDecoder().decode(out.stdout).trim();
+  const version = libs.match(/kafka-([^/]+)\/libs$/)?.[1];
+  if (!version) throw new Error(`cannot tell the Kafka version from ${libs}`);
+  return version;
 }
 
 async function main() {
@@ -683,8 +896,9 @@ async function main() {
   let java: RecordedFrame[];
   try {
     facts = await captureBroker(client, bootstrap);
-    java = await captureJava(host, port);
-    await captureAfterJava(client);
+    const topicIds = facts.topicIds as Record<string, string>;
+    java = await captureJava(host, port, () => captureAfterJava(client, topicIds));
+    await captureDeletes(client);
   } finally {
     client.close();
   }
@@ -711,7 +925,7 @@ async function main() {
       "after the int32 size prefix. `broker`: our requests and the broker's responses; " +
       "`java`: requests written by Kafka's Java client (console consumer, admin tools) " +
       "and the broker's responses to them.",
-    kafkaVersion: Deno.env.get("KAFKA_VERSION") ?? "4.1.1",
+    kafkaVersion: await kafkaVersion(),
     capturedAt: new Date().toISOString(),
     bootstrap: { host, port },
     topic: TOPIC,
@@ -719,6 +933,7 @@ async function main() {
     group: GROUP,
     offsetsGroup: OFFSETS_GROUP,
     javaGroup: JAVA_GROUP,
+    javaKip848Group: JAVA_KIP848_GROUP,
     ...facts,
     broker: client.exchanges.map((e) => e.entry),
     java: picked.map((p) => p.entry),

@@ -1,6 +1,7 @@
 /**
- * Golden bytes: frames captured from a real Kafka 4.1.1 broker and from
- * Kafka's own Java client by `scripts/capture_golden.ts`, stored in
+ * Golden bytes: frames captured from a real Kafka 4.4.0 broker and from
+ * Kafka's own Java client (4.4.0: classic and KIP-848 console consumers,
+ * admin tools) by `scripts/capture_golden.ts`, stored in
  * `tests/testdata/golden/` (no broker needed here).
  *
  * For every captured response: decode it with our codec, check values known
@@ -13,6 +14,13 @@
  * bytes. Java's JoinGroup metadata and SyncGroup assignments must decode with
  * our consumer protocol.
  *
+ * Versions new in Kafka 4.2-4.4 are covered from both sides: ApiVersions v5
+ * (KIP-1242 cluster/node check, REBOOTSTRAP_REQUIRED), OffsetCommit and
+ * OffsetFetch v10 (topic ids; UNKNOWN_TOPIC_ID), ListOffsets v11, DeleteGroups
+ * v3. OffsetCommit/OffsetFetch v9 (topic names) stay captured from the same
+ * broker: our fallback when a topic id is unknown, and what Java 4.4's classic
+ * consumer and admin client still send.
+ *
  * @module
  */
 
@@ -22,7 +30,10 @@ import { decodeAssignment, decodeSubscription } from "../src/protocol/consumer_p
 import { ErrorCode } from "../src/protocol/error_codes.ts";
 import { decodeRequestHeader, decodeResponse, encodeRequest } from "../src/protocol/frame.ts";
 import type {
+  ApiVersionsRequest,
   CreateTopicsResponse,
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
   DescribeGroupsResponse,
   FetchRequest,
   FetchResponse,
@@ -36,6 +47,7 @@ import type {
   MetadataResponse,
   OffsetCommitRequest,
   OffsetCommitResponse,
+  OffsetFetchRequest,
   OffsetFetchResponse,
   SyncGroupRequest,
   SyncGroupResponse,
@@ -67,7 +79,11 @@ interface GoldenIndex {
   group: string;
   offsetsGroup: string;
   javaGroup: string;
+  javaKip848Group: string;
   topicIds: Record<string, string>;
+  unknownTopicId: string;
+  /** The broker's newest version of each API we declare (its ApiVersions v5 answer). */
+  maxVersions: Record<string, number>;
   records: ProducedRecord[];
   clusterId: string;
   nodeId: number;
@@ -203,17 +219,28 @@ Deno.test("golden fixtures cover the APIs and versions asked for", () => {
   const names = new Set([...index.broker, ...index.java].map((e) => e.name));
   for (
     const name of [
+      "api_versions_v5",
+      "api_versions_v5_checked",
+      "api_versions_v5_wrong_node",
+      "api_versions_v5_wrong_cluster",
       "api_versions_v4",
       "api_versions_v3",
       "metadata_v13",
       "metadata_v9",
       "metadata_v4",
       "find_coordinator_v6",
-      "list_offsets_v10",
+      "list_offsets_v11",
       "fetch_v18",
       "fetch_v12",
       "fetch_v4",
+      "offset_fetch_v10",
+      "offset_fetch_v10_unknown_topic_id",
       "offset_fetch_v9",
+      "offset_commit_v10",
+      "offset_commit_v10_unknown_topic_id",
+      "offset_commit_v9",
+      "delete_groups_v3",
+      "delete_groups_v3_errors",
       "describe_groups_v5",
       "describe_groups_v6",
       "join_group_v9_member_id_required",
@@ -237,11 +264,29 @@ Deno.test("golden fixtures cover the APIs and versions asked for", () => {
       "ListOffsets",
       "OffsetCommit",
       "LeaveGroup",
+      "DeleteGroups",
+      "DescribeGroups",
     ]
   ) {
     assert.ok(javaApis.has(api), `missing Java request ${api}`);
   }
-  assert.equal(index.kafkaVersion, "4.1.1");
+  // The versions Java 4.4 sends for the APIs that changed: v10 by topic id
+  // from the KIP-848 consumer, v9 by name from the classic one and admin.
+  const javaVersions = new Set(index.java.map((e) => `${e.api} v${e.version}`));
+  for (
+    const v of [
+      "ApiVersions v5",
+      "OffsetCommit v10",
+      "OffsetFetch v10",
+      "OffsetCommit v9",
+      "OffsetFetch v9",
+      "ListOffsets v11",
+      "DeleteGroups v3",
+    ]
+  ) {
+    assert.ok(javaVersions.has(v), `missing Java request ${v}`);
+  }
+  assert.equal(index.kafkaVersion, "4.4.0");
   for (const e of [...index.broker, ...index.java]) {
     for (const file of [e.request, e.response]) {
       if (file === null) continue;
@@ -305,18 +350,44 @@ for (const e of [...index.broker, ...index.java]) {
 // ---------------------------------------------------------------------------
 // Values known from the capture: broker responses
 
-Deno.test("golden ApiVersions v4/v3/v2: the broker's ranges and features", () => {
-  for (const name of ["api_versions_v4", "api_versions_v3", "api_versions_v2"]) {
+Deno.test("golden ApiVersions v5/v4/v3/v2: the broker's ranges and features", () => {
+  for (
+    const name of [
+      "api_versions_v5",
+      "api_versions_v5_checked",
+      "api_versions_v4",
+      "api_versions_v3",
+      "api_versions_v2",
+    ]
+  ) {
     const res = response<ApiVersionsResponse>(name);
     assert.equal(res.errorCode, 0);
     const range = (key: number) => res.apiKeys.find((k) => k.apiKey === key);
     assert.deepEqual(range(1), { apiKey: 1, minVersion: 4, maxVersion: 18 }, `${name} Fetch`);
     assert.deepEqual(range(3), { apiKey: 3, minVersion: 0, maxVersion: 13 }, `${name} Metadata`);
-    assert.deepEqual(range(18), { apiKey: 18, minVersion: 0, maxVersion: 4 });
-    // OffsetCommit and OffsetFetch v10 (topic ids) are declared but not
-    // enabled in Kafka 4.1: negotiation must not pick them.
-    assert.equal(range(8)?.maxVersion, 9);
-    assert.equal(range(9)?.maxVersion, 9);
+    assert.deepEqual(range(18), { apiKey: 18, minVersion: 0, maxVersion: 5 });
+    // Kafka 4.2+ enables OffsetCommit/OffsetFetch v10 (topic ids).
+    assert.deepEqual(
+      range(8),
+      { apiKey: 8, minVersion: 2, maxVersion: 10 },
+      `${name} OffsetCommit`,
+    );
+    assert.deepEqual(range(9), { apiKey: 9, minVersion: 1, maxVersion: 10 }, `${name} OffsetFetch`);
+    assert.deepEqual(range(2), { apiKey: 2, minVersion: 1, maxVersion: 11 }, `${name} ListOffsets`);
+    assert.deepEqual(
+      range(42),
+      { apiKey: 42, minVersion: 0, maxVersion: 3 },
+      `${name} DeleteGroups`,
+    );
+    // Our declarations (generated from 4.4.0) reach exactly the broker's
+    // newest version of every API we declare: negotiation picks it.
+    for (const [key, api] of API_BY_KEY) {
+      const theirs = range(key);
+      assert.ok(theirs, `${name}: the broker lacks ${api.name}`);
+      const ours = parseVersions(api.request.validVersions);
+      assert.equal(theirs.maxVersion, ours.max, `${name}: ${api.name} max`);
+      assert.equal(index.maxVersions[api.name], theirs.maxVersion);
+    }
     if (name === "api_versions_v2") {
       assert.deepEqual(res.supportedFeatures, []);
       assert.equal(res.finalizedFeaturesEpoch, -1n);
@@ -325,6 +396,44 @@ Deno.test("golden ApiVersions v4/v3/v2: the broker's ranges and features", () =>
       assert.ok(res.finalizedFeatures.some((f) => f.name === "metadata.version"));
       assert.ok(res.finalizedFeaturesEpoch > 0n);
     }
+  }
+});
+
+Deno.test("golden ApiVersions v5: the cluster id and node id check (KIP-1242)", () => {
+  const bootstrap = request<ApiVersionsRequest>("api_versions_v5");
+  assert.deepEqual([bootstrap.clusterId, bootstrap.nodeId], [null, -1]);
+  const checked = request<ApiVersionsRequest>("api_versions_v5_checked");
+  assert.deepEqual([checked.clusterId, checked.nodeId], [index.clusterId, index.nodeId]);
+  // The same ranges and features whether or not the client names what it
+  // expects (the finalized features epoch moved on between the two).
+  const plain = response<ApiVersionsResponse>("api_versions_v5");
+  const matched = response<ApiVersionsResponse>("api_versions_v5_checked");
+  assert.deepEqual(matched.apiKeys, plain.apiKeys);
+  assert.deepEqual(matched.finalizedFeatures, plain.finalizedFeatures);
+  assert.ok(matched.finalizedFeaturesEpoch >= plain.finalizedFeaturesEpoch);
+  const refused: [string, number, string | null, number][] = [
+    [
+      "api_versions_v5_wrong_node",
+      ErrorCode.REBOOTSTRAP_REQUIRED,
+      index.clusterId,
+      index.nodeId + 1,
+    ],
+    [
+      "api_versions_v5_wrong_cluster",
+      ErrorCode.REBOOTSTRAP_REQUIRED,
+      "golden-other-cluster00",
+      index.nodeId,
+    ],
+    ["api_versions_v5_node_without_cluster", ErrorCode.INVALID_REQUEST, null, index.nodeId],
+  ];
+  for (const [name, code, clusterId, nodeId] of refused) {
+    const req = request<ApiVersionsRequest>(name);
+    assert.deepEqual([req.clusterId, req.nodeId], [clusterId, nodeId], name);
+    const res = response<ApiVersionsResponse>(name);
+    assert.equal(res.errorCode, code, name);
+    // Refused: no ranges, no features (the v0 layout is only for UNSUPPORTED_VERSION).
+    assert.deepEqual(res.apiKeys, [], name);
+    assert.deepEqual(res.finalizedFeatures, [], name);
   }
 });
 
@@ -411,8 +520,8 @@ Deno.test("golden FindCoordinator v6/v3: the broker is the coordinator", () => {
   ]);
 });
 
-Deno.test("golden ListOffsets v10/v5: latest, earliest, max timestamp, unknown partition", () => {
-  const res = response<ListOffsetsResponse>("list_offsets_v10");
+Deno.test("golden ListOffsets v11/v5: latest, earliest, max timestamp, unknown partition", () => {
+  const res = response<ListOffsetsResponse>("list_offsets_v11");
   const records = byName(res.topics, index.topic).partitions;
   assert.deepEqual(records.map((p) => [p.partitionIndex, p.errorCode, p.offset]), [[
     0,
@@ -521,13 +630,17 @@ Deno.test("golden SyncGroup, Heartbeat, DescribeGroups, OffsetCommit, LeaveGroup
   assert.deepEqual(decodeSubscription(m.memberMetadata).topics, [index.topic, index.topic3]);
   assert.equal(decodeAssignment(m.memberAssignment).assignedPartitions.length, 2);
 
-  for (const name of ["offset_commit_v9", "offset_commit_v8_generation"]) {
-    const res = response<OffsetCommitResponse>(name);
-    assert.deepEqual(res.topics.map((t) => [t.name, t.partitions]), [[index.topic, [{
-      partitionIndex: 0,
-      errorCode: 0,
-    }]]]);
-  }
+  const byName9 = response<OffsetCommitResponse>("offset_commit_v9");
+  assert.deepEqual(byName9.topics.map((t) => [t.name, t.topicId, t.partitions]), [[
+    index.topic3,
+    ZERO_UUID,
+    [{ partitionIndex: 2, errorCode: 0 }],
+  ]]);
+  const generation = response<OffsetCommitResponse>("offset_commit_v8_generation");
+  assert.deepEqual(generation.topics.map((t) => [t.name, t.partitions]), [[index.topic, [{
+    partitionIndex: 0,
+    errorCode: 0,
+  }]]]);
   const leave = response<LeaveGroupResponse>("leave_group_v5");
   assert.equal(leave.errorCode, 0);
   assert.deepEqual(leave.members.map((x) => [x.memberId, x.errorCode]), [[
@@ -536,18 +649,91 @@ Deno.test("golden SyncGroup, Heartbeat, DescribeGroups, OffsetCommit, LeaveGroup
   ]]);
 });
 
-Deno.test("golden OffsetFetch v9/v8/v5 and DescribeGroups v6 after the Java consumer", () => {
+/** The topic ids of the Metadata v13 answer, by topic name. */
+function metadataTopicIds(): Map<string, string> {
+  const md = response<MetadataResponse>("metadata_v13");
+  return new Map(md.topics.map((t) => [t.name!, t.topicId]));
+}
+
+Deno.test("golden OffsetCommit v10: by the topic ids Metadata gave; UNKNOWN_TOPIC_ID", () => {
+  const ids = metadataTopicIds();
+  const req = request<OffsetCommitRequest>("offset_commit_v10");
+  assert.deepEqual(req.topics.map((t) => t.topicId), [ids.get(index.topic), ids.get(index.topic3)]);
+  const res = response<OffsetCommitResponse>("offset_commit_v10");
+  // v10 names topics by id only: the name field is absent (its default "").
+  assert.deepEqual(res.topics.map((t) => [t.topicId, t.name, t.partitions]), [
+    [ids.get(index.topic), "", [{ partitionIndex: 0, errorCode: 0 }]],
+    [ids.get(index.topic3), "", [{ partitionIndex: 1, errorCode: 0 }]],
+  ]);
+  const unknown = response<OffsetCommitResponse>("offset_commit_v10_unknown_topic_id");
+  assert.deepEqual(unknown.topics.map((t) => [t.topicId, t.partitions]), [[
+    index.unknownTopicId,
+    [{ partitionIndex: 0, errorCode: ErrorCode.UNKNOWN_TOPIC_ID }],
+  ]]);
+});
+
+/** What golden-offsets holds: v10 committed p0 of the records topic and p1 of the other, v9 p2. */
+const OFFSETS_GROUP_COMMITS = [
+  { partitionIndex: 0, committedOffset: 3n, committedLeaderEpoch: 0, metadata: "golden metadata" },
+  { partitionIndex: 1, committedOffset: 0n, committedLeaderEpoch: -1, metadata: "" },
+  { partitionIndex: 2, committedOffset: 0n, committedLeaderEpoch: 0, metadata: "by name" },
+].map((p) => ({ ...p, errorCode: 0 }));
+
+Deno.test("golden OffsetFetch v10: offsets by the topic ids Metadata gave; UNKNOWN_TOPIC_ID", () => {
+  const ids = metadataTopicIds();
+  const v10 = response<OffsetFetchResponse>("offset_fetch_v10");
+  const group = (id: string) => v10.groups.find((g) => g.groupId === id)!;
+  for (const g of v10.groups) {
+    assert.equal(g.errorCode, 0);
+    for (const t of g.topics) assert.equal(t.name, "", "v10 names topics by id only");
+  }
+  // All of golden-java (topics: null): the console consumer committed all it read.
+  assert.deepEqual(group(index.javaGroup).topics.map((t) => [t.topicId, t.partitions]), [[
+    ids.get(index.topic),
+    [{
+      partitionIndex: 0,
+      committedOffset: 6n,
+      committedLeaderEpoch: 0,
+      metadata: "",
+      errorCode: 0,
+    }],
+  ]]);
+  // Committed by id (v10) and by name (v9): read back by id alike.
+  assert.deepEqual(group(index.offsetsGroup).topics.map((t) => [t.topicId, t.partitions]), [
+    [ids.get(index.topic), [OFFSETS_GROUP_COMMITS[0]]],
+    [ids.get(index.topic3), OFFSETS_GROUP_COMMITS.slice(1)],
+  ]);
+  const none = group(index.group).topics[0];
+  assert.equal(none.topicId, ids.get(index.topic3));
+  assert.deepEqual(
+    [none.partitions[0].committedOffset, none.partitions[0].committedLeaderEpoch],
+    [-1n, -1],
+  );
+
+  const unknown = response<OffsetFetchResponse>("offset_fetch_v10_unknown_topic_id");
+  assert.equal(unknown.groups[0].errorCode, 0);
+  assert.deepEqual(unknown.groups[0].topics.map((t) => [t.topicId, t.partitions]), [[
+    index.unknownTopicId,
+    [{
+      partitionIndex: 0,
+      committedOffset: -1n,
+      committedLeaderEpoch: -1,
+      metadata: "",
+      errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+    }],
+  ]]);
+});
+
+Deno.test("golden OffsetFetch v9/v8/v5 (by name) and DescribeGroups v6 after the Java consumer", () => {
   const v9 = response<OffsetFetchResponse>("offset_fetch_v9");
   const group = (id: string) => v9.groups.find((g) => g.groupId === id)!;
   const committed = (id: string, topic: string) => byName(group(id).topics, topic).partitions[0];
   // The console consumer committed everything it read.
   assert.equal(committed(index.javaGroup, index.topic).committedOffset, 6n);
   assert.equal(committed(index.javaGroup, index.topic).committedLeaderEpoch, 0);
-  const simple = committed(index.offsetsGroup, index.topic);
-  assert.deepEqual([simple.committedOffset, simple.committedLeaderEpoch, simple.metadata], [
-    3n,
-    0,
-    "golden metadata",
+  assert.deepEqual(group(index.offsetsGroup).topics.map((t) => [t.name, t.topicId, t.partitions]), [
+    [index.topic, ZERO_UUID, [OFFSETS_GROUP_COMMITS[0]]],
+    [index.topic3, ZERO_UUID, OFFSETS_GROUP_COMMITS.slice(1)],
   ]);
   assert.equal(committed(index.group, index.topic3).committedOffset, -1n);
   for (const g of v9.groups) assert.equal(g.errorCode, 0);
@@ -575,10 +761,32 @@ Deno.test("golden OffsetFetch v9/v8/v5 and DescribeGroups v6 after the Java cons
   assert.match(unknown.errorMessage ?? "", /not found/);
 });
 
+Deno.test("golden DeleteGroups v3/v2: deleted, NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND", () => {
+  const result = (name: string) =>
+    response<DeleteGroupsResponse>(name).results.map((
+      r,
+    ) => [r.groupId, r.errorCode, r.errorMessage])
+      .sort();
+  // v3 has a per-group errorMessage; Kafka 4.4 leaves it null for these codes.
+  assert.deepEqual(result("delete_groups_v3_errors"), [
+    [index.group, ErrorCode.NON_EMPTY_GROUP, null],
+    ["golden-no-such-group", ErrorCode.GROUP_ID_NOT_FOUND, null],
+  ]);
+  // golden-java was deleted by Kafka's consumer-groups tool just before.
+  assert.deepEqual(result("delete_groups_v3"), [
+    [index.javaGroup, ErrorCode.GROUP_ID_NOT_FOUND, null],
+    [index.offsetsGroup, 0, null],
+  ]);
+  // Before v3 the field does not exist: decoded as its default (null).
+  assert.deepEqual(result("delete_groups_v2"), [[index.group, 0, null]]);
+});
+
 // ---------------------------------------------------------------------------
 // Values known from the capture: Java's requests
 
 const JAVA = "golden_java_consumer";
+const KIP848 = "golden_java_kip_consumer";
+const ADMIN = "adminclient";
 
 Deno.test("golden Java JoinGroup: ConsumerProtocol subscriptions decode", () => {
   const first = request<JoinGroupRequest>(`java_join_group_v9_${JAVA}`);
@@ -642,7 +850,7 @@ Deno.test("golden Java Fetch, ListOffsets, Heartbeat, OffsetCommit requests", ()
   assert.equal(incremental.sessionEpoch, 1);
   assert.equal(incremental.topics[0].partitions[0].fetchOffset, 6n);
 
-  const list = request<ListOffsetsRequest>(`java_list_offsets_v10_${JAVA}`);
+  const list = request<ListOffsetsRequest>(`java_list_offsets_v11_${JAVA}`);
   assert.equal(list.topics[0].partitions[0].timestamp, -2n, "--from-beginning: earliest");
 
   const hb = request<HeartbeatRequest>(`java_heartbeat_v4_${JAVA}`);
@@ -653,4 +861,91 @@ Deno.test("golden Java Fetch, ListOffsets, Heartbeat, OffsetCommit requests", ()
   assert.equal(commit.topics[0].name, index.topic);
   assert.equal(commit.topics[0].partitions[0].committedOffset, 6n);
   assert.equal(commit.topics[0].partitions[0].committedLeaderEpoch, 0);
+});
+
+Deno.test("golden Java 4.4 ApiVersions v5: bootstrap unchecked, then the node's cluster and id", () => {
+  for (const client of [JAVA, KIP848]) {
+    const bootstrap = request<ApiVersionsRequest>(`java_api_versions_v5_${client}`);
+    assert.deepEqual(bootstrap, {
+      clientSoftwareName: "apache-kafka-java",
+      clientSoftwareVersion: index.kafkaVersion,
+      clusterId: null,
+      nodeId: -1,
+    });
+    // Connections to a node known from Metadata name the cluster and node.
+    const checked = request<ApiVersionsRequest>(`java_api_versions_v5_${client}_checked`);
+    assert.deepEqual([checked.clusterId, checked.nodeId], [index.clusterId, index.nodeId]);
+    assert.equal(
+      response<ApiVersionsResponse>(`java_api_versions_v5_${client}_checked`).errorCode,
+      0,
+    );
+  }
+  const admin = request<ApiVersionsRequest>(`java_api_versions_v5_${ADMIN}`);
+  assert.deepEqual([admin.clusterId, admin.nodeId], [null, -1]);
+});
+
+Deno.test("golden Java 4.4 KIP-848 consumer: OffsetFetch/OffsetCommit v10 by topic id", () => {
+  const ids = metadataTopicIds();
+  const fetch = request<OffsetFetchRequest>(`java_offset_fetch_v10_${KIP848}`);
+  assert.equal(fetch.requireStable, true);
+  assert.equal(fetch.groups!.length, 1);
+  const g = fetch.groups![0];
+  assert.equal(g.groupId, index.javaKip848Group);
+  // The consumer protocol sends its member id and epoch with the fetch.
+  assert.ok(g.memberId && g.memberId.length > 0);
+  assert.ok(g.memberEpoch! > 0);
+  assert.deepEqual(g.topics!.map((t) => [t.topicId, t.name, t.partitionIndexes]), [[
+    ids.get(index.topic),
+    "",
+    [0],
+  ]]);
+  const fetched = response<OffsetFetchResponse>(`java_offset_fetch_v10_${KIP848}`);
+  assert.equal(fetched.groups[0].topics[0].topicId, ids.get(index.topic));
+  assert.equal(fetched.groups[0].topics[0].partitions[0].committedOffset, -1n, "a new group");
+
+  const commit = request<OffsetCommitRequest>(`java_offset_commit_v10_${KIP848}`);
+  assert.equal(commit.groupId, index.javaKip848Group);
+  assert.equal(commit.memberId, g.memberId);
+  assert.ok(commit.generationIdOrMemberEpoch! >= g.memberEpoch!);
+  assert.deepEqual(commit.topics.map((t) => [t.topicId, t.name]), [[ids.get(index.topic), ""]]);
+  assert.deepEqual(commit.topics[0].partitions, [{
+    partitionIndex: 0,
+    committedOffset: BigInt(index.records.length),
+    committedLeaderEpoch: 0,
+    committedMetadata: "",
+  }]);
+  const committed = response<OffsetCommitResponse>(`java_offset_commit_v10_${KIP848}`);
+  assert.deepEqual(committed.topics.map((t) => [t.topicId, t.partitions]), [[
+    ids.get(index.topic),
+    [{ partitionIndex: 0, errorCode: 0 }],
+  ]]);
+});
+
+Deno.test("golden Java 4.4 classic consumer and admin: OffsetFetch/OffsetCommit v9 by name", () => {
+  // Java 4.4 names topics by id only in the KIP-848 consumer; the classic
+  // consumer and the admin client build these requests by name (v9 at most).
+  const fetch = request<OffsetFetchRequest>(`java_offset_fetch_v9_${JAVA}`);
+  assert.deepEqual(fetch.groups!.map((x) => [x.groupId, x.topics!.map((t) => t.name)]), [[
+    index.javaGroup,
+    [index.topic],
+  ]]);
+  const adminFetch = request<OffsetFetchRequest>(`java_offset_fetch_v9_${ADMIN}`);
+  assert.equal(adminFetch.groups![0].topics, null, "--describe asks for all the group's offsets");
+  // --reset-offsets --to-offset 2 --execute: a member-less commit by name.
+  const reset = request<OffsetCommitRequest>(`java_offset_commit_v9_${ADMIN}`);
+  assert.deepEqual(
+    [reset.groupId, reset.generationIdOrMemberEpoch, reset.memberId, reset.topics[0].name],
+    [index.javaGroup, -1, "", index.topic],
+  );
+  assert.equal(reset.topics[0].partitions[0].committedOffset, 2n);
+});
+
+Deno.test("golden Java 4.4 DeleteGroups v3: consumer-groups --delete", () => {
+  const del = request<DeleteGroupsRequest>(`java_delete_groups_v3_${ADMIN}`);
+  assert.deepEqual([...del.groupsNames].sort(), [index.javaGroup, index.javaKip848Group]);
+  const res = response<DeleteGroupsResponse>(`java_delete_groups_v3_${ADMIN}`);
+  assert.deepEqual(
+    res.results.map((r) => [r.groupId, r.errorCode, r.errorMessage]).sort(),
+    [[index.javaGroup, 0, null], [index.javaKip848Group, 0, null]],
+  );
 });

@@ -1,5 +1,5 @@
 /**
- * What the fuzzer mutates: real response frames captured from Kafka 4.1.1
+ * What the fuzzer mutates: real response frames captured from Kafka 4.4.0
  * (`tests/testdata/golden/`, with the request each answered), and record
  * data — the record batches inside the captured Fetch responses (written by
  * Kafka's Java producer) plus batches of our encoder in every codec,
