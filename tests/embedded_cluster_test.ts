@@ -284,7 +284,7 @@ Deno.test("EmbeddedCluster: a too-new ApiVersions gets UNSUPPORTED_VERSION in th
     assert.equal(v.getInt32(4), 7); // correlation id, header v0
     assert.equal(v.getInt16(8), 35); // UNSUPPORTED_VERSION
     assert.equal(v.getInt32(10), 1); // one api key: ApiVersions
-    assert.deepEqual([v.getInt16(14), v.getInt16(16), v.getInt16(18)], [18, 0, 4]);
+    assert.deepEqual([v.getInt16(14), v.getInt16(16), v.getInt16(18)], [18, 0, 5]);
   } finally {
     conn.close();
   }
