@@ -15,6 +15,7 @@ import { DeleteGroupsApi } from "../src/protocol/messages/delete_groups.ts";
 import { ListOffsetsApi } from "../src/protocol/messages/list_offsets.ts";
 import { OffsetCommitApi } from "../src/protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../src/protocol/messages/offset_fetch.ts";
+import { OffsetForLeaderEpochApi } from "../src/protocol/messages/offset_for_leader_epoch.ts";
 import { ZERO_UUID } from "../src/protocol/reader.ts";
 import { BatchReader } from "./_consumer_helpers.ts";
 
@@ -42,6 +43,7 @@ const KAFKA_4_4_0: Record<number, [number, number]> = {
   19: [2, 7], // CreateTopics
   20: [1, 6], // DeleteTopics
   22: [0, 5], // InitProducerId
+  23: [2, 4], // OffsetForLeaderEpoch
   42: [0, 3], // DeleteGroups
 };
 
@@ -259,6 +261,35 @@ Deno.test("EmbeddedCluster ListOffsets v11 and DeleteGroups v3 answer as Kafka 4
       ["old", ErrorCode.NONE, null],
       ["never", ErrorCode.GROUP_ID_NOT_FOUND, null],
     ]);
+  } finally {
+    conn.close();
+  }
+});
+
+Deno.test("EmbeddedCluster OffsetForLeaderEpoch v4 answers from the leader's epoch history", async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 2 });
+  await cluster.createTopic("t", { replicationFactor: 2 });
+  const value = enc.encode("v");
+  await cluster.produce("t", 0, [{ value }, { value }, { value }]); // epoch 0: 0-2
+  const moved = cluster.moveLeader("t", 0);
+  assert.equal(moved.leaderEpoch, 1);
+  await cluster.produce("t", 0, [{ value }, { value }]); // epoch 1: 3-4
+  const b = cluster.brokers.find((x) => x.nodeId === moved.leader)!;
+  const conn = await Connection.connect({ host: b.host, port: b.port, clientId: "t" });
+  try {
+    const ask = async (leaderEpoch: number, currentLeaderEpoch = -1) => {
+      const r = await conn.send(OffsetForLeaderEpochApi, {
+        replicaId: -1,
+        topics: [{ topic: "t", partitions: [{ partition: 0, currentLeaderEpoch, leaderEpoch }] }],
+      }, { version: 4 });
+      const p = r.topics[0].partitions[0];
+      return [p.errorCode, p.leaderEpoch, p.endOffset];
+    };
+    assert.deepEqual(await ask(1), [0, 1, 5n], "the leader's epoch ends at the log end");
+    assert.deepEqual(await ask(0), [0, 0, 3n], "an older epoch ends where the next starts");
+    assert.deepEqual(await ask(7), [0, -1, -1n], "a newer epoch is unknown");
+    assert.deepEqual(await ask(0, 0), [ErrorCode.FENCED_LEADER_EPOCH, -1, -1n]);
+    assert.deepEqual(await ask(0, 2), [ErrorCode.UNKNOWN_LEADER_EPOCH, -1, -1n]);
   } finally {
     conn.close();
   }

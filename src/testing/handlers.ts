@@ -16,6 +16,10 @@ import {
   type InitProducerIdRequest,
 } from "../protocol/messages/init_producer_id.ts";
 import { ListOffsetsApi, type ListOffsetsRequest } from "../protocol/messages/list_offsets.ts";
+import {
+  OffsetForLeaderEpochApi,
+  type OffsetForLeaderEpochRequest,
+} from "../protocol/messages/offset_for_leader_epoch.ts";
 import { MetadataApi, type MetadataRequest } from "../protocol/messages/metadata.ts";
 import { ProduceApi, type ProduceRequest } from "../protocol/messages/produce.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
@@ -563,6 +567,60 @@ const listOffsets = handler(ListOffsetsApi, (req: ListOffsetsRequest, ctx) => {
 });
 
 // ---------------------------------------------------------------------------
+// OffsetForLeaderEpoch
+
+/**
+ * The end offset of `epoch` in `p`'s history, as Kafka's leader epoch cache
+ * answers it: the leader's own epoch ends at the log end; an older epoch ends
+ * where the next epoch starts, and is reported as the largest epoch at or
+ * below it (or itself, when it is older than the whole history); an epoch
+ * newer than the leader's is unknown (-1, -1). The history is the epochs of
+ * the stored batches plus the leader's current epoch, which starts at the log
+ * end when no batch carries it yet.
+ */
+function epochEndOffset(
+  p: PartitionState,
+  epoch: number,
+): { leaderEpoch: number; endOffset: bigint } {
+  const undefinedEpoch = { leaderEpoch: -1, endOffset: -1n };
+  if (epoch < 0) return undefinedEpoch;
+  if (epoch === p.leaderEpoch) return { leaderEpoch: epoch, endOffset: p.log.logEndOffset };
+  let floor = -1;
+  for (const b of p.log.batches) {
+    if (b.leaderEpoch > epoch) {
+      return { leaderEpoch: floor < 0 ? epoch : floor, endOffset: b.baseOffset };
+    }
+    floor = b.leaderEpoch;
+  }
+  // No batch of a later epoch: the current epoch (if later) starts at the log end.
+  if (p.leaderEpoch > epoch) {
+    return { leaderEpoch: floor < 0 ? epoch : floor, endOffset: p.log.logEndOffset };
+  }
+  return undefinedEpoch;
+}
+
+const offsetForLeaderEpoch = handler(
+  OffsetForLeaderEpochApi,
+  (req: OffsetForLeaderEpochRequest, ctx) => ({
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => {
+      const topic = ctx.state.topics.get(t.topic);
+      return {
+        topic: t.topic,
+        partitions: t.partitions.map((tp) => {
+          const base = { partition: tp.partition, leaderEpoch: -1, endOffset: -1n };
+          const p = topic?.partitions[tp.partition];
+          if (!p) return { ...base, errorCode: UNKNOWN_TOPIC_OR_PARTITION };
+          const err = leaderCheck(p, ctx.nodeId, tp.currentLeaderEpoch);
+          if (err !== NONE) return { ...base, errorCode: err };
+          return { ...base, errorCode: NONE, ...epochEndOffset(p, tp.leaderEpoch) };
+        }),
+      };
+    }),
+  }),
+);
+
+// ---------------------------------------------------------------------------
 
 /** Every API the embedded cluster serves, by API key. */
 export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>(
@@ -571,6 +629,7 @@ export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>(
     fetch,
     listOffsets,
     metadata,
+    offsetForLeaderEpoch,
     apiVersions,
     createTopics,
     deleteTopics,
