@@ -205,13 +205,16 @@ async function committedOffsets(
       groups: [{
         groupId,
         topics: [{
-          name: topic,
+          topicId: cluster.topic(topic)!.topicId,
           partitionIndexes: Array.from({ length: partitions }, (_, i) => i),
         }],
       }],
       requireStable: false,
+    }, { version: 10 });
+    return res.groups[0].topics[0].partitions.map((p) => {
+      assert.equal(p.errorCode, 0);
+      return p.committedOffset;
     });
-    return res.groups[0].topics[0].partitions.map((p) => p.committedOffset);
   } finally {
     conn.close();
   }

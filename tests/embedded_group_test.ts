@@ -53,13 +53,14 @@ async function produceAll(
 }
 
 /** The group's committed offsets through OffsetFetch at its coordinator. */
+/** The group's committed offsets of `topic`, fetched as a Kafka 4.4 client does: by topic id. */
 async function committedOffsets(
-  bootstrap: string,
+  cluster: EmbeddedCluster,
   groupId: string,
   topic: string,
   partitions: number,
 ): Promise<bigint[]> {
-  const [host, port] = bootstrap.split(",")[0].split(":");
+  const [host, port] = cluster.bootstrap.split(",")[0].split(":");
   const boot = await Connection.connect({ host, port: Number(port), clientId: "t" });
   let coord: { host: string; port: number };
   try {
@@ -76,12 +77,12 @@ async function committedOffsets(
       groups: [{
         groupId,
         topics: [{
-          name: topic,
+          topicId: cluster.topic(topic)!.topicId,
           partitionIndexes: Array.from({ length: partitions }, (_, i) => i),
         }],
       }],
       requireStable: false,
-    });
+    }, { version: 10 });
     const g = res.groups[0];
     assert.equal(g.errorCode, 0);
     return g.topics[0].partitions.map((p) => {
@@ -146,7 +147,7 @@ Deno.test("EmbeddedCluster groups: two Consumers split 6 partitions, read everyt
   // Both left: the group is Empty (it committed offsets) and they are the ends.
   assert.equal(cluster.topic(topic)!.partitions.every((p) => p.highWatermark === 30n), true);
   assert.deepEqual(
-    await committedOffsets(cluster.bootstrap, groupId, topic, 6),
+    await committedOffsets(cluster, groupId, topic, 6),
     Array(6).fill(30n),
   );
   const observer = new Consumer(
@@ -189,7 +190,7 @@ Deno.test({
     const lines = read.stdout.split("\n").filter((l) => l !== "");
     assert.equal(lines.length, 30, read.stderr);
     assert.deepEqual(
-      await committedOffsets(b, "g", "t", 3),
+      await committedOffsets(cluster, "g", "t", 3),
       [10n, 10n, 10n],
     );
     const described = await kafkaTool("consumer-groups", [
@@ -216,6 +217,6 @@ Deno.test({
     assert.match(listed.stdout, /^g\s+Empty\s*$/m, listed.stdout);
     // DeleteGroups: the group is Empty, so it goes (with its offsets).
     await kafkaTool("consumer-groups", ["--bootstrap-server", b, "--delete", "--group", "g"]);
-    assert.deepEqual(await committedOffsets(b, "g", "t", 3), [-1n, -1n, -1n]);
+    assert.deepEqual(await committedOffsets(cluster, "g", "t", 3), [-1n, -1n, -1n]);
   },
 });

@@ -9,6 +9,7 @@
  */
 
 import { compile } from "../protocol/codec.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { decodeRequestHeader, responseHeaderFlexible } from "../protocol/frame.ts";
 import type { Reader } from "../protocol/reader.ts";
 import { inRange, parseVersions } from "../protocol/schema.ts";
@@ -121,7 +122,7 @@ export class Broker {
       // listing our versions, so that the client retries with one we know.
       return frame0(header.correlationId, false, (w) =>
         compile(api.response, 0).encode(w, {
-          errorCode: 35,
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
           apiKeys: [{
             apiKey: API_VERSIONS_KEY,
             minVersion: supported.min,

@@ -24,29 +24,32 @@ import { ListGroupsApi, type ListGroupsRequest } from "../protocol/messages/list
 import { OffsetCommitApi, type OffsetCommitRequest } from "../protocol/messages/offset_commit.ts";
 import { OffsetFetchApi, type OffsetFetchRequest } from "../protocol/messages/offset_fetch.ts";
 import { SyncGroupApi, type SyncGroupRequest } from "../protocol/messages/sync_group.ts";
-import { type ApiSchema, parseVersions } from "../protocol/schema.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
+import { ZERO_UUID } from "../protocol/reader.ts";
+import type { ApiSchema } from "../protocol/schema.ts";
 import type { Handler, RequestContext } from "./handlers.ts";
 import type { OffsetToCommit } from "./group_coordinator.ts";
 import type { ClusterState } from "./state.ts";
+import { servedVersions } from "./versions.ts";
 
-const NONE = 0;
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const COORDINATOR_NOT_AVAILABLE = 15;
-const NOT_COORDINATOR = 16;
-const INVALID_REQUEST = 42;
+const {
+  NONE,
+  UNKNOWN_TOPIC_OR_PARTITION,
+  COORDINATOR_NOT_AVAILABLE,
+  NOT_COORDINATOR,
+  INVALID_REQUEST,
+  UNKNOWN_TOPIC_ID,
+} = ErrorCode;
 
 // Built here rather than with handlers.ts's helper: handlers.ts imports this
 // module, so only types may flow back.
 function groupHandler<Req>(
   api: ApiSchema<Req, unknown>,
   handle: (body: Req, ctx: RequestContext) => object | Promise<object>,
-  max = Infinity,
 ): Handler {
-  const req = parseVersions(api.request.validVersions);
-  const res = parseVersions(api.response.validVersions);
   return {
     api: api as ApiSchema,
-    versions: { min: Math.max(req.min, res.min), max: Math.min(req.max, res.max, max) },
+    versions: servedVersions(api as ApiSchema),
     handle: handle as Handler["handle"],
   };
 }
@@ -194,27 +197,55 @@ const leaveGroup = groupHandler(LeaveGroupApi, (req: LeaveGroupRequest, ctx) => 
 // ---------------------------------------------------------------------------
 // OffsetCommit, OffsetFetch
 
+/**
+ * OffsetCommit and OffsetFetch v10 name topics by id only (KIP-848). The
+ * coordinator keeps offsets by topic name, as Kafka's does; ids are resolved
+ * here, as Kafka resolves them against its metadata before the coordinator
+ * sees the request. A topic named by an id no broker knows gets
+ * UNKNOWN_TOPIC_ID on each of its partitions (Kafka 4.4.0 does the same).
+ */
+const TOPIC_IDS_SINCE = 10;
+
+/** A requested topic: its name when known, and how it was named. */
+interface NamedTopic {
+  readonly name: string | undefined;
+  readonly topicId: string;
+}
+
+function resolveTopic(
+  state: ClusterState,
+  byId: boolean,
+  t: { name?: string; topicId?: string },
+): NamedTopic {
+  if (!byId) return { name: t.name ?? "", topicId: ZERO_UUID };
+  const topicId = t.topicId ?? ZERO_UUID;
+  return { name: state.topicsById.get(topicId)?.name, topicId };
+}
+
 const offsetCommit = groupHandler(OffsetCommitApi, (req: OffsetCommitRequest, ctx) => {
   const { state } = ctx;
-  const answer = (code: (topic: string, partition: number) => number) => ({
+  const byId = ctx.version >= TOPIC_IDS_SINCE;
+  const topics = req.topics.map((t) => ({ ...resolveTopic(state, byId, t), t }));
+  const answer = (code: (topic: NamedTopic, partition: number) => number) => ({
     throttleTimeMs: 0,
-    topics: req.topics.map((t) => ({
-      name: t.name ?? "",
+    topics: topics.map(({ name, topicId, t }) => ({
+      name: name ?? "",
+      topicId,
       partitions: t.partitions.map((p) => ({
         partitionIndex: p.partitionIndex,
-        errorCode: code(t.name ?? "", p.partitionIndex),
+        errorCode: code({ name, topicId }, p.partitionIndex),
       })),
     })),
   });
   if (!isCoordinator(ctx, req.groupId)) return answer(() => NOT_COORDINATOR);
-  const known = (topic: string, partition: number) =>
-    state.topics.get(topic)?.partitions[partition] !== undefined;
+  const known = (topic: string | undefined, partition: number) =>
+    topic !== undefined && state.topics.get(topic)?.partitions[partition] !== undefined;
   const offsets: OffsetToCommit[] = [];
-  for (const t of req.topics) {
+  for (const { name, t } of topics) {
     for (const p of t.partitions) {
-      if (!known(t.name ?? "", p.partitionIndex)) continue;
+      if (!known(name, p.partitionIndex)) continue;
       offsets.push({
-        topic: t.name ?? "",
+        topic: name!,
         partition: p.partitionIndex,
         offset: p.committedOffset,
         leaderEpoch: p.committedLeaderEpoch ?? -1,
@@ -229,31 +260,66 @@ const offsetCommit = groupHandler(OffsetCommitApi, (req: OffsetCommitRequest, ct
     req.groupInstanceId ?? null,
     offsets,
   );
-  return answer((topic, partition) =>
-    err !== NONE ? err : known(topic, partition) ? NONE : UNKNOWN_TOPIC_OR_PARTITION
-  );
-}, 9);
+  return answer((topic, partition) => {
+    // An unknown id is answered before the group is asked, as Kafka does.
+    if (topic.name === undefined) return UNKNOWN_TOPIC_ID;
+    if (err !== NONE) return err;
+    return known(topic.name, partition) ? NONE : UNKNOWN_TOPIC_OR_PARTITION;
+  });
+});
 
-type WantedTopics = { name?: string; partitionIndexes?: number[] }[] | null | undefined;
+type OffsetRow = ReturnType<ClusterState["groups"]["fetchOffsets"]>[number]["partitions"][number];
 
-function fetchGroup(ctx: RequestContext, groupId: string, topics: WantedTopics) {
-  const rows = ctx.state.groups.fetchOffsets(
+type WantedTopics = { name?: string; topicId?: string; partitionIndexes?: number[] }[];
+
+function fetchGroup(ctx: RequestContext, groupId: string, wanted: WantedTopics | null) {
+  const { state } = ctx;
+  const byId = ctx.version >= TOPIC_IDS_SINCE;
+  const committed = (p: number, c: OffsetRow["committed"], errorCode: number) => ({
+    partitionIndex: p,
+    committedOffset: c?.offset ?? -1n,
+    committedLeaderEpoch: c?.leaderEpoch ?? -1,
+    // Kafka stores a null metadata as "" and answers "" for no offset.
+    metadata: c?.metadata ?? "",
+    errorCode,
+  });
+  if (wanted === null) {
+    // Every committed offset of the group. By id, a topic that no longer
+    // exists has no id to be named by: it is left out.
+    return state.groups.fetchOffsets(groupId, null).flatMap((t) => {
+      const topicId = state.topics.get(t.topic)?.id;
+      if (byId && topicId === undefined) return [];
+      return [{
+        name: t.topic,
+        topicId: topicId ?? ZERO_UUID,
+        partitions: t.partitions.map((p) => committed(p.partition, p.committed, NONE)),
+      }];
+    });
+  }
+  const topics = wanted.map((t) => ({ ...resolveTopic(state, byId, t), t }));
+  const rows = state.groups.fetchOffsets(
     groupId,
-    topics == null ? null : topics.map((t) => ({
-      topic: t.name ?? "",
-      partitions: t.partitionIndexes ?? [],
-    })),
+    topics.flatMap(({ name, t }) =>
+      name === undefined ? [] : [{ topic: name, partitions: t.partitionIndexes ?? [] }]
+    ),
   );
-  return rows.map((t) => ({
-    name: t.topic,
-    partitions: t.partitions.map((p) => ({
-      partitionIndex: p.partition,
-      committedOffset: p.committed?.offset ?? -1n,
-      committedLeaderEpoch: p.committed?.leaderEpoch ?? -1,
-      metadata: p.committed ? p.committed.metadata : "",
-      errorCode: NONE,
-    })),
-  }));
+  let row = 0;
+  return topics.map(({ name, topicId, t }) => {
+    const indexes = t.partitionIndexes ?? [];
+    if (name === undefined) {
+      return {
+        name: "",
+        topicId,
+        partitions: indexes.map((p) => committed(p, null, UNKNOWN_TOPIC_ID)),
+      };
+    }
+    const r = rows[row++];
+    return {
+      name,
+      topicId,
+      partitions: r.partitions.map((p) => committed(p.partition, p.committed, NONE)),
+    };
+  });
 }
 
 const offsetFetch = groupHandler(OffsetFetchApi, (req: OffsetFetchRequest, ctx) => {
@@ -267,7 +333,7 @@ const offsetFetch = groupHandler(OffsetFetchApi, (req: OffsetFetchRequest, ctx) 
         }
         return {
           groupId,
-          topics: fetchGroup(ctx, groupId, g.topics),
+          topics: fetchGroup(ctx, groupId, g.topics ?? null),
           errorCode: NONE,
         };
       }),
@@ -290,8 +356,12 @@ const offsetFetch = groupHandler(OffsetFetchApi, (req: OffsetFetchRequest, ctx) 
       })),
     };
   }
-  return { throttleTimeMs: 0, errorCode: NONE, topics: fetchGroup(ctx, groupId, req.topics) };
-}, 9);
+  return {
+    throttleTimeMs: 0,
+    errorCode: NONE,
+    topics: fetchGroup(ctx, groupId, req.topics ?? null),
+  };
+});
 
 // ---------------------------------------------------------------------------
 // DescribeGroups, ListGroups
@@ -358,6 +428,9 @@ const deleteGroups = groupHandler(DeleteGroupsApi, (req: DeleteGroupsRequest, ct
     errorCode: isCoordinator(ctx, groupId)
       ? ctx.state.groups.deleteGroup(groupId)
       : NOT_COORDINATOR,
+    // v3 may carry a cause with an error; Kafka 4.4.0 sends none for
+    // GROUP_ID_NOT_FOUND or NON_EMPTY_GROUP (checked against a broker).
+    errorMessage: null,
   })),
 }));
 

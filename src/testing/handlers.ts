@@ -1,42 +1,52 @@
 /**
  * Request handlers of the embedded cluster, one per API it implements, each
- * with the versions it serves (the protocol layer's declared range). Requests
+ * with the versions it serves ({@linkcode servedVersions}). Requests
  * and responses are the objects of the protocol layer's declarations; the
  * broker decodes and encodes them with the same codec the client uses.
  *
  * @module
  */
 
-import { ApiVersionsApi } from "../protocol/messages/api_versions.ts";
 import { CreateTopicsApi, type CreateTopicsRequest } from "../protocol/messages/create_topics.ts";
 import { DeleteTopicsApi, type DeleteTopicsRequest } from "../protocol/messages/delete_topics.ts";
 import { FetchApi, type FetchRequest } from "../protocol/messages/fetch.ts";
+import { ApiVersionsApi, type ApiVersionsRequest } from "../protocol/messages/api_versions.ts";
 import {
   InitProducerIdApi,
   type InitProducerIdRequest,
 } from "../protocol/messages/init_producer_id.ts";
 import { ListOffsetsApi, type ListOffsetsRequest } from "../protocol/messages/list_offsets.ts";
+import {
+  OffsetForLeaderEpochApi,
+  type OffsetForLeaderEpochRequest,
+} from "../protocol/messages/offset_for_leader_epoch.ts";
 import { MetadataApi, type MetadataRequest } from "../protocol/messages/metadata.ts";
 import { ProduceApi, type ProduceRequest } from "../protocol/messages/produce.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
-import { type ApiSchema, parseVersions, type VersionRange } from "../protocol/schema.ts";
+import type { ApiSchema, VersionRange } from "../protocol/schema.ts";
 import { GROUP_HANDLERS } from "./group_handlers.ts";
 import { InvalidBatchError, type PartitionLog } from "./partition_log.ts";
 import { type ClusterState, type PartitionState, TopicError, type TopicState } from "./state.ts";
+import { servedVersions } from "./versions.ts";
 
 /** API key of ApiVersions. */
 export const API_VERSIONS_KEY = 18;
 
-// Kafka error codes used here.
-const NONE = 0;
-const OFFSET_OUT_OF_RANGE = 1;
-const UNKNOWN_TOPIC_OR_PARTITION = 3;
-const NOT_LEADER_OR_FOLLOWER = 6;
-const INVALID_REQUIRED_ACKS = 21;
-const NOT_CONTROLLER = 41;
-const FENCED_LEADER_EPOCH = 74;
-const UNKNOWN_LEADER_EPOCH = 75;
-const UNKNOWN_TOPIC_ID = 100;
+const {
+  NONE,
+  OFFSET_OUT_OF_RANGE,
+  UNKNOWN_TOPIC_OR_PARTITION,
+  NOT_LEADER_OR_FOLLOWER,
+  INVALID_REQUIRED_ACKS,
+  NOT_CONTROLLER,
+  INVALID_REQUEST,
+  UNSUPPORTED_VERSION,
+  FENCED_LEADER_EPOCH,
+  UNKNOWN_LEADER_EPOCH,
+  UNKNOWN_TOPIC_ID,
+  REBOOTSTRAP_REQUIRED,
+} = ErrorCode;
 
 /** What a handler gets besides the request body. */
 export interface RequestContext {
@@ -67,19 +77,13 @@ export interface Handler {
   ): object | null | Promise<object | null>;
 }
 
-function declared(api: ApiSchema): VersionRange {
-  const req = parseVersions(api.request.validVersions);
-  const res = parseVersions(api.response.validVersions);
-  return { min: Math.max(req.min, res.min), max: Math.min(req.max, res.max) };
-}
-
 function handler<Req>(
   api: ApiSchema<Req, unknown>,
   handle: (body: Req, ctx: RequestContext) => object | null | Promise<object | null>,
 ): Handler {
   return {
     api: api as ApiSchema,
-    versions: declared(api as ApiSchema),
+    versions: servedVersions(api as ApiSchema),
     handle: handle as Handler["handle"],
   };
 }
@@ -87,19 +91,38 @@ function handler<Req>(
 // ---------------------------------------------------------------------------
 // ApiVersions
 
-const apiVersions = handler(ApiVersionsApi, () => ({
-  errorCode: NONE,
-  apiKeys: [...HANDLERS.values()].map((h) => ({
-    apiKey: h.api.apiKey,
-    minVersion: h.versions.min,
-    maxVersion: h.versions.max,
-  })).sort((a, b) => a.apiKey - b.apiKey),
-  throttleTimeMs: 0,
-  supportedFeatures: [],
-  finalizedFeaturesEpoch: -1n,
-  finalizedFeatures: [],
-  zkMigrationReady: false,
-}));
+/**
+ * KIP-1242 (v5): a client that names the cluster and node it means to reach
+ * learns when this broker is another one. As Kafka 4.4.0 answers (checked
+ * against a real broker): neither given (null, -1) is no check; only one of
+ * them given is INVALID_REQUEST; both given and either differs is
+ * REBOOTSTRAP_REQUIRED. An error answer lists no APIs.
+ */
+function expectedBrokerError(req: ApiVersionsRequest, ctx: RequestContext): number {
+  const clusterId = req.clusterId ?? null;
+  const nodeId = req.nodeId ?? -1;
+  if (clusterId === null && nodeId === -1) return NONE;
+  if (clusterId === null || nodeId === -1) return INVALID_REQUEST;
+  if (clusterId !== ctx.state.clusterId || nodeId !== ctx.nodeId) return REBOOTSTRAP_REQUIRED;
+  return NONE;
+}
+
+const apiVersions = handler(ApiVersionsApi, (req: ApiVersionsRequest, ctx) => {
+  const errorCode = expectedBrokerError(req, ctx);
+  return {
+    errorCode,
+    apiKeys: errorCode !== NONE ? [] : [...HANDLERS.values()].map((h) => ({
+      apiKey: h.api.apiKey,
+      minVersion: h.versions.min,
+      maxVersion: h.versions.max,
+    })).sort((a, b) => a.apiKey - b.apiKey),
+    throttleTimeMs: 0,
+    supportedFeatures: [],
+    finalizedFeaturesEpoch: -1n,
+    finalizedFeatures: [],
+    zkMigrationReady: false,
+  };
+});
 
 // ---------------------------------------------------------------------------
 // Metadata
@@ -146,7 +169,7 @@ const metadata = handler(MetadataApi, (req: MetadataRequest, ctx) => {
         continue;
       }
       let t = state.topics.get(want.name);
-      let errorCode = UNKNOWN_TOPIC_OR_PARTITION;
+      let errorCode: number = UNKNOWN_TOPIC_OR_PARTITION;
       if (!t && (req.allowAutoTopicCreation ?? true) && state.autoCreateTopics) {
         try {
           t = state.createTopic(want.name, {});
@@ -479,9 +502,21 @@ const LATEST = -1n;
 const MAX_TIMESTAMP = -3n;
 const EARLIEST_LOCAL = -4n;
 const LATEST_TIERED = -5n;
+const EARLIEST_PENDING_UPLOAD = -6n;
+
+/**
+ * The first ListOffsets version that may ask for each special timestamp;
+ * below it, Kafka answers UNSUPPORTED_VERSION for that partition.
+ */
+const SPECIAL_TIMESTAMP_SINCE = new Map<bigint, number>([
+  [MAX_TIMESTAMP, 7], // KIP-734
+  [EARLIEST_LOCAL, 8], // KIP-405
+  [LATEST_TIERED, 9], // KIP-1005
+  [EARLIEST_PENDING_UPLOAD, 11], // KIP-1023
+]);
 
 const listOffsets = handler(ListOffsetsApi, (req: ListOffsetsRequest, ctx) => {
-  const { state, nodeId } = ctx;
+  const { state, nodeId, version } = ctx;
   return {
     throttleTimeMs: 0,
     topics: req.topics.map((lt) => {
@@ -490,29 +525,39 @@ const listOffsets = handler(ListOffsetsApi, (req: ListOffsetsRequest, ctx) => {
         name: lt.name,
         partitions: lt.partitions.map((lp) => {
           const base = { partitionIndex: lp.partitionIndex, timestamp: -1n, offset: -1n };
+          const since = SPECIAL_TIMESTAMP_SINCE.get(lp.timestamp);
+          if (since !== undefined && version < since) {
+            return { ...base, errorCode: UNSUPPORTED_VERSION, leaderEpoch: -1 };
+          }
           const p = topic?.partitions[lp.partitionIndex];
           if (!p) return { ...base, errorCode: UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1 };
           const err = leaderCheck(p, nodeId, lp.currentLeaderEpoch);
           if (err !== NONE) return { ...base, errorCode: err, leaderEpoch: -1 };
           const log = p.log;
           const ok = { ...base, errorCode: NONE, leaderEpoch: p.leaderEpoch };
+          // Nothing found: Kafka 4.4.0 names no epoch either.
+          const none = { ...base, errorCode: NONE, leaderEpoch: -1 };
           switch (lp.timestamp) {
             case EARLIEST:
-            case EARLIEST_LOCAL:
+            case EARLIEST_LOCAL: // all of the log is local
               return { ...ok, offset: log.logStartOffset };
             case LATEST:
-            case LATEST_TIERED:
               return {
                 ...ok,
                 offset: req.isolationLevel === 1 ? log.lastStableOffset : log.highWatermark,
               };
+            case LATEST_TIERED:
+            case EARLIEST_PENDING_UPLOAD:
+              // No tiered storage: nothing was uploaded or waits for upload.
+              // Kafka 4.4.0 then answers no offset and no epoch, without error.
+              return none;
             case MAX_TIMESTAMP: {
               const m = log.maxTimestamp();
-              return m ? { ...ok, offset: m.offset, timestamp: m.timestamp } : ok;
+              return m ? { ...ok, offset: m.offset, timestamp: m.timestamp } : none;
             }
             default: {
               const found = log.offsetForTimestamp(lp.timestamp);
-              return found ? { ...ok, offset: found.offset, timestamp: found.timestamp } : ok;
+              return found ? { ...ok, offset: found.offset, timestamp: found.timestamp } : none;
             }
           }
         }),
@@ -520,6 +565,60 @@ const listOffsets = handler(ListOffsetsApi, (req: ListOffsetsRequest, ctx) => {
     }),
   };
 });
+
+// ---------------------------------------------------------------------------
+// OffsetForLeaderEpoch
+
+/**
+ * The end offset of `epoch` in `p`'s history, as Kafka's leader epoch cache
+ * answers it: the leader's own epoch ends at the log end; an older epoch ends
+ * where the next epoch starts, and is reported as the largest epoch at or
+ * below it (or itself, when it is older than the whole history); an epoch
+ * newer than the leader's is unknown (-1, -1). The history is the epochs of
+ * the stored batches plus the leader's current epoch, which starts at the log
+ * end when no batch carries it yet.
+ */
+function epochEndOffset(
+  p: PartitionState,
+  epoch: number,
+): { leaderEpoch: number; endOffset: bigint } {
+  const undefinedEpoch = { leaderEpoch: -1, endOffset: -1n };
+  if (epoch < 0) return undefinedEpoch;
+  if (epoch === p.leaderEpoch) return { leaderEpoch: epoch, endOffset: p.log.logEndOffset };
+  let floor = -1;
+  for (const b of p.log.batches) {
+    if (b.leaderEpoch > epoch) {
+      return { leaderEpoch: floor < 0 ? epoch : floor, endOffset: b.baseOffset };
+    }
+    floor = b.leaderEpoch;
+  }
+  // No batch of a later epoch: the current epoch (if later) starts at the log end.
+  if (p.leaderEpoch > epoch) {
+    return { leaderEpoch: floor < 0 ? epoch : floor, endOffset: p.log.logEndOffset };
+  }
+  return undefinedEpoch;
+}
+
+const offsetForLeaderEpoch = handler(
+  OffsetForLeaderEpochApi,
+  (req: OffsetForLeaderEpochRequest, ctx) => ({
+    throttleTimeMs: 0,
+    topics: req.topics.map((t) => {
+      const topic = ctx.state.topics.get(t.topic);
+      return {
+        topic: t.topic,
+        partitions: t.partitions.map((tp) => {
+          const base = { partition: tp.partition, leaderEpoch: -1, endOffset: -1n };
+          const p = topic?.partitions[tp.partition];
+          if (!p) return { ...base, errorCode: UNKNOWN_TOPIC_OR_PARTITION };
+          const err = leaderCheck(p, ctx.nodeId, tp.currentLeaderEpoch);
+          if (err !== NONE) return { ...base, errorCode: err };
+          return { ...base, errorCode: NONE, ...epochEndOffset(p, tp.leaderEpoch) };
+        }),
+      };
+    }),
+  }),
+);
 
 // ---------------------------------------------------------------------------
 
@@ -530,6 +629,7 @@ export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>(
     fetch,
     listOffsets,
     metadata,
+    offsetForLeaderEpoch,
     apiVersions,
     createTopics,
     deleteTopics,
