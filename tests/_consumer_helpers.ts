@@ -393,6 +393,46 @@ export async function readUntil(
   return batches;
 }
 
+/** True when lag() is 0 on `partitions` partitions that hold records. */
+export async function caughtUp(consumer: Consumer, partitions: number): Promise<boolean> {
+  const lag = await consumer.lag();
+  return lag.length === partitions &&
+    lag.every((l) => l.lag === 0n && l.highWatermark !== null && l.highWatermark > 0n);
+}
+
+/** Reads until lag() is 0 on every partition (positions past the final markers). */
+export async function readAll(
+  consumer: Consumer,
+  partitions: number,
+  timeoutMs: number,
+): Promise<Tally> {
+  const reader = new BatchReader(consumer.readable);
+  const tally = new Tally();
+  const deadline = Date.now() + timeoutMs;
+  let done = false;
+  while (!done) {
+    const batch = await reader.next(200);
+    if (batch === null) throw new Error(`stream ended: ${tally.summary()}`);
+    if (batch) {
+      tally.add(batch);
+      if (!batch.ack()) {
+        throw new Error(`ack() of ${tpKey(batch)}@${batch.records[0].offset} was fenced`);
+      }
+    } else {
+      done = await caughtUp(consumer, partitions);
+    }
+    if (!done && Date.now() > deadline) {
+      const lag = await consumer.lag();
+      throw new Error(
+        `not caught up after ${timeoutMs} ms: ${tally.summary()}; lag ${
+          JSON.stringify(lag, (_, v) => typeof v === "bigint" ? `${v}` : v)
+        }`,
+      );
+    }
+  }
+  return tally;
+}
+
 /**
  * A consumer read in the background: every batch goes into `tally` and is
  * acknowledged, until the stream ends. For groups of consumers in one

@@ -19,7 +19,9 @@ import { Cluster } from "../src/net/cluster.ts";
 import { suiteTest } from "./_targets.ts";
 import {
   BatchReader,
+  caughtUp,
   closeAll,
+  readAll,
   readUntil,
   Tally,
   tpKey,
@@ -28,39 +30,6 @@ import {
 } from "./_consumer_helpers.ts";
 
 const PER_PARTITION = 1000;
-
-async function caughtUp(consumer: Consumer, partitions: number): Promise<boolean> {
-  const lag = await consumer.lag();
-  return lag.length === partitions &&
-    lag.every((l) => l.lag === 0n && l.highWatermark !== null && l.highWatermark > 0n);
-}
-
-/** Reads until lag() is 0 on every partition (positions past the final markers). */
-async function readAll(consumer: Consumer, partitions: number, timeoutMs: number): Promise<Tally> {
-  const reader = new BatchReader(consumer.readable);
-  const tally = new Tally();
-  const deadline = Date.now() + timeoutMs;
-  let done = false;
-  while (!done) {
-    const batch = await reader.next(200);
-    if (batch === null) throw new Error(`stream ended: ${tally.summary()}`);
-    if (batch) {
-      tally.add(batch);
-      assert.equal(batch.ack(), true);
-    } else {
-      done = await caughtUp(consumer, partitions);
-    }
-    if (!done && Date.now() > deadline) {
-      const lag = await consumer.lag();
-      throw new Error(
-        `not caught up after ${timeoutMs} ms: ${tally.summary()}; lag ${
-          JSON.stringify(lag, (_, v) => typeof v === "bigint" ? `${v}` : v)
-        }`,
-      );
-    }
-  }
-  return tally;
-}
 
 // Kafka's transactional copier needs a transaction coordinator: real Kafka only.
 suiteTest(
