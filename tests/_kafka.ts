@@ -402,8 +402,6 @@ export interface ConsumeConsoleOptions extends ClusterOption {
   printHeaders?: boolean;
   /** Consumer isolation level. @default {"read_uncommitted"} */
   isolationLevel?: "read_uncommitted" | "read_committed";
-  /** Consumer configs. */
-  props?: Record<string, string | number>;
 }
 
 /**
@@ -440,9 +438,6 @@ export async function consumeConsole(
   if (options.group !== undefined) args.push("--group", options.group);
   if (options.printKey) args.push(propertyFlag("formatter"), "print.key=true");
   if (options.printHeaders) args.push(propertyFlag("formatter"), "print.headers=true");
-  for (const [key, value] of Object.entries(options.props ?? {})) {
-    args.push("--consumer-property", `${key}=${value}`);
-  }
   const result = await kafkaTool("console-consumer", args);
   const lines = result.stdout === "" ? [] : result.stdout.replace(/\n$/, "").split("\n");
   if (lines.length < options.maxMessages) {

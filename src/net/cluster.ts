@@ -262,7 +262,9 @@ export class Cluster {
       connectTimeoutMs: this.#opts.connectTimeoutMs,
       tls: this.#opts.tls,
       sasl: this.#opts.sasl,
-      expect: { clusterId: this.#clusterId, nodeId },
+      // ApiVersions v5 checks both or neither: Kafka 4.4 answers a node id
+      // without a cluster id with INVALID_REQUEST.
+      expect: this.#clusterId === null ? undefined : { clusterId: this.#clusterId, nodeId },
     }).catch((e) => {
       // The address now belongs to another node or cluster: what metadata
       // told us about brokers is stale, so the next refresh bootstraps.
