@@ -290,8 +290,12 @@ Deno.test(`Kafka ${Deno.env.get("SLUICE_KAFKA_VERSION") ?? "?"}: read_committed 
   const bootstrap = brokers();
   const input = await newTopic("matrix-txn-in", 1);
   const output = await newTopic("matrix-txn-out", 1);
-  const COUNT = 300;
-  await produceValues(input, 0, values("in", COUNT), { perBatch: 100 });
+  // Kafka 4.x's copier makes one transaction of each poll (up to 500
+  // records) and aborts a third of them at random: 10,000 records make 20+
+  // transactions, so that some abort (300 records were one poll, one
+  // transaction, with no abort two times in three).
+  const COUNT = 10_000;
+  await produceValues(input, 0, values("in", COUNT), { perBatch: 500 });
   const prefix = uniqueName("matrix-copier");
   await kafkaTool("transactional-message-copier", [
     "--broker-list",
@@ -309,7 +313,7 @@ Deno.test(`Kafka ${Deno.env.get("SLUICE_KAFKA_VERSION") ?? "?"}: read_committed 
     "--max-messages",
     String(COUNT),
     "--transaction-size",
-    "15",
+    "500",
     "--enable-random-aborts",
     "--use-group-metadata",
   ]);
