@@ -61,6 +61,7 @@ export {
   type ConfigIssue,
   consoleLogger,
   type ConsumerOptions,
+  type HeartbeatThread,
   type IsolationLevel,
   type Logger,
   type LogLevel,

@@ -167,6 +167,19 @@ export type CommitMode = "auto" | "manual";
 export type IsolationLevel = "read_uncommitted" | "read_committed";
 
 /**
+ * Where a group member's heartbeats run (the `heartbeatThread` option): in a
+ * Web Worker, apart from a handler that may block the event loop, or on the
+ * event loop itself.
+ *
+ * @example
+ * ```ts
+ * import type { HeartbeatThread } from "@sluice/kafka";
+ * const thread: HeartbeatThread = "event-loop"; // e.g. on Deno Deploy
+ * ```
+ */
+export type HeartbeatThread = "worker" | "event-loop";
+
+/**
  * A partition assignment strategy the group leader may use: `"range"`
  * (per topic, contiguous ranges of partitions) or `"roundrobin"` (all
  * partitions dealt out in turn).
@@ -341,8 +354,9 @@ export interface ConsumerOptions {
    * The coordinator declares the member dead when it hears no heartbeat for
    * this long, in ms. Must lie within the broker's
    * `group.min.session.timeout.ms` .. `group.max.session.timeout.ms`
-   * (6000 .. 1800000 by default). Heartbeats run apart from the reader but
-   * share its event loop: synchronous work longer than this starves them.
+   * (6000 .. 1800000 by default). Heartbeats run apart from the reader, in
+   * a Worker by default (`heartbeatThread`), so synchronous work longer than
+   * this does not lose the group; `maxPollIntervalMs` bounds it.
    * @default {45000}
    */
   sessionTimeoutMs?: number;
@@ -353,9 +367,24 @@ export interface ConsumerOptions {
    */
   heartbeatIntervalMs?: number;
   /**
-   * Longest time, in ms, the reader may leave data waiting without pulling
-   * from the stream. Past it the consumer leaves the group (its partitions go
-   * to others) and rejoins when the reader pulls again.
+   * Where heartbeats run (subscribe mode). `"worker"`: in a Web Worker with
+   * its own connection to the coordinator, so that a handler that blocks
+   * the event loop (synchronous work, up to `maxPollIntervalMs`) keeps the
+   * group; costs a worker (a few MB) and one more connection. `"event-loop"`:
+   * on the consumer's event loop, for runtimes without Workers (Deno Deploy);
+   * a handler blocking it for `sessionTimeoutMs` then loses the partitions.
+   * Where Workers are missing, `"worker"` falls back to the event loop with a
+   * warning.
+   * @default {"worker"}
+   */
+  heartbeatThread?: HeartbeatThread;
+  /**
+   * Longest time, in ms, the reader may go without asking for the next
+   * batch (a pending read is asking), whether or not data waits. Past it the
+   * heartbeat task leaves the group without committing (a static member
+   * lets its session expire instead), as Kafka's Java consumer does; the
+   * partitions go to others, what was acknowledged but not committed is
+   * delivered again, and the next read rejoins.
    * @default {300000}
    */
   maxPollIntervalMs?: number;
@@ -527,6 +556,7 @@ type AlwaysSet =
   | "sessionTimeoutMs"
   | "heartbeatIntervalMs"
   | "maxPollIntervalMs"
+  | "heartbeatThread"
   | "rebalanceTimeoutMs"
   | "closeTimeoutMs"
   | "requestTimeoutMs"
@@ -1046,6 +1076,7 @@ const shape = {
   sessionTimeoutMs: int(1000).default(45000),
   heartbeatIntervalMs: int(1).default(3000),
   maxPollIntervalMs: int(1).default(300000),
+  heartbeatThread: oneOf(["worker", "event-loop"]).default("worker"),
   rebalanceTimeoutMs: int(1).optional(),
   closeTimeoutMs: int(0).default(30000),
   requestTimeoutMs: int(1).default(30000),

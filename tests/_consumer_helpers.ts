@@ -740,7 +740,13 @@ export function spawnKafkaTool(name: string, args: readonly string[]): LineProce
 }
 
 /** Events printed by `tests/fixtures/group_member.ts`, one JSON object per line. */
-export type MemberEvent =
+export type MemberEvent = MemberEventBody & {
+  /** When the member printed it: `Date.now()` in its process. */
+  at: number;
+};
+
+/** What a member reports, without its time stamp. */
+export type MemberEventBody =
   | { event: "ready" }
   | { event: "assigned" | "revoked" | "lost"; partitions: TP[] }
   | {
@@ -750,6 +756,8 @@ export type MemberEvent =
     offsets: string[];
     nextOffset: string;
   }
+  | { event: "blocking"; topic: string; partition: number; ms: number }
+  | { event: "acked"; topic: string; partition: number; nextOffset: string; ok: boolean }
   | { event: "closed" }
   | { event: "error"; name: string; message: string };
 
@@ -757,6 +765,8 @@ export type MemberEvent =
 export interface MemberConfig {
   /** Consumer options (JSON-able: no functions, no RegExp, no bigint). */
   options: Omit<ConsumerOptions, "signal" | "logger" | "onAssigned" | "onRevoked" | "onLost">;
+  /** The first batch's handler blocks the event loop this long before its ack. */
+  blockMs?: number;
 }
 
 /** A consumer running in a subprocess, reporting its events as JSON lines. */

@@ -18,7 +18,7 @@ import {
   resolveOptions,
   type TopicPartition,
 } from "../config.ts";
-import { Cluster } from "../net/cluster.ts";
+import { Cluster, type ClusterOptions } from "../net/cluster.ts";
 import { RequestTimeoutError } from "../net/errors.ts";
 import { CorruptDataError, KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
 import { LogTruncationError } from "./errors.ts";
@@ -31,7 +31,8 @@ import { PartitionStates, type PartitionView } from "./partition_state.ts";
 import { GroupClient, type GroupDescription } from "./group/group_client.ts";
 import { partitionKey } from "../util/partitions.ts";
 import { Membership } from "./group/membership.ts";
-import { AckTracker } from "./offsets/ack_tracker.ts";
+import { Liveness } from "./group/liveness.ts";
+import { AckTracker, type Ticket } from "./offsets/ack_tracker.ts";
 import { listOffset } from "./offsets/list_offsets.ts";
 import { RecordBatch } from "./record_batch.ts";
 
@@ -99,9 +100,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   #closing: Promise<void> | null = null;
   #closed = false;
   #error: Error | null = null;
-  #inPull = false;
-  #lastPull = Date.now();
-  #leftForPollTimeout = false;
+  /** Liveness shared with the heartbeat task (which may run in a Worker). */
+  readonly #liveness = new Liveness();
+  readonly #clusterOptions: ClusterOptions;
   #commitChain: Promise<void> = Promise.resolve();
   #controller: ReadableStreamDefaultController<RecordBatch> | null = null;
   #streamDone = false;
@@ -114,7 +115,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   constructor(options: ConsumerOptions) {
     this.#opts = resolveOptions(options);
     const o = this.#opts;
-    this.#cluster = new Cluster({
+    this.#clusterOptions = {
       brokers: o.brokers,
       clientId: o.clientId,
       requestTimeoutMs: o.requestTimeoutMs,
@@ -134,7 +135,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           error: error.reason,
           bootstrapTimeoutMs: o.bootstrapTimeoutMs,
         }),
-    });
+    };
+    this.#cluster = new Cluster(this.#clusterOptions);
     this.#buffer = new FetchBuffer(o.maxBufferedBytes);
     this.#states = new PartitionStates(this.#tracker, this.#buffer);
     this.#fetcher = new Fetcher(this.#cluster, this.#states, this.#buffer, o, {
@@ -287,14 +289,13 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   // the stream
 
   async #pull(controller: ReadableStreamDefaultController<RecordBatch>): Promise<void> {
-    this.#inPull = true;
-    this.#lastPull = Date.now();
+    // A pending read is the reader asking: the poll bound does not run.
+    this.#liveness.pulling(true);
     try {
       this.#started ??= this.#start().finally(() => this.#startSettled = true);
       await this.#started;
-      if (this.#leftForPollTimeout && this.#membership && !this.#closing) {
-        this.#leftForPollTimeout = false;
-        this.#membership.requestRejoin("the reader pulled again after maxPollIntervalMs");
+      if (this.#membership?.takeLeftForPollBound() && !this.#closing) {
+        this.#membership.requestRejoin("the reader asked again after maxPollIntervalMs");
       }
       while (true) {
         if (this.#error) {
@@ -316,8 +317,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         // After a stall of the whole process, the group may have handed our
         // partitions to others: give them up before delivering anything.
         const m = this.#membership;
-        if (m?.sessionMayHaveExpired()) {
-          await m.loseSession("no heartbeat answered within sessionTimeoutMs before a delivery");
+        const fenced = m?.fencedBecause();
+        if (fenced) {
+          await m!.loseSession(`${fenced} (found before a delivery)`);
           continue;
         }
         const next = this.#states.takeDeliverable();
@@ -346,7 +348,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
             records: decoded.records,
             nextOffset: chunk.nextOffset,
             highWatermark: chunk.highWatermark,
-            ack: () => tracker.ack(ticket),
+            ack: () => this.#ack(tracker, ticket),
           }),
         );
         return;
@@ -355,9 +357,24 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       this.#fail(e instanceof Error ? e : new Error(String(e)));
       this.#endStream(this.#error);
     } finally {
-      this.#inPull = false;
-      this.#lastPull = Date.now();
+      this.#liveness.pulling(false);
     }
+  }
+
+  /**
+   * `batch.ack()`: false when the batch's incarnation ended, or may have —
+   * the membership was lost or left, or no heartbeat was answered within
+   * `sessionTimeoutMs` (the group may have given the partition away). The
+   * partitions are then given up as lost, so that false stays the truth.
+   */
+  #ack(tracker: AckTracker, ticket: Ticket): boolean {
+    const m = this.#membership;
+    const fenced = m?.fencedBecause();
+    if (fenced) {
+      void m!.loseSession(`${fenced} (found by ack())`).catch((e) => this.#fail(e));
+      return false;
+    }
+    return tracker.ack(ticket);
   }
 
   #endStream(error: Error | null): void {
@@ -424,24 +441,34 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       // Assign mode has no group events (GUIDE §1): no onAssigned.
       for (const start of starts) start();
     } else {
-      this.#membership = new Membership(this.#cluster, this.#group!, {
-        groupId: o.groupId,
-        groupInstanceId: o.groupInstanceId ?? null,
-        sessionTimeoutMs: o.sessionTimeoutMs,
-        rebalanceTimeoutMs: o.rebalanceTimeoutMs,
-        heartbeatIntervalMs: o.heartbeatIntervalMs,
-        requestTimeoutMs: o.requestTimeoutMs,
-        assignors: o.assignors,
-        retryBackoff: this.#opts.retryBackoff,
-        logger: o.logger,
-      }, {
-        subscription: () => this.#subscription(),
-        revoke: () => this.#revokeAll(),
-        lost: (reason) => this.#loseAll(reason),
-        assigned: (tps) => this.#assign(tps),
-        fatal: (e) => this.#fail(e),
-      }, this.#stop.signal);
-      this.#loops.push(this.#membership.done, this.#pollTimeoutLoop(), this.#metadataLoop());
+      this.#membership = new Membership(
+        this.#cluster,
+        this.#group!,
+        {
+          groupId: o.groupId,
+          groupInstanceId: o.groupInstanceId ?? null,
+          sessionTimeoutMs: o.sessionTimeoutMs,
+          rebalanceTimeoutMs: o.rebalanceTimeoutMs,
+          heartbeatIntervalMs: o.heartbeatIntervalMs,
+          maxPollIntervalMs: o.maxPollIntervalMs,
+          heartbeatThread: o.heartbeatThread,
+          cluster: this.#clusterOptions,
+          requestTimeoutMs: o.requestTimeoutMs,
+          assignors: o.assignors,
+          retryBackoff: this.#opts.retryBackoff,
+          logger: o.logger,
+        },
+        {
+          subscription: () => this.#subscription(),
+          revoke: () => this.#revokeAll(),
+          lost: (reason) => this.#loseAll(reason),
+          assigned: (tps) => this.#assign(tps),
+          fatal: (e) => this.#fail(e),
+        },
+        this.#liveness,
+        this.#stop.signal,
+      );
+      this.#loops.push(this.#membership.done, this.#metadataLoop());
     }
     if (o.commit === "auto" && this.#group) this.#loops.push(this.#autoCommitLoop());
   }
@@ -598,33 +625,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       await this.#tracker.whenAcked(partitions, timeout);
     } catch {
       this.#opts.logger.warn("delivered batches were not acknowledged in time", { waitedMs: ms });
-    }
-  }
-
-  /** KIP-62's reader liveness: a reader stuck past maxPollIntervalMs leaves the group. */
-  async #pollTimeoutLoop(): Promise<void> {
-    const period = Math.min(1000, Math.max(50, Math.floor(this.#opts.maxPollIntervalMs / 4)));
-    while (!this.#stop.signal.aborted) {
-      if (!(await sleep(period, this.#stop.signal))) return;
-      const m = this.#membership;
-      if (!m || m.state !== "stable" || this.#inPull || this.#closing || this.#leftForPollTimeout) {
-        continue;
-      }
-      if (this.#buffer.length === 0) continue;
-      if (Date.now() - this.#lastPull <= this.#opts.maxPollIntervalMs) continue;
-      this.#opts.logger.warn(
-        "the reader has not pulled within maxPollIntervalMs; leaving the group",
-        {
-          maxPollIntervalMs: this.#opts.maxPollIntervalMs,
-        },
-      );
-      this.#leftForPollTimeout = true;
-      try {
-        await this.#revokeAll();
-        await m.leave("consumer poll timeout has expired");
-      } catch (e) {
-        this.#opts.logger.warn("leaving after the poll timeout failed", { error: e });
-      }
     }
   }
 

@@ -24,6 +24,7 @@ import { FindCoordinatorApi } from "../../protocol/messages/find_coordinator.ts"
 import { OffsetCommitApi } from "../../protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../../protocol/messages/offset_fetch.ts";
 import { DescribeGroupsApi } from "../../protocol/messages/describe_groups.ts";
+import { LeaveGroupApi } from "../../protocol/messages/leave_group.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../../protocol/consumer_protocol.ts";
 import { backoffMs, type BackoffOptions, delay } from "../../util/async.ts";
 import { groupByTopic, partitionKey } from "../../util/partitions.ts";
@@ -135,6 +136,29 @@ export class GroupClient {
    */
   static throwIfCoordinatorMoved(code: number, apiName: string, groupId: string): void {
     if (coordinatorBusyOrMoved(code)) throw KafkaProtocolError.from(code, { apiName, groupId });
+  }
+
+  /**
+   * LeaveGroup for one member. An UNKNOWN_MEMBER_ID answer counts as left
+   * (the coordinator had expired it already); other errors throw.
+   */
+  async leave(
+    memberId: string,
+    groupInstanceId: string | null,
+    reason: string,
+    timeoutMs: number,
+  ): Promise<void> {
+    await this.run("group", async (conn) => {
+      const res = await conn.send(LeaveGroupApi, {
+        groupId: this.groupId,
+        memberId,
+        members: [{ memberId, groupInstanceId, reason }],
+      }, { timeoutMs });
+      const code = res.errorCode || res.members.find((m) => m.errorCode !== 0)?.errorCode || 0;
+      if (code !== 0 && code !== ErrorCode.UNKNOWN_MEMBER_ID) {
+        throw KafkaProtocolError.from(code, { apiName: "LeaveGroup", groupId: this.groupId });
+      }
+    });
   }
 
   /** The group's committed offsets for `partitions` (null where none is committed). */

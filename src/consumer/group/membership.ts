@@ -2,15 +2,19 @@
  * Group membership, classic protocol (GUIDE §1): JoinGroup, the leader's
  * assignment, SyncGroup, the heartbeat task, LeaveGroup.
  *
- * Two loops run apart from the reader: the rebalance loop (waits for a
- * reason to join, revokes, joins, syncs, assigns) and the heartbeat loop
- * (every `heartbeatIntervalMs` on its own connection while a member). A
- * heartbeat answered REBALANCE_IN_PROGRESS wakes the rebalance loop.
+ * Two tasks run apart from the reader: the rebalance loop (waits for a
+ * reason to join, revokes, joins, syncs, assigns) and the heartbeat task
+ * (heartbeat.ts; in a Worker by default, see heartbeat_driver.ts), which
+ * heartbeats every `heartbeatIntervalMs` on a connection of its own while
+ * this is a stable member, enforces the poll bound, and reports what it
+ * learns: a rebalance wakes the rebalance loop, a lost or left membership
+ * gives the partitions up. What `ack()` must know at once is in the shared
+ * {@linkcode Liveness}.
  *
  * @module
  */
 
-import type { Cluster } from "../../net/cluster.ts";
+import type { Cluster, ClusterOptions } from "../../net/cluster.ts";
 import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { CorruptDataError, KafkaError, KafkaProtocolError } from "../../protocol/errors.ts";
@@ -21,15 +25,16 @@ import {
   encodeAssignment,
   encodeSubscription,
 } from "../../protocol/consumer_protocol.ts";
-import { HeartbeatApi } from "../../protocol/messages/heartbeat.ts";
 import { JoinGroupApi, type JoinGroupResponse } from "../../protocol/messages/join_group.ts";
-import { LeaveGroupApi } from "../../protocol/messages/leave_group.ts";
 import { SyncGroupApi } from "../../protocol/messages/sync_group.ts";
 import { backoffMs, type BackoffOptions, sleep } from "../../util/async.ts";
 import type { Logger } from "../../config.ts";
 import type { TopicPartition } from "../offsets/ack_tracker.ts";
 import { assign, type AssignorName, type GroupMember } from "./assignors.ts";
 import { GroupClient, type MemberIdentity } from "./group_client.ts";
+import type { HeartbeatEvent } from "./heartbeat.ts";
+import { type HeartbeatDriver, type HeartbeatThread, startHeartbeat } from "./heartbeat_driver.ts";
+import { type Liveness, MemberStatus } from "./liveness.ts";
 
 /** What the consumer does at each step of membership. */
 export interface MembershipHooks {
@@ -57,6 +62,12 @@ export interface MembershipOptions {
   rebalanceTimeoutMs: number;
   /** Heartbeat period. */
   heartbeatIntervalMs: number;
+  /** The poll bound, enforced by the heartbeat task. */
+  maxPollIntervalMs: number;
+  /** Where the heartbeat task runs. */
+  heartbeatThread: HeartbeatThread;
+  /** The consumer's connection settings (a heartbeat worker connects on its own). */
+  cluster: ClusterOptions;
   /** Request timeout for requests other than JoinGroup. */
   requestTimeoutMs: number;
   /** Assignors offered, in preference order. */
@@ -94,9 +105,9 @@ export class Membership {
   #assigned = false;
   #wantJoin = true;
   #wake: (() => void) | null = null;
-  #lastHeartbeatOk = Date.now();
-  /** When the last request the coordinator answered positively was sent (see sessionMayHaveExpired). */
-  #confirmedAt = Date.now();
+  readonly #liveness: Liveness;
+  readonly #heartbeat: HeartbeatDriver;
+  #leftForPollBound = false;
   #leaderTopics: Map<string, number> | null = null;
   #subscribed: string[] = [];
   /** Resolves when both loops have ended. */
@@ -108,14 +119,39 @@ export class Membership {
     client: GroupClient,
     opts: MembershipOptions,
     hooks: MembershipHooks,
+    liveness: Liveness,
     signal: AbortSignal,
   ) {
     this.#cluster = cluster;
     this.#client = client;
     this.#opts = opts;
     this.#hooks = hooks;
+    this.#liveness = liveness;
     this.#signal = signal;
-    this.done = Promise.all([this.#rebalanceLoop(), this.#heartbeatLoop()]).then(() => {});
+    this.#heartbeat = startHeartbeat({
+      thread: opts.heartbeatThread,
+      client,
+      cluster: opts.cluster,
+      groupId: opts.groupId,
+      retryBackoff: opts.retryBackoff,
+      settings: {
+        groupId: opts.groupId,
+        sessionTimeoutMs: opts.sessionTimeoutMs,
+        heartbeatIntervalMs: opts.heartbeatIntervalMs,
+        requestTimeoutMs: opts.requestTimeoutMs,
+        maxPollIntervalMs: opts.maxPollIntervalMs,
+      },
+      liveness,
+      onEvent: (event) => void this.#onHeartbeat(event),
+      logger: opts.logger,
+    });
+    // The heartbeat task ends with the rebalance loop (closing, or failed).
+    this.done = this.#rebalanceLoop().finally(() => this.#heartbeat.close());
+  }
+
+  /** Where the heartbeat task runs now. */
+  get heartbeatThread(): HeartbeatThread {
+    return this.#heartbeat.thread;
   }
 
   /** The current state. */
@@ -133,17 +169,26 @@ export class Membership {
   }
 
   /**
-   * True when the coordinator may already have expired this member: it is
-   * stable, but no heartbeat sent within the last `sessionTimeoutMs` was
-   * answered (the coordinator's deadline runs from when it received one,
-   * which is after we sent it). The reader checks this before handing out a
-   * batch: a process that was frozen (SIGSTOP, a stalled event loop) must not
-   * deliver records of partitions the group may have given to another member
-   * in the meantime — the heartbeat loop would notice only one round trip
-   * later.
+   * Why the partitions of this generation may already belong to another
+   * member, or null (see {@linkcode Liveness.fencedBecause}). The reader
+   * checks this before handing out a batch and `ack()` before counting one:
+   * after a stall of the whole process (SIGSTOP), or a blocked event loop
+   * without a heartbeat worker, the group may have moved on — the heartbeat
+   * task would notice only one round trip later.
    */
-  sessionMayHaveExpired(now: number = Date.now()): boolean {
-    return this.#state === "stable" && now - this.#confirmedAt >= this.#opts.sessionTimeoutMs;
+  fencedBecause(now: number = Date.now()): string | null {
+    if (this.#state !== "stable") return null;
+    return this.#liveness.fencedBecause(this.#opts.sessionTimeoutMs, now);
+  }
+
+  /**
+   * True once after the heartbeat task left the group for the poll bound:
+   * the caller (a reader asking again) rejoins.
+   */
+  takeLeftForPollBound(): boolean {
+    const left = this.#leftForPollBound;
+    this.#leftForPollBound = false;
+    return left;
   }
 
   /** Gives the partitions up as lost (onLost, nothing committed) and rejoins. */
@@ -193,23 +238,16 @@ export class Membership {
     this.#state = "left";
     this.#wantJoin = false;
     this.#assigned = false;
+    this.#stopHeartbeats();
     const staticMember = this.#opts.groupInstanceId !== null;
     if (!memberId || (staticMember && !force)) return;
     try {
-      await this.#client.run("group", async (conn) => {
-        const res = await conn.send(LeaveGroupApi, {
-          groupId: this.#opts.groupId,
-          memberId,
-          members: [{ memberId, groupInstanceId: this.#opts.groupInstanceId, reason }],
-        }, { timeoutMs: this.#opts.requestTimeoutMs });
-        const code = res.errorCode || res.members.find((m) => m.errorCode !== 0)?.errorCode || 0;
-        if (code !== 0 && code !== ErrorCode.UNKNOWN_MEMBER_ID) {
-          throw KafkaProtocolError.from(code, {
-            apiName: "LeaveGroup",
-            groupId: this.#opts.groupId,
-          });
-        }
-      });
+      await this.#client.leave(
+        memberId,
+        this.#opts.groupInstanceId,
+        reason,
+        this.#opts.requestTimeoutMs,
+      );
       this.#opts.logger.info("left the group", { group: this.#opts.groupId, reason });
     } catch (e) {
       this.#opts.logger.warn("LeaveGroup failed; the coordinator will expire the member", {
@@ -218,6 +256,11 @@ export class Membership {
     }
     this.#memberId = "";
     this.#generationId = -1;
+  }
+
+  #stopHeartbeats(): void {
+    this.#heartbeat.setMember(null);
+    this.#liveness.setStatus(MemberStatus.Idle);
   }
 
   async #rebalanceLoop(): Promise<void> {
@@ -239,6 +282,7 @@ export class Membership {
         if (this.#signal.aborted) break;
         this.#wantJoin = false;
         this.#state = "joining";
+        this.#stopHeartbeats();
         await this.#joinAndSync();
         attempt = 0;
       } catch (e) {
@@ -348,6 +392,7 @@ export class Membership {
     let assignments: { memberId: string; assignment: Uint8Array }[] = [];
     this.#leaderTopics = null;
     if (isLeader) assignments = await this.#lead(join);
+    const syncSentAt = Date.now();
     const [sync, syncVersion] = await this.#client.run("group", async (conn) => {
       const version = conn.version(SyncGroupApi);
       const res = await conn.send(SyncGroupApi, {
@@ -383,8 +428,12 @@ export class Membership {
       partitions: partitions.length,
     });
     this.#state = "stable";
-    this.#lastHeartbeatOk = Date.now();
-    this.#confirmedAt = this.#lastHeartbeatOk;
+    this.#liveness.stable(this.#generationId, syncSentAt);
+    this.#heartbeat.setMember({
+      memberId: this.#memberId,
+      generationId: this.#generationId,
+      groupInstanceId: this.#opts.groupInstanceId,
+    });
     this.#assigned = true;
     await this.#hooks.assigned(partitions);
   }
@@ -414,79 +463,54 @@ export class Membership {
     }));
   }
 
-  async #heartbeatLoop(): Promise<void> {
-    while (!this.#signal.aborted && this.#state !== "failed") {
-      if (!(await sleep(this.#opts.heartbeatIntervalMs, this.#signal))) return;
-      // Heartbeats go on while a rebalance is pending and partitions are
-      // being revoked (waiting for acks, onRevoked): the session must not
-      // expire before JoinGroup is sent. They stop once joining starts.
-      if (this.#state !== "stable") continue;
-      const generation = this.#generationId;
-      const sentAt = Date.now();
-      try {
-        const conn = await this.#client.connection("heartbeat");
-        const res = await conn.send(HeartbeatApi, {
-          groupId: this.#opts.groupId,
-          generationId: generation,
-          memberId: this.#memberId,
-          groupInstanceId: this.#opts.groupInstanceId,
-        }, { timeoutMs: Math.min(this.#opts.requestTimeoutMs, this.#opts.sessionTimeoutMs) });
-        if (generation !== this.#generationId || this.#state !== "stable") continue;
-        switch (res.errorCode) {
-          case 0:
-            this.#lastHeartbeatOk = Date.now();
-            this.#confirmedAt = sentAt;
-            break;
-          case ErrorCode.REBALANCE_IN_PROGRESS:
-            this.#lastHeartbeatOk = Date.now();
-            this.#confirmedAt = sentAt;
-            this.requestRejoin("the coordinator started a rebalance");
-            break;
-          case ErrorCode.ILLEGAL_GENERATION:
-          case ErrorCode.UNKNOWN_MEMBER_ID:
-            // Reset before #lose wakes the rebalance loop, so that the
-            // JoinGroup it sends already carries the empty member id.
-            if (res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
-            await this.#lose(
-              `heartbeat answered ${KafkaProtocolError.from(res.errorCode).errorName}`,
-            );
-            break;
-          case ErrorCode.FENCED_INSTANCE_ID:
-          case ErrorCode.GROUP_AUTHORIZATION_FAILED:
-            this.#state = "failed";
-            this.#hooks.fatal(
-              KafkaProtocolError.from(res.errorCode, {
-                apiName: "Heartbeat",
-                groupId: this.#opts.groupId,
-              }),
-            );
-            return;
-          case ErrorCode.NOT_COORDINATOR:
-          case ErrorCode.COORDINATOR_NOT_AVAILABLE:
-            this.#client.resetCoordinator();
-            break;
-          default:
-            this.#opts.logger.warn("heartbeat error", { code: res.errorCode });
-        }
-      } catch (e) {
-        this.#client.resetCoordinator();
-        this.#opts.logger.warn("heartbeat failed", { error: e });
-      }
-      if (
-        this.#state === "stable" && Date.now() - this.#lastHeartbeatOk > this.#opts.sessionTimeoutMs
-      ) {
-        await this.#lose("no successful heartbeat within sessionTimeoutMs");
-      }
+  /** What the heartbeat task learned, for the generation it heartbeated. */
+  async #onHeartbeat(event: HeartbeatEvent): Promise<void> {
+    if (event.generation !== this.#generationId || this.#state !== "stable") return;
+    switch (event.type) {
+      case "rebalance":
+        this.requestRejoin("the coordinator started a rebalance");
+        break;
+      case "lost":
+        // Reset before #lose wakes the rebalance loop, so that the
+        // JoinGroup it sends already carries the empty member id.
+        if (event.unknownMember) this.#memberId = "";
+        await this.#lose(event.reason);
+        break;
+      case "left":
+        // The task left the group (LeaveGroup, unless static): give the
+        // partitions up uncommitted and rejoin when the reader asks again.
+        if (this.#opts.groupInstanceId === null) this.#memberId = "";
+        this.#leftForPollBound = true;
+        await this.#lose(event.reason, false);
+        break;
+      case "fatal":
+        this.#state = "failed";
+        this.#stopHeartbeats();
+        this.#wake?.();
+        this.#hooks.fatal(
+          KafkaProtocolError.from(event.errorCode, {
+            apiName: "Heartbeat",
+            groupId: this.#opts.groupId,
+          }),
+        );
+        break;
     }
   }
 
-  async #lose(reason: string): Promise<void> {
+  async #lose(reason: string, rejoin = true): Promise<void> {
     if (this.#state !== "stable") return;
     this.#opts.logger.warn("partitions lost", { group: this.#opts.groupId, reason });
+    // The poll bound's LeaveGroup ended the membership already.
+    if (
+      this.#liveness.status === MemberStatus.LeftPollBound && this.#opts.groupInstanceId === null
+    ) {
+      this.#memberId = "";
+    }
     this.#state = "unjoined";
     this.#assigned = false;
     this.#generationId = -1;
+    this.#stopHeartbeats();
     await this.#hooks.lost(reason);
-    this.requestRejoin(reason);
+    if (rejoin) this.requestRejoin(reason);
   }
 }

@@ -74,6 +74,7 @@ export class OAuthBearerTokenCache {
   readonly #now: () => number;
   #token: Secret | null = null;
   #refreshAt = 0;
+  #expiresAt: number | undefined = undefined;
   #fetching: Promise<Secret> | null = null;
 
   /** Wraps `provider`; `now` is for tests. */
@@ -89,6 +90,15 @@ export class OAuthBearerTokenCache {
       this.#fetching = null;
     });
     return this.#fetching;
+  }
+
+  /**
+   * A valid token and when it expires (undefined: unknown), for a holder
+   * that caches it apart, such as the heartbeat worker.
+   */
+  async withExpiry(): Promise<{ token: Secret; expiresAt: number | undefined }> {
+    const token = await this.get();
+    return { token, expiresAt: token === this.#token ? this.#expiresAt : undefined };
   }
 
   async #fetch(): Promise<Secret> {
@@ -117,6 +127,7 @@ export class OAuthBearerTokenCache {
       return token;
     }
     this.#token = token;
+    this.#expiresAt = expiresAt;
     this.#refreshAt = fetchedAt + 0.8 * (expiresAt - fetchedAt);
     return token;
   }

@@ -1,0 +1,95 @@
+/**
+ * The heartbeat Worker's entry point: the home of group membership traffic
+ * that must go on while a handler blocks the consumer's event loop. It owns
+ * a connection of its own to the coordinator (a socket cannot move between
+ * workers), runs the {@linkcode Heartbeater} for the member the consumer
+ * names, writes liveness to the shared buffer, and reports events, log
+ * lines and token requests by message. Started by heartbeat_driver.ts.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { Cluster } from "../../net/cluster.ts";
+import type { Logger } from "../../config.ts";
+import { GroupClient } from "./group_client.ts";
+import { Heartbeater } from "./heartbeat.ts";
+import { fromTransfer, type FromWorker, type ToWorker } from "./heartbeat_messages.ts";
+import { Liveness } from "./liveness.ts";
+
+const post = (message: FromWorker) => {
+  try {
+    self.postMessage(message);
+  } catch {
+    // A log field that does not clone: send its text instead.
+    if (message.type === "log") self.postMessage({ ...message, fields: String(message.fields) });
+  }
+};
+
+const logger: Required<Logger> = {
+  debug: (message, fields) => post({ type: "log", level: "debug", message, fields }),
+  info: (message, fields) => post({ type: "log", level: "info", message, fields }),
+  warn: (message, fields) => post({ type: "log", level: "warn", message, fields }),
+  error: (message, fields) => post({ type: "log", level: "error", message, fields }),
+};
+
+const stop = new AbortController();
+let heartbeater: Heartbeater | null = null;
+let cluster: Cluster | null = null;
+let running: Promise<void> = Promise.resolve();
+let nextTokenId = 0;
+const tokenWaiters = new Map<
+  number,
+  { resolve: (t: { value: string; expiresAt?: number }) => void; reject: (e: Error) => void }
+>();
+
+/** A token from the main thread's provider (the user's function lives there). */
+function askToken(): Promise<{ value: string; expiresAt?: number }> {
+  const id = nextTokenId++;
+  return new Promise((resolve, reject) => {
+    tokenWaiters.set(id, { resolve, reject });
+    post({ type: "token-request", id });
+  });
+}
+
+self.onmessage = async (e: MessageEvent<ToWorker>) => {
+  const msg = e.data;
+  switch (msg.type) {
+    case "init": {
+      cluster = new Cluster(fromTransfer(msg.cluster, askToken, stop.signal));
+      const client = new GroupClient(cluster, msg.groupId, stop.signal, 20, msg.retryBackoff);
+      heartbeater = new Heartbeater(
+        client,
+        msg.settings,
+        new Liveness(msg.liveness),
+        (event) => post({ type: "event", event }),
+        logger,
+        stop.signal,
+      );
+      running = heartbeater.run();
+      break;
+    }
+    case "member":
+      heartbeater?.setMember(msg.member);
+      break;
+    case "token": {
+      const waiter = tokenWaiters.get(msg.id);
+      tokenWaiters.delete(msg.id);
+      if (msg.value !== undefined) waiter?.resolve({ value: msg.value, expiresAt: msg.expiresAt });
+      else waiter?.reject(new Error(msg.error ?? "no token"));
+      break;
+    }
+    case "close": {
+      heartbeater?.setMember(null);
+      stop.abort();
+      for (const w of tokenWaiters.values()) w.reject(new Error("the consumer is closing"));
+      tokenWaiters.clear();
+      await running.catch(() => {});
+      await cluster?.close();
+      post({ type: "closed" });
+      self.close();
+      break;
+    }
+  }
+};
