@@ -767,6 +767,8 @@ export interface MemberConfig {
   options: Omit<ConsumerOptions, "signal" | "logger" | "onAssigned" | "onRevoked" | "onLost">;
   /** The first batch's handler blocks the event loop this long before its ack. */
   blockMs?: number;
+  /** SASL OAUTHBEARER as this principal (tokens made in the member's process). */
+  oauthSub?: string;
 }
 
 /** A consumer running in a subprocess, reporting its events as JSON lines. */

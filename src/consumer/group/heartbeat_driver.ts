@@ -143,6 +143,7 @@ class WorkerHeartbeat implements HeartbeatDriver {
       settings: o.settings,
       liveness: o.liveness.buffer,
     });
+    void this.#pushToken();
   }
 
   get thread(): HeartbeatThread {
@@ -152,7 +153,25 @@ class WorkerHeartbeat implements HeartbeatDriver {
   setMember(member: HeartbeatMember | null): void {
     this.#member = member;
     if (this.#fallback) this.#fallback.setMember(member);
-    else this.#post({ type: "member", member });
+    else {
+      if (member) void this.#pushToken();
+      this.#post({ type: "member", member });
+    }
+  }
+
+  /**
+   * Hands the worker a current OAUTHBEARER token while this thread is free,
+   * so that it can connect and re-authenticate while a handler blocks it.
+   */
+  async #pushToken(): Promise<void> {
+    const sasl = this.#options.cluster.sasl;
+    if (sasl?.mechanism !== "oauthbearer") return;
+    try {
+      const { token, expiresAt } = await sasl.tokens.withExpiry();
+      this.#post({ type: "token-push", value: token.reveal(), expiresAt });
+    } catch {
+      // The worker asks again when it needs one; the failure surfaces there.
+    }
   }
 
   async close(): Promise<void> {
@@ -161,12 +180,20 @@ class WorkerHeartbeat implements HeartbeatDriver {
     const closed = new Promise<void>((resolve) => this.#closed = resolve);
     this.#post({ type: "close" });
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      closed,
-      new Promise<void>((resolve) => timer = setTimeout(resolve, WORKER_CLOSE_TIMEOUT_MS)),
+    const clean = await Promise.race([
+      closed.then(() => true),
+      new Promise<boolean>((resolve) =>
+        timer = setTimeout(() => resolve(false), WORKER_CLOSE_TIMEOUT_MS)
+      ),
     ]);
     clearTimeout(timer);
     this.#end();
+    if (clean) this.#options.logger.debug("heartbeat worker closed its connections and ended");
+    else {
+      this.#options.logger.warn("heartbeat worker did not close in time; terminated it", {
+        waitedMs: WORKER_CLOSE_TIMEOUT_MS,
+      });
+    }
   }
 
   #end(): void {

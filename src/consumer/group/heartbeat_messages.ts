@@ -44,6 +44,7 @@ export type ToWorker =
   | WorkerInit
   | { type: "member"; member: HeartbeatMember | null }
   | { type: "token"; id: number; value?: string; expiresAt?: number; error?: string }
+  | { type: "token-push"; value: string; expiresAt?: number }
   | { type: "close" };
 
 /** Worker -> consumer. */

@@ -37,6 +37,7 @@ const logger: Required<Logger> = {
 const stop = new AbortController();
 let heartbeater: Heartbeater | null = null;
 let cluster: Cluster | null = null;
+let client: GroupClient | null = null;
 let running: Promise<void> = Promise.resolve();
 let nextTokenId = 0;
 const tokenWaiters = new Map<
@@ -44,8 +45,23 @@ const tokenWaiters = new Map<
   { resolve: (t: { value: string; expiresAt?: number }) => void; reject: (e: Error) => void }
 >();
 
-/** A token from the main thread's provider (the user's function lives there). */
+/**
+ * The last token the main thread pushed (at start and when a member joins,
+ * while its event loop is free), used until 80% of its lifetime.
+ */
+let pushed: { value: string; expiresAt?: number; at: number } | null = null;
+
+/**
+ * A token: the pushed one while fresh, else one from the main thread's
+ * provider (the user's function lives there) by message — which waits while
+ * a handler blocks the main thread.
+ */
 function askToken(): Promise<{ value: string; expiresAt?: number }> {
+  if (pushed) {
+    const { value, expiresAt, at } = pushed;
+    const fresh = expiresAt === undefined || Date.now() < at + 0.8 * (expiresAt - at);
+    if (fresh) return Promise.resolve({ value, expiresAt });
+  }
   const id = nextTokenId++;
   return new Promise((resolve, reject) => {
     tokenWaiters.set(id, { resolve, reject });
@@ -58,7 +74,7 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
   switch (msg.type) {
     case "init": {
       cluster = new Cluster(fromTransfer(msg.cluster, askToken, stop.signal));
-      const client = new GroupClient(cluster, msg.groupId, stop.signal, 20, msg.retryBackoff);
+      client = new GroupClient(cluster, msg.groupId, stop.signal, 20, msg.retryBackoff);
       heartbeater = new Heartbeater(
         client,
         msg.settings,
@@ -72,6 +88,12 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     }
     case "member":
       heartbeater?.setMember(msg.member);
+      // Connect to the coordinator now, while the main thread still answers
+      // (SASL tokens), not at the first heartbeat.
+      if (msg.member) client?.connection("heartbeat").catch(() => {});
+      break;
+    case "token-push":
+      pushed = { value: msg.value, expiresAt: msg.expiresAt, at: Date.now() };
       break;
     case "token": {
       const waiter = tokenWaiters.get(msg.id);

@@ -1,0 +1,103 @@
+// The heartbeat worker's life cycle: it heartbeats for the member, close()
+// ends it (no heartbeat from it afterwards, its connections closed), and
+// where Workers are missing the consumer says so once and heartbeats on the
+// event loop.
+
+import assert from "node:assert/strict";
+import { Consumer, type Logger } from "../mod.ts";
+import { EmbeddedCluster } from "../testing.ts";
+import { fastOptions, ReadLoop, sleep, Tally, values, waitFor } from "./_consumer_helpers.ts";
+import { produceValues } from "./_consumer_helpers.ts";
+
+interface Line {
+  level: string;
+  message: string;
+}
+
+function capture(lines: Line[]): Logger {
+  return {
+    debug: (message) => lines.push({ level: "debug", message }),
+    info: (message) => lines.push({ level: "info", message }),
+    warn: (message) => lines.push({ level: "warn", message }),
+    error: (message) => lines.push({ level: "error", message }),
+  };
+}
+
+async function groupOf(
+  cluster: EmbeddedCluster,
+  extra: Parameters<typeof fastOptions>[0],
+): Promise<{ loop: ReadLoop; topic: string }> {
+  const topic = `hb-${crypto.randomUUID().slice(0, 8)}`;
+  await cluster.createTopic(topic, { partitions: 2 });
+  await produceValues(topic, 0, values("v", 10), { bootstrap: cluster.bootstrap });
+  const consumer = new Consumer(fastOptions({
+    brokers: cluster.bootstrap,
+    groupId: `g-${topic}`,
+    topics: [topic],
+    ...extra,
+  }));
+  return { loop: new ReadLoop(consumer, new Tally(), "c"), topic };
+}
+
+Deno.test("the heartbeat worker heartbeats for the member, and close() ends it: no heartbeat afterwards, connections closed", async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 1 });
+  const beats = cluster.intercept({ apiKey: "Heartbeat", action: { observe: true } });
+  const lines: Line[] = [];
+  const { loop } = await groupOf(cluster, {
+    clientId: "hb-worker",
+    heartbeatIntervalMs: 200,
+    logger: capture(lines),
+  });
+  await waitFor("three heartbeats", () => beats.requests.length >= 3, 10_000);
+  await loop.stop();
+  const closedAt = beats.requests.length;
+  assert.ok(
+    lines.some((l) => l.message === "heartbeat worker closed its connections and ended"),
+    `the worker closed cleanly: ${JSON.stringify(lines.filter((l) => l.level !== "info"))}`,
+  );
+  assert.ok(!lines.some((l) => l.level === "warn" && /heartbeat worker/.test(l.message)));
+  await sleep(1000);
+  assert.equal(beats.requests.length, closedAt, "no heartbeat after close()");
+  beats.remove();
+});
+
+Deno.test('heartbeatThread: "event-loop" heartbeats without a worker and warns of nothing', async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 1 });
+  const beats = cluster.intercept({ apiKey: "Heartbeat", action: { observe: true } });
+  const lines: Line[] = [];
+  const { loop } = await groupOf(cluster, {
+    heartbeatIntervalMs: 200,
+    heartbeatThread: "event-loop",
+    logger: capture(lines),
+  });
+  try {
+    await waitFor("three heartbeats", () => beats.requests.length >= 3, 10_000);
+  } finally {
+    await loop.stop();
+    beats.remove();
+  }
+  assert.deepEqual(lines.filter((l) => /worker/i.test(l.message)), []);
+});
+
+Deno.test("without Workers, the consumer warns once and heartbeats on the event loop", async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 1 });
+  const beats = cluster.intercept({ apiKey: "Heartbeat", action: { observe: true } });
+  const lines: Line[] = [];
+  const saved = globalThis.Worker;
+  // As on Deno Deploy: no Worker constructor.
+  // deno-lint-ignore no-explicit-any
+  (globalThis as any).Worker = undefined;
+  let loop: ReadLoop | undefined;
+  try {
+    ({ loop } = await groupOf(cluster, { heartbeatIntervalMs: 200, logger: capture(lines) }));
+    await waitFor("three heartbeats", () => beats.requests.length >= 3, 10_000);
+  } finally {
+    globalThis.Worker = saved;
+    await loop?.stop();
+    beats.remove();
+  }
+  const warnings = lines.filter((l) =>
+    l.level === "warn" && /Workers are not available/.test(l.message)
+  );
+  assert.equal(warnings.length, 1, JSON.stringify(lines));
+});
