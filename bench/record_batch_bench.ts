@@ -17,7 +17,7 @@
  */
 
 import process from "node:process";
-import { decodeRecordBatches, encodeRecordBatch } from "../src/protocol/record_batch.ts";
+import { decodeRecordBatches, encodeRecordBatch } from "../src/protocol/wire_batch.ts";
 
 interface Case {
   name: string;

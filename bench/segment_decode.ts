@@ -16,7 +16,7 @@
 
 import { Compression, decompress } from "../src/protocol/compression/mod.ts";
 import { crc32c } from "../src/protocol/crc32c.ts";
-import { decodeRecordBatches } from "../src/protocol/record_batch.ts";
+import { decodeRecordBatches } from "../src/protocol/wire_batch.ts";
 import { fmt } from "./lib/stats.ts";
 
 const CLK_TCK = 100;

@@ -29,7 +29,7 @@
 import { Consumer, type ConsumerOptions, type RecordBatch } from "../mod.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import { createTopics, produce } from "../src/net/admin.ts";
-import type { RecordToEncode } from "../src/protocol/record_batch.ts";
+import type { RecordToEncode } from "../src/protocol/wire_batch.ts";
 import {
   brokers,
   describeGroup,

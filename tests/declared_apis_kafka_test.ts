@@ -24,7 +24,7 @@ import {
   OffsetForLeaderEpochApi,
   ProduceApi,
 } from "../src/protocol/messages/mod.ts";
-import { encodeRecordBatch } from "../src/protocol/record_batch.ts";
+import { encodeRecordBatch } from "../src/protocol/wire_batch.ts";
 import { backoffMs, delay } from "../src/util/async.ts";
 import { brokers, uniqueName } from "./_kafka.ts";
 

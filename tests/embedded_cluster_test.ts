@@ -11,7 +11,7 @@ import { Connection } from "../src/net/connection.ts";
 import { ListOffsetsApi } from "../src/protocol/messages/list_offsets.ts";
 import { MetadataApi } from "../src/protocol/messages/metadata.ts";
 import { ProduceApi } from "../src/protocol/messages/produce.ts";
-import { encodeRecordBatch, type RecordToEncode } from "../src/protocol/record_batch.ts";
+import { encodeRecordBatch, type RecordToEncode } from "../src/protocol/wire_batch.ts";
 import { BatchReader } from "./_consumer_helpers.ts";
 import { kafkaTool } from "./_kafka.ts";
 

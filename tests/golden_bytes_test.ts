@@ -54,7 +54,7 @@ import type {
 } from "../src/protocol/messages/mod.ts";
 import type { ApiVersionsResponse } from "../src/protocol/messages/api_versions.ts";
 import { Reader, ZERO_UUID } from "../src/protocol/reader.ts";
-import { decodeRecordBatches } from "../src/protocol/record_batch.ts";
+import { decodeRecordBatches } from "../src/protocol/wire_batch.ts";
 import { inRange, type MessageSchema, parseVersions } from "../src/protocol/schema.ts";
 import { API_BY_KEY } from "./_proxy.ts";
 import type { Entry } from "../scripts/capture_golden.ts";

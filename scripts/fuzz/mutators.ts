@@ -28,7 +28,7 @@ import {
   PRODUCER_ID_AT,
   RECORD_COUNT_AT,
   RECORDS_AT,
-} from "../../src/protocol/record_batch_format.ts";
+} from "../../src/protocol/wire_batch_format.ts";
 import type { Rng } from "../../src/util/random.ts";
 
 /** Damaged bytes and what was done to them. */

@@ -16,7 +16,7 @@ import {
   encodeControlBatch,
   encodeRecordBatch,
   type RecordToEncode,
-} from "../../src/protocol/record_batch.ts";
+} from "../../src/protocol/wire_batch.ts";
 import { type ApiSchema, inRange, parseVersions } from "../../src/protocol/schema.ts";
 import * as messages from "../../src/protocol/messages/mod.ts";
 import { concat } from "./mutators.ts";

@@ -23,7 +23,7 @@ import { RequestTimeoutError } from "../net/errors.ts";
 import { CorruptDataError, KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
 import { LogTruncationError } from "./errors.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
-import { decodeRecordBatches } from "../protocol/record_batch.ts";
+import { decodeRecordBatches } from "../protocol/wire_batch.ts";
 import { backoffMs, delay, sleep } from "../util/async.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { Fetcher } from "./fetcher.ts";

@@ -19,7 +19,7 @@ import { CorruptDataError, KafkaProtocolError } from "../protocol/errors.ts";
 import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/messages/fetch.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
 import { FetchSession, type SessionPartition } from "./fetch_session.ts";
-import { scanRecordBatches } from "../protocol/record_batch_scan.ts";
+import { scanRecordBatches } from "../protocol/wire_batch_scan.ts";
 import { backoffMs, delay, sleep } from "../util/async.ts";
 import type { ResolvedCommonOptions } from "../config.ts";
 import type { FetchBuffer } from "./fetch_buffer.ts";

@@ -19,7 +19,7 @@ import {
   encodeRecordBatch,
   type KafkaRecord,
   type RecordToEncode,
-} from "../protocol/record_batch.ts";
+} from "../protocol/wire_batch.ts";
 import { backoffMs, delay } from "../util/async.ts";
 import type { Cluster } from "./cluster.ts";
 

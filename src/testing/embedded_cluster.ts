@@ -6,7 +6,7 @@
  * @module
  */
 
-import { encodeRecordBatch, type RecordToEncode } from "../protocol/record_batch.ts";
+import { encodeRecordBatch, type RecordToEncode } from "../protocol/wire_batch.ts";
 import { Broker } from "./broker.ts";
 import type { Interception, InterceptOptions } from "./faults.ts";
 import { coordinatorFor } from "./group_handlers.ts";

@@ -9,7 +9,7 @@
 
 import { crc32c } from "../protocol/crc32c.ts";
 import { Reader } from "../protocol/reader.ts";
-import { decodeRecordBatches } from "../protocol/record_batch_decode.ts";
+import { decodeRecordBatches } from "../protocol/wire_batch_decode.ts";
 import {
   ATTRIBUTES_AT,
   BASE_OFFSET_AT,
@@ -30,7 +30,7 @@ import {
   PRODUCER_ID_AT,
   RECORDS_AT,
   TRANSACTIONAL,
-} from "../protocol/record_batch_format.ts";
+} from "../protocol/wire_batch_format.ts";
 
 /** A batch rejected by {@linkcode PartitionLog.append}; carries Kafka's error code. */
 export class InvalidBatchError extends Error {

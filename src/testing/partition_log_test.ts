@@ -3,7 +3,7 @@ import {
   decodeRecordBatches,
   encodeControlBatch,
   encodeRecordBatch,
-} from "../protocol/record_batch.ts";
+} from "../protocol/wire_batch.ts";
 import { InvalidBatchError, PartitionLog } from "./partition_log.ts";
 
 const enc = new TextEncoder();

@@ -9,7 +9,7 @@ import {
   encodeControlBatch,
   encodeRecordBatch,
   type KafkaRecord,
-} from "./record_batch.ts";
+} from "./wire_batch.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -14,7 +14,7 @@ import {
   LOG_OVERHEAD,
   MIN_BATCH_LENGTH,
   PARTITION_LEADER_EPOCH_AT,
-} from "./record_batch_format.ts";
+} from "./wire_batch_format.ts";
 
 /** What {@linkcode scanRecordBatches} found. */
 export interface BatchScan {

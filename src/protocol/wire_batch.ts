@@ -5,7 +5,7 @@
  *
  * @example Round trip
  * ```ts
- * import { decodeRecordBatches, encodeRecordBatch } from "./record_batch.ts";
+ * import { decodeRecordBatches, encodeRecordBatch } from "./wire_batch.ts";
  * const enc = new TextEncoder();
  * const data = encodeRecordBatch({ baseOffset: 10n, records: [{ value: enc.encode("x") }] });
  * const { records } = decodeRecordBatches(data, { topic: "t", partition: 0 });
@@ -23,11 +23,11 @@ export {
   type DecodeOptions,
   decodeRecordBatches,
   DEFAULT_MAX_BATCH_SIZE,
-} from "./record_batch_decode.ts";
+} from "./wire_batch_decode.ts";
 export {
   type ControlBatchInput,
   encodeControlBatch,
   encodeRecordBatch,
   type RecordBatchInput,
   type RecordToEncode,
-} from "./record_batch_encode.ts";
+} from "./wire_batch_encode.ts";

@@ -41,7 +41,7 @@ import {
   RECORDS_AT,
   TIMESTAMP_TYPE_LOG_APPEND,
   TRANSACTIONAL,
-} from "./record_batch_format.ts";
+} from "./wire_batch_format.ts";
 
 /** An aborted transaction as listed in a read_committed Fetch response. */
 export interface AbortedTransaction {
@@ -135,7 +135,7 @@ const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
  *
  * @example Decode what a Fetch returned for one partition
  * ```ts
- * import { decodeRecordBatches, encodeRecordBatch } from "./record_batch.ts";
+ * import { decodeRecordBatches, encodeRecordBatch } from "./wire_batch.ts";
  * const value = new TextEncoder().encode("hello");
  * const data = encodeRecordBatch({ baseOffset: 41n, records: [{ value }, { value }] });
  *

@@ -31,7 +31,7 @@ import {
   RECORDS_AT,
   TIMESTAMP_TYPE_LOG_APPEND,
   TRANSACTIONAL,
-} from "./record_batch_format.ts";
+} from "./wire_batch_format.ts";
 
 /** One record to encode. */
 export interface RecordToEncode {
@@ -113,7 +113,7 @@ const utf8 = new TextEncoder();
  *
  * @example Produce-ready bytes for two records
  * ```ts
- * import { encodeRecordBatch } from "./record_batch.ts";
+ * import { encodeRecordBatch } from "./wire_batch.ts";
  * const enc = new TextEncoder();
  * const batch = encodeRecordBatch({
  *   records: [
@@ -214,7 +214,7 @@ export function encodeRecordBatch(input: RecordBatchInput): Uint8Array {
  *
  * @example
  * ```ts
- * import { encodeControlBatch, encodeRecordBatch } from "./record_batch.ts";
+ * import { encodeControlBatch, encodeRecordBatch } from "./wire_batch.ts";
  * const data = encodeRecordBatch({
  *   records: [{ value: null }],
  *   producerId: 7n,
