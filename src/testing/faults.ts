@@ -7,6 +7,9 @@
  * @module
  */
 
+import * as messages from "../protocol/messages/mod.ts";
+import type { ApiSchema } from "../protocol/schema.ts";
+
 /**
  * The name of a Kafka API, as {@linkcode InterceptOptions.apiKey} accepts it.
  *
@@ -17,55 +20,19 @@
  * const api: ApiName = "Fetch";
  * ```
  */
-export type ApiName =
-  | "Produce"
-  | "Fetch"
-  | "ListOffsets"
-  | "Metadata"
-  | "OffsetCommit"
-  | "OffsetFetch"
-  | "FindCoordinator"
-  | "JoinGroup"
-  | "Heartbeat"
-  | "LeaveGroup"
-  | "SyncGroup"
-  | "DescribeGroups"
-  | "ListGroups"
-  | "SaslHandshake"
-  | "ApiVersions"
-  | "CreateTopics"
-  | "DeleteTopics"
-  | "DeleteRecords"
-  | "InitProducerId"
-  | "OffsetForLeaderEpoch"
-  | "SaslAuthenticate"
-  | "DeleteGroups";
+export type ApiName = {
+  [K in keyof typeof messages]: K extends `${infer Name}Api` ? Name : never;
+}[keyof typeof messages];
 
-/** API keys by name. */
-export const API_KEYS: Readonly<Record<ApiName, number>> = {
-  Produce: 0,
-  Fetch: 1,
-  ListOffsets: 2,
-  Metadata: 3,
-  OffsetCommit: 8,
-  OffsetFetch: 9,
-  FindCoordinator: 10,
-  JoinGroup: 11,
-  Heartbeat: 12,
-  LeaveGroup: 13,
-  SyncGroup: 14,
-  DescribeGroups: 15,
-  ListGroups: 16,
-  SaslHandshake: 17,
-  ApiVersions: 18,
-  CreateTopics: 19,
-  DeleteTopics: 20,
-  DeleteRecords: 21,
-  InitProducerId: 22,
-  OffsetForLeaderEpoch: 23,
-  DeleteGroups: 42,
-  SaslAuthenticate: 36,
-};
+/**
+ * API keys by name, from the generated declarations (src/protocol/messages):
+ * every API sluice declares, none written twice.
+ */
+export const API_KEYS: Readonly<Record<ApiName, number>> = Object.fromEntries(
+  Object.entries(messages).flatMap(([exported, value]) =>
+    exported.endsWith("Api") ? [[(value as ApiSchema).name, (value as ApiSchema).apiKey]] : []
+  ),
+) as Record<ApiName, number>;
 
 /**
  * What an intercepted request gets.

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { FaultRules, overwriteErrorCodes, resolveApiKey } from "./faults.ts";
+import {
+  API_KEYS,
+  type ApiName,
+  FaultRules,
+  overwriteErrorCodes,
+  resolveApiKey,
+} from "./faults.ts";
+import * as messages from "../protocol/messages/mod.ts";
 
 Deno.test("faults: rules match by key or name, broker filter, first match wins", () => {
   const rules = new FaultRules();
@@ -189,4 +196,20 @@ Deno.test("faults: mutate, rewrite and observe on a broker, seen by a client", a
   } finally {
     conn.close();
   }
+});
+
+Deno.test("API_KEYS and ApiName come from the generated declarations: every declared API, by its own name", () => {
+  const declared = Object.entries(messages).filter(([exported]) => exported.endsWith("Api"));
+  assert.equal(Object.keys(API_KEYS).length, declared.length);
+  for (const [exported, api] of declared) {
+    const name = exported.slice(0, -"Api".length) as ApiName;
+    assert.equal((api as { name: string }).name, name, `${exported}.name`);
+    assert.equal(API_KEYS[name], (api as { apiKey: number }).apiKey, name);
+    assert.equal(resolveApiKey(name), API_KEYS[name]);
+  }
+  const names: ApiName[] = ["ApiVersions", "Fetch", "OffsetForLeaderEpoch", "DeleteGroups"];
+  assert.deepEqual(names.map(resolveApiKey), [18, 1, 23, 42]);
+  // @ts-expect-error: not an API sluice declares
+  const unknown: ApiName = "DeleteRecords";
+  assert.throws(() => resolveApiKey(unknown), RangeError);
 });

@@ -11,19 +11,23 @@
  * @module
  */
 
-// Kafka error codes used here.
-const NONE = 0;
-const COORDINATOR_NOT_AVAILABLE = 15;
-const ILLEGAL_GENERATION = 22;
-const INCONSISTENT_GROUP_PROTOCOL = 23;
-const INVALID_GROUP_ID = 24;
-const UNKNOWN_MEMBER_ID = 25;
-const INVALID_SESSION_TIMEOUT = 26;
-const REBALANCE_IN_PROGRESS = 27;
-const NON_EMPTY_GROUP = 68;
-const GROUP_ID_NOT_FOUND = 69;
-const MEMBER_ID_REQUIRED = 79;
-const FENCED_INSTANCE_ID = 82;
+import { ErrorCode } from "../protocol/error_codes.ts";
+
+// Kafka error codes used here, from the one table.
+const {
+  NONE,
+  COORDINATOR_NOT_AVAILABLE,
+  ILLEGAL_GENERATION,
+  INCONSISTENT_GROUP_PROTOCOL,
+  INVALID_GROUP_ID,
+  UNKNOWN_MEMBER_ID,
+  INVALID_SESSION_TIMEOUT,
+  REBALANCE_IN_PROGRESS,
+  NON_EMPTY_GROUP,
+  GROUP_ID_NOT_FOUND,
+  MEMBER_ID_REQUIRED,
+  FENCED_INSTANCE_ID,
+} = ErrorCode;
 
 /** Kafka's names of the classic group states. */
 export type GroupStateName =

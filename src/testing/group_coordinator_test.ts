@@ -8,13 +8,18 @@ import {
   type JoinResult,
 } from "./group_coordinator.ts";
 
-const NONE = 0;
-const ILLEGAL_GENERATION = 22;
-const UNKNOWN_MEMBER_ID = 25;
-const REBALANCE_IN_PROGRESS = 27;
-const MEMBER_ID_REQUIRED = 79;
-const FENCED_INSTANCE_ID = 82;
-const INCONSISTENT_GROUP_PROTOCOL = 23;
+import { ErrorCode } from "../protocol/error_codes.ts";
+
+// Kafka error codes used here, from the one table.
+const {
+  NONE,
+  ILLEGAL_GENERATION,
+  UNKNOWN_MEMBER_ID,
+  REBALANCE_IN_PROGRESS,
+  MEMBER_ID_REQUIRED,
+  FENCED_INSTANCE_ID,
+  INCONSISTENT_GROUP_PROTOCOL,
+} = ErrorCode;
 
 /** A clock that only moves when told to. */
 class FakeClock implements GroupClock {

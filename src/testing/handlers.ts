@@ -31,7 +31,7 @@ import { type ClusterState, type PartitionState, TopicError, type TopicState } f
 import { servedVersions } from "./versions.ts";
 
 /** API key of ApiVersions. */
-export const API_VERSIONS_KEY = 18;
+export const API_VERSIONS_KEY: number = ApiVersionsApi.apiKey;
 
 const {
   NONE,
