@@ -12,7 +12,9 @@
 //   rebalance when the second joins, every record exactly once, and the
 //   committed offsets as Kafka's consumer-groups tool reads them back;
 // - assign mode starting at a timestamp, and seek() to a timestamp;
-// - read_committed over Kafka's transactional copier (random aborts).
+// - read_committed over Kafka's transactional copier (random aborts);
+// - a member whose handler blocks its event loop for 2.5x sessionTimeoutMs
+//   keeps its partitions (heartbeats in a Worker), and its ack is committed.
 
 import assert from "node:assert/strict";
 import { Consumer, type RecordBatch } from "../../mod.ts";
@@ -45,6 +47,7 @@ import {
   values,
   waitFor,
 } from "../_consumer_helpers.ts";
+import { blockedMemberKeepsPartitions } from "../_blocked.ts";
 
 const CODECS: readonly Compression[] = ["none", "gzip", "snappy", "lz4", "zstd"];
 
@@ -337,3 +340,17 @@ Deno.test(`Kafka ${Deno.env.get("SLUICE_KAFKA_VERSION") ?? "?"}: read_committed 
   const everything = await read("read_uncommitted");
   assert.ok(everything.length > COUNT, `read_uncommitted: ${everything.length} records`);
 });
+
+Deno.test(
+  `Kafka ${
+    Deno.env.get("SLUICE_KAFKA_VERSION") ?? "?"
+  }: a member whose handler blocks its event loop for 2.5x sessionTimeoutMs keeps its partitions and commits its ack`,
+  async () => {
+    const topic = await newTopic("matrix-blocked", 2);
+    await produceValues(topic, 0, values("b", 10));
+    await blockedMemberKeepsPartitions(
+      options({ groupId: uniqueName("matrix-blocked"), topics: [topic] }),
+      brokers(),
+    );
+  },
+);
