@@ -411,5 +411,14 @@ if (import.meta.main) {
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => shutdown.abort());
   }
+  // The chaos harness's "block" fault: SIGUSR1 makes this process's event
+  // loop do synchronous work for SLUICE_BLOCK_MS (default twice the session
+  // timeout), as a CPU-bound handler would; heartbeats go on in their worker.
+  Deno.addSignalListener("SIGUSR1", () => {
+    const until = Date.now() + Number(Deno.env.get("SLUICE_BLOCK_MS") ?? 2 * args.sessionTimeoutMs);
+    while (Date.now() < until) {
+      // busy
+    }
+  });
   Deno.exit(await runVerifiableConsumer(args, shutdown.signal));
 }

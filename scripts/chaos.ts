@@ -8,7 +8,7 @@
  *                   [--brokers HOST:PORT,...] [--cluster-name NAME]
  *                   [--consumers 4] [--partitions 12] [--throughput 200]
  *                   [--session-timeout 10000] [--gap 5000,12000]
- *                   [--faults restart,kill,pause,broker] [--no-broker-faults]
+ *                   [--faults restart,kill,pause,block,broker] [--no-broker-faults]
  *                   [--autocommit] [--log-dir DIR] [--json FILE]
  *
  * Without `--brokers` it starts its own 3-node cluster (`scripts/kafka.sh
@@ -30,10 +30,10 @@ import { sideBySide, violationLines } from "./chaos/summary.ts";
 const USAGE = `usage: deno task chaos [--consumer ours|java|both] [--duration SECONDS] [--seed N]
        [--brokers HOST:PORT,...] [--cluster-name NAME] [--consumers N] [--partitions N]
        [--throughput RECORDS_PER_S] [--session-timeout MS] [--gap MIN_MS,MAX_MS]
-       [--faults restart,kill,pause,broker] [--no-broker-faults] [--autocommit]
+       [--faults restart,kill,pause,block,broker] [--no-broker-faults] [--autocommit]
        [--log-dir DIR] [--json FILE]`;
 
-const FAULTS = ["restart", "kill", "pause", "broker"];
+const FAULTS = ["restart", "kill", "pause", "block", "broker"];
 
 interface Cli {
   consumer: ConsumerKind | "both";

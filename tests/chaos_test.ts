@@ -63,7 +63,7 @@ Deno.test("chaos: no invariant broken by restarts, SIGKILLs, pauses and broker r
   const acked = Number(/records acknowledged by the producer\s+(\d+)/.exec(out)?.[1] ?? 0);
   assert.ok(acked > 1000, `only ${acked} records acknowledged\n${explain}`);
   const chaosFaults = err.split("\n").filter((l) =>
-    /^chaos .* (SIGTERM c\d|SIGKILL c\d|SIGSTOP c\d|SIGKILL broker|stop broker)/.test(l)
+    /^chaos .* (SIGTERM c\d|SIGKILL c\d|SIGSTOP c\d|SIGUSR1 c\d|SIGKILL broker|stop broker)/.test(l)
   );
   assert.ok(chaosFaults.length >= 2, `only ${chaosFaults.length} fault(s)\n${explain}`);
   console.log(out.trim());

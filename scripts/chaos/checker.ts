@@ -42,7 +42,13 @@ export interface Fault {
   /** When (ms). */
   at: number;
   /** What. */
-  kind: "consumer-restart" | "consumer-kill" | "consumer-pause" | "broker-restart" | "broker-kill";
+  kind:
+    | "consumer-restart"
+    | "consumer-kill"
+    | "consumer-pause"
+    | "consumer-block"
+    | "broker-restart"
+    | "broker-kill";
   /** Which process or node, for the report. */
   target: string;
 }

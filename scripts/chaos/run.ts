@@ -119,6 +119,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const acks: ProducerAck[] = [];
   const samples: CommitSample[] = [];
   const faults: Fault[] = [];
+  // The "block" fault: past the session timeout, well within maxPollIntervalMs.
+  const blockMs = o.sessionTimeoutMs + 8000;
   const malformed: string[] = [];
   const phases: Record<string, number> = {};
   let phaseStart = Date.now();
@@ -209,7 +211,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           ...consumerArgs,
         ],
         cwd: o.root,
-        env: { SLUICE_LOG_LEVEL: "warn" }, // like the Java tool's WARN log on stderr
+        // Warnings like the Java tool's WARN log on stderr; SIGUSR1 blocks the
+        // member's event loop this long (the "block" fault).
+        env: { SLUICE_LOG_LEVEL: "warn", SLUICE_BLOCK_MS: String(blockMs) },
         stderrFile,
         onLine,
       })
@@ -320,6 +324,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       await stopConsumer(slot, "killed");
       await sleep(rnd.range(0, 3000));
       startConsumer(slot);
+    } else if (kind === "consumer-block") {
+      // The member's handler blocks its event loop past the session timeout
+      // (SIGUSR1, see examples/verifiable_consumer.ts); its heartbeats run in
+      // a worker, so it should keep its partitions, unlike SIGSTOP.
+      say(`SIGUSR1 ${member.id}: event loop blocked for ${(blockMs / 1000).toFixed(1)}s`);
+      slot.proc!.signal("SIGUSR1");
+      await sleep(blockMs);
     } else {
       // Long enough past the session timeout that the group usually hands the
       // partitions to others while this member is frozen (the zombie case).
@@ -440,6 +451,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         if (o.faults.has("restart")) choices.push("consumer-restart");
         if (o.faults.has("kill")) choices.push("consumer-kill");
         if (o.faults.has("pause")) choices.push("consumer-pause");
+        // Our member only: a JVM has no "block your thread" signal.
+        if (o.faults.has("block") && o.consumer === "ours") choices.push("consumer-block");
       }
       if (o.faults.has("broker") && brokersDown.size === 0) {
         choices.push("broker-restart", "broker-kill");

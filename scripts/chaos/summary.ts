@@ -28,6 +28,7 @@ const RECOVERY_ROWS: Array<[string, string[]]> = [
   ["recovery: clean restart (median / max)", ["consumer-restart"]],
   ["recovery: SIGKILL", ["consumer-kill"]],
   ["recovery: SIGSTOP > session", ["consumer-pause"]],
+  ["recovery: event loop blocked > session", ["consumer-block"]],
   ["recovery: broker restart/kill", ["broker-restart", "broker-kill"]],
 ];
 
