@@ -15,19 +15,22 @@ import { OAuthBearerTokenCache } from "../../net/sasl/oauthbearer.ts";
 import type { BackoffOptions } from "../../util/async.ts";
 import type { HeartbeatEvent, HeartbeatMember, HeartbeatSettings } from "./heartbeat.ts";
 
-/** Connection settings as they cross: plain data only. */
-export interface ClusterTransfer {
-  brokers: readonly string[];
-  clientId?: string;
-  requestTimeoutMs?: number;
-  connectTimeoutMs?: number;
-  bootstrapTimeoutMs?: number;
-  reconnectBackoff?: BackoffOptions;
-  tls?: { caCerts?: string[]; cert?: string; key?: string };
-  sasl?:
-    | { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string }
-    | { mechanism: "oauthbearer"; extensions: Readonly<Record<string, string>> };
-}
+/**
+ * Connection settings as they cross: {@linkcode ClusterOptions}' plain
+ * fields as they are, TLS key and SASL password as strings, no functions.
+ */
+export type ClusterTransfer =
+  & Omit<ClusterOptions, "tls" | "sasl" | "signal" | "onBootstrapFailure">
+  & {
+    tls?: { caCerts?: string[]; cert?: string; key?: string };
+    sasl?:
+      | {
+        mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
+        username: string;
+        password: string;
+      }
+      | { mechanism: "oauthbearer"; extensions: Readonly<Record<string, string>> };
+  };
 
 /** The first message to the worker. */
 export interface WorkerInit {
