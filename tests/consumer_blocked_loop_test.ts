@@ -76,6 +76,7 @@ async function setUp(
   t: Target,
   blockMs: number,
   maxPollIntervalMs: number,
+  groupInstanceId?: string,
 ): Promise<
   { topic: string; groupId: string; a: Member; b: ReadLoop; tally: Tally; hooks: HookEvent[] }
 > {
@@ -100,6 +101,7 @@ async function setUp(
       sessionTimeoutMs: SESSION_MS,
       heartbeatIntervalMs: HEARTBEAT_MS,
       maxPollIntervalMs,
+      ...(groupInstanceId === undefined ? {} : { groupInstanceId }),
     }),
     blockMs,
   });
@@ -225,6 +227,54 @@ suiteTest(
         bRead.length >= 10,
         `B read A's unacknowledged batch of ${key} again (${bRead.length} records from offset 20)`,
       );
+      assert.ok(b.error === undefined, String(b.error));
+    } finally {
+      leaves?.remove();
+      a.process.kill("SIGKILL");
+      await a.process.finish(5000).catch(() => {});
+      await b.stop().catch(() => {});
+      await closeAll(b.consumer);
+    }
+  },
+);
+
+suiteTest(
+  "a static member blocked past maxPollIntervalMs sends no LeaveGroup: its partitions move when its session expires",
+  async (t) => {
+    const maxPollIntervalMs = 6000;
+    const blockMs = 22_000;
+    const { topic, a, b, hooks } = await setUp(t, blockMs, maxPollIntervalMs, uniqueName("static"));
+    const leaves = t.embedded?.intercept({ apiKey: "LeaveGroup", action: { observe: true } });
+    try {
+      await produceRound(t, topic, "r2", 10);
+      const blocking = await waitFor("A to start blocking", async () => {
+        await a.check();
+        return eventsOf(a, "blocking")[0];
+      }, 20_000);
+      const takeover = await waitFor(
+        "B to own every partition",
+        () =>
+          hooks.find((h) =>
+            h.kind === "assigned" && h.partitions.length === PARTITIONS && h.at > blocking.at
+          ),
+        blockMs + 10_000,
+      );
+      // Heartbeats stop at the poll bound; the coordinator expires the
+      // member one session later (no LeaveGroup to hurry it).
+      const after = takeover.at - blocking.at;
+      assert.ok(
+        after >= maxPollIntervalMs + SESSION_MS - 1500,
+        `B took over ${after} ms after A blocked: before the poll bound plus the session timeout`,
+      );
+      if (leaves) {
+        assert.deepEqual(
+          leaves.requests.filter((r) => r.clientId === "blocking-member"),
+          [],
+          "a static member sends no LeaveGroup",
+        );
+      }
+      const acked = await waitFor("A's ack", () => eventsOf(a, "acked")[0], blockMs + 20_000);
+      assert.equal(acked.ok, false, "ack() after the poll bound does not count");
       assert.ok(b.error === undefined, String(b.error));
     } finally {
       leaves?.remove();
