@@ -133,8 +133,15 @@ export class GroupClient {
    * Throws for codes that mean "ask another coordinator" so that
    * {@linkcode GroupClient.run} retries them; other codes are the caller's.
    */
-  static throwIfCoordinatorMoved(code: number, apiName: string, groupId: string): void {
-    if (coordinatorBusyOrMoved(code)) throw KafkaProtocolError.from(code, { apiName, groupId });
+  static throwIfCoordinatorMoved(
+    code: number,
+    apiName: string,
+    apiVersion: number,
+    groupId: string,
+  ): void {
+    if (coordinatorBusyOrMoved(code)) {
+      throw KafkaProtocolError.from(code, { apiName, apiVersion, groupId });
+    }
   }
 
   /** The group's committed offsets for `partitions` (null where none is committed). */
@@ -273,14 +280,16 @@ export class GroupClient {
   /** The broker's view of the group. */
   async describe(): Promise<GroupDescription> {
     return await this.run("group", async (conn) => {
+      const version = conn.version(DescribeGroupsApi);
       const res = await conn.send(DescribeGroupsApi, {
         groups: [this.groupId],
         includeAuthorizedOperations: false,
-      });
+      }, { version });
       const g = res.groups[0];
       if (g.errorCode !== 0) {
         throw KafkaProtocolError.from(g.errorCode, {
           apiName: "DescribeGroups",
+          apiVersion: version,
           groupId: g.groupId,
         });
       }
@@ -306,16 +315,18 @@ export class GroupClient {
 
   async #find(): Promise<number> {
     const conn = await this.#cluster.connection("bootstrap", "metadata");
+    const version = conn.version(FindCoordinatorApi);
     const res = await conn.send(FindCoordinatorApi, {
       key: this.groupId,
       keyType: 0,
       coordinatorKeys: [this.groupId],
-    });
+    }, { version });
     const c = res.coordinators.length > 0 ? res.coordinators[0] : null;
     const errorCode = c ? c.errorCode : res.errorCode;
     if (errorCode !== 0) {
       throw KafkaProtocolError.from(errorCode, {
         apiName: "FindCoordinator",
+        apiVersion: version,
         groupId: this.groupId,
         errorMessage: c ? c.errorMessage : res.errorMessage,
       });

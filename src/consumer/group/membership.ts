@@ -197,15 +197,17 @@ export class Membership {
     if (!memberId || (staticMember && !force)) return;
     try {
       await this.#client.run("group", async (conn) => {
+        const version = conn.version(LeaveGroupApi);
         const res = await conn.send(LeaveGroupApi, {
           groupId: this.#opts.groupId,
           memberId,
           members: [{ memberId, groupInstanceId: this.#opts.groupInstanceId, reason }],
-        }, { timeoutMs: this.#opts.requestTimeoutMs });
+        }, { version, timeoutMs: this.#opts.requestTimeoutMs });
         const code = res.errorCode || res.members.find((m) => m.errorCode !== 0)?.errorCode || 0;
         if (code !== 0 && code !== ErrorCode.UNKNOWN_MEMBER_ID) {
           throw KafkaProtocolError.from(code, {
             apiName: "LeaveGroup",
+            apiVersion: version,
             groupId: this.#opts.groupId,
           });
         }
@@ -320,7 +322,12 @@ export class Membership {
           protocols: this.#opts.assignors.map((name) => ({ name, metadata })),
           reason: null,
         }, { version, timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
-        GroupClient.throwIfCoordinatorMoved(res.errorCode, "JoinGroup", this.#opts.groupId);
+        GroupClient.throwIfCoordinatorMoved(
+          res.errorCode,
+          "JoinGroup",
+          version,
+          this.#opts.groupId,
+        );
         return [res, version] as const;
       });
       if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED && i < 3) {
@@ -359,7 +366,7 @@ export class Membership {
         protocolName: this.#protocolName,
         assignments,
       }, { version, timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
-      GroupClient.throwIfCoordinatorMoved(res.errorCode, "SyncGroup", this.#opts.groupId);
+      GroupClient.throwIfCoordinatorMoved(res.errorCode, "SyncGroup", version, this.#opts.groupId);
       return [res, version] as const;
     });
     if (sync.errorCode !== 0) {
@@ -425,12 +432,16 @@ export class Membership {
       const sentAt = Date.now();
       try {
         const conn = await this.#client.connection("heartbeat");
+        const version = conn.version(HeartbeatApi);
         const res = await conn.send(HeartbeatApi, {
           groupId: this.#opts.groupId,
           generationId: generation,
           memberId: this.#memberId,
           groupInstanceId: this.#opts.groupInstanceId,
-        }, { timeoutMs: Math.min(this.#opts.requestTimeoutMs, this.#opts.sessionTimeoutMs) });
+        }, {
+          version,
+          timeoutMs: Math.min(this.#opts.requestTimeoutMs, this.#opts.sessionTimeoutMs),
+        });
         if (generation !== this.#generationId || this.#state !== "stable") continue;
         switch (res.errorCode) {
           case 0:
@@ -457,6 +468,7 @@ export class Membership {
             this.#hooks.fatal(
               KafkaProtocolError.from(res.errorCode, {
                 apiName: "Heartbeat",
+                apiVersion: version,
                 groupId: this.#opts.groupId,
               }),
             );
