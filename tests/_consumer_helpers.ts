@@ -226,6 +226,32 @@ export class BatchReader {
       if (batch !== undefined) out.push(batch);
     }
   }
+
+  /**
+   * Reads, acknowledging every batch, until the stream errors: the error,
+   * the records read before it and how long it took. Throws when the stream
+   * ends cleanly or does not error within `timeoutMs` (a consumer retrying
+   * forever fails here).
+   */
+  async untilError(timeoutMs: number): Promise<{ error: unknown; records: number; ms: number }> {
+    const start = Date.now();
+    let records = 0;
+    for (;;) {
+      const left = start + timeoutMs - Date.now();
+      if (left <= 0) throw new Error(`The stream did not error within ${timeoutMs} ms`);
+      let batch: RecordBatch | null | undefined;
+      try {
+        batch = await this.next(Math.min(left, 250));
+      } catch (error) {
+        return { error, records, ms: Date.now() - start };
+      }
+      if (batch === null) throw new Error("The stream ended without an error");
+      if (batch !== undefined) {
+        records += batch.records.length;
+        batch.ack();
+      }
+    }
+  }
 }
 
 /** One delivered record, as {@linkcode Tally} keeps it. */

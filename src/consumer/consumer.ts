@@ -19,7 +19,7 @@ import {
   type TopicPartition,
 } from "../config.ts";
 import { Cluster, type ClusterOptions } from "../net/cluster.ts";
-import { RequestTimeoutError } from "../net/errors.ts";
+import { RequestTimeoutError, UnsupportedVersionError } from "../net/errors.ts";
 import { CorruptDataError, KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
 import { LogTruncationError } from "./errors.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
@@ -672,6 +672,13 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   }
 
   #warnCommit(e: unknown): void {
+    if (e instanceof UnsupportedVersionError) {
+      // No later commit can succeed either (a broker too old for our
+      // OffsetCommit): end the stream rather than deliver forever and never
+      // commit, warning on every interval.
+      this.#fail(e);
+      return;
+    }
     this.#opts.logger.warn("commit failed", { error: e });
     if (e instanceof KafkaProtocolError && e.rejoin) {
       this.#membership?.requestRejoin("commit answered " + e.errorName);

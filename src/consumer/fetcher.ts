@@ -13,7 +13,7 @@
  */
 
 import type { Cluster } from "../net/cluster.ts";
-import { AuthenticationError, TlsError } from "../net/errors.ts";
+import { AuthenticationError, TlsError, UnsupportedVersionError } from "../net/errors.ts";
 import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import { CorruptDataError, KafkaProtocolError } from "../protocol/errors.ts";
 import { FetchApi, type FetchRequest, type FetchResponse } from "../protocol/messages/fetch.ts";
@@ -246,8 +246,12 @@ export class Fetcher {
         this.#states.sent(sent);
         this.#buffer.release(reserved);
         if (this.#signal.aborted) return;
-        if (e instanceof AuthenticationError || e instanceof TlsError) {
-          // Credentials or certificates: reconnecting would fail the same way.
+        if (
+          e instanceof AuthenticationError || e instanceof TlsError ||
+          e instanceof UnsupportedVersionError
+        ) {
+          // Credentials, certificates, or a broker too old for our Fetch
+          // versions: reconnecting would fail the same way.
           this.#hooks.fatal(e);
           return;
         }

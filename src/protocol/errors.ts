@@ -127,6 +127,8 @@ export class KafkaProtocolError extends KafkaError {
   readonly rejoin: boolean;
   /** The API whose response carried the code, when known. */
   readonly apiName?: string;
+  /** The version of the request that was answered with the code, when known. */
+  readonly apiVersion?: number;
   /** The topic the code was reported for, when known. */
   readonly topic?: string;
   /** The partition the code was reported for, when known. */
@@ -150,6 +152,7 @@ export class KafkaProtocolError extends KafkaError {
     this.findCoordinator = info.findCoordinator;
     this.rejoin = info.rejoin;
     this.apiName = context.apiName;
+    this.apiVersion = context.apiVersion;
     this.topic = context.topic;
     this.partition = context.partition;
     this.groupId = context.groupId;

@@ -15,8 +15,15 @@ import type { Reader } from "../protocol/reader.ts";
 import { inRange, parseVersions } from "../protocol/schema.ts";
 import { Writer } from "../protocol/writer.ts";
 import { overwriteErrorCodes, sleep } from "./faults.ts";
-import { API_VERSIONS_KEY, type Handler, HANDLERS, type RequestContext } from "./handlers.ts";
+import {
+  advertisedVersions,
+  API_VERSIONS_KEY,
+  type Handler,
+  HANDLERS,
+  type RequestContext,
+} from "./handlers.ts";
 import type { ClusterState } from "./state.ts";
+import { acceptedVersions } from "./versions.ts";
 
 /** Largest request frame accepted (Kafka's socket.request.max.bytes default). */
 const MAX_REQUEST_SIZE = 100 * 1024 * 1024;
@@ -115,18 +122,22 @@ export class Broker {
     const handler: Handler | undefined = HANDLERS.get(header.apiKey);
     if (!handler) return "close"; // as Kafka does for an unknown API
     const { api } = handler;
-    const supported = handler.versions;
-    if (!inRange(supported, header.apiVersion)) {
+    // Served and advertised: a version outside what ApiVersions lists is
+    // refused even when the cluster could decode it (an older broker).
+    const accepted = acceptedVersions(handler.versions, this.#state.advertised.get(api.apiKey));
+    if (accepted === null || !inRange(accepted, header.apiVersion)) {
+      // As Kafka: a version it does not take closes the connection, except
+      // ApiVersions, answered UNSUPPORTED_VERSION in the v0 format with the
+      // versions it lists, so that the client retries with one of them.
       if (header.apiKey !== API_VERSIONS_KEY) return "close";
-      // A too-new ApiVersions: answer UNSUPPORTED_VERSION in the v0 format,
-      // listing our versions, so that the client retries with one we know.
+      const listed = advertisedVersions(handler, this.#state);
       return frame0(header.correlationId, false, (w) =>
         compile(api.response, 0).encode(w, {
           errorCode: ErrorCode.UNSUPPORTED_VERSION,
           apiKeys: [{
             apiKey: API_VERSIONS_KEY,
-            minVersion: supported.min,
-            maxVersion: supported.max,
+            minVersion: listed.min,
+            maxVersion: listed.max,
           }],
         }));
     }

@@ -8,9 +8,11 @@
 
 import { encodeRecordBatch, type RecordToEncode } from "../protocol/wire_batch.ts";
 import { Broker } from "./broker.ts";
-import type { Interception, InterceptOptions } from "./faults.ts";
+import { API_KEYS, type ApiName, type Interception, type InterceptOptions } from "./faults.ts";
 import { coordinatorFor } from "./group_handlers.ts";
+import { HANDLERS } from "./handlers.ts";
 import { ClusterState, type PartitionState, type TopicState } from "./state.ts";
+import { narrowedVersions } from "./versions.ts";
 
 /** Options of {@linkcode EmbeddedCluster.start}. */
 export interface EmbeddedClusterOptions {
@@ -25,6 +27,33 @@ export interface EmbeddedClusterOptions {
   autoCreateTopics?: boolean;
   /** Partition count of auto-created topics (Kafka's `num.partitions`). @default 1 */
   defaultPartitions?: number;
+  /**
+   * Narrower version ranges for chosen APIs, advertised in ApiVersions by
+   * every broker instead of the full range: an older broker, to test how a
+   * client copes with it. A request at a version outside the advertised
+   * range closes the connection, as Kafka does for a version it does not
+   * take (ApiVersions itself is answered UNSUPPORTED_VERSION with the
+   * advertised range, as Kafka does).
+   *
+   * A range may not go above the newest version the cluster serves, but may
+   * go below the oldest one (e.g. Fetch 0-3, when the cluster serves 4-18):
+   * those versions are advertised only, never served. Start rejects with a
+   * RangeError for an API the cluster does not serve, min > max, or a
+   * maximum above what it serves.
+   *
+   * @default {} (every API at the full range it serves)
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   *
+   * // A broker too old for a client whose Fetch starts at v4.
+   * await using cluster = await EmbeddedCluster.start({
+   *   advertisedVersions: { Fetch: { min: 0, max: 3 } },
+   * });
+   * ```
+   */
+  advertisedVersions?: Partial<Record<ApiName, { min: number; max: number }>>;
 }
 
 /** Options of {@linkcode EmbeddedCluster.createTopic}. */
@@ -138,6 +167,15 @@ export class EmbeddedCluster implements AsyncDisposable {
       return Promise.reject(new RangeError(`brokers must be a positive integer, got ${count}`));
     }
     const state = new ClusterState();
+    try {
+      state.advertised = narrowedVersions(
+        options.advertisedVersions ?? {},
+        API_KEYS,
+        (key) => HANDLERS.get(key)?.versions,
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
     state.autoCreateTopics = options.autoCreateTopics ?? true;
     state.defaultPartitions = options.defaultPartitions ?? 1;
     const brokers: Broker[] = [];

@@ -91,6 +91,11 @@ function handler<Req>(
 // ---------------------------------------------------------------------------
 // ApiVersions
 
+/** The range ApiVersions lists for `h`: narrowed by the cluster's option, else what it serves. */
+export function advertisedVersions(h: Handler, state: ClusterState): VersionRange {
+  return state.advertised.get(h.api.apiKey) ?? h.versions;
+}
+
 /**
  * KIP-1242 (v5): a client that names the cluster and node it means to reach
  * learns when this broker is another one. As Kafka 4.4.0 answers (checked
@@ -111,11 +116,10 @@ const apiVersions = handler(ApiVersionsApi, (req: ApiVersionsRequest, ctx) => {
   const errorCode = expectedBrokerError(req, ctx);
   return {
     errorCode,
-    apiKeys: errorCode !== NONE ? [] : [...HANDLERS.values()].map((h) => ({
-      apiKey: h.api.apiKey,
-      minVersion: h.versions.min,
-      maxVersion: h.versions.max,
-    })).sort((a, b) => a.apiKey - b.apiKey),
+    apiKeys: errorCode !== NONE ? [] : [...HANDLERS.values()].map((h) => {
+      const range = advertisedVersions(h, ctx.state);
+      return { apiKey: h.api.apiKey, minVersion: range.min, maxVersion: range.max };
+    }).sort((a, b) => a.apiKey - b.apiKey),
     throttleTimeMs: 0,
     supportedFeatures: [],
     finalizedFeaturesEpoch: -1n,

@@ -8,6 +8,7 @@
  */
 
 import { uuidToString } from "../protocol/reader.ts";
+import type { VersionRange } from "../protocol/schema.ts";
 import { FaultRules } from "./faults.ts";
 import { GroupCoordinator } from "./group_coordinator.ts";
 import { PartitionLog } from "./partition_log.ts";
@@ -109,6 +110,11 @@ export class ClusterState {
   readonly stopped = new Set<number>();
   /** Groups whose coordinator was moved: group id → node id. */
   readonly coordinatorOverrides = new Map<string, number>();
+  /**
+   * Narrowed ApiVersions ranges by API key (the `advertisedVersions` option:
+   * an older broker); APIs absent advertise what they serve.
+   */
+  advertised: ReadonlyMap<number, VersionRange> = new Map();
   #nextProducerId = 1000n;
   readonly #transactionalProducers = new Map<string, { id: bigint; epoch: number }>();
   #roundRobin = 0;

@@ -134,8 +134,15 @@ export class GroupClient {
    * Throws for codes that mean "ask another coordinator" so that
    * {@linkcode GroupClient.run} retries them; other codes are the caller's.
    */
-  static throwIfCoordinatorMoved(code: number, apiName: string, groupId: string): void {
-    if (coordinatorBusyOrMoved(code)) throw KafkaProtocolError.from(code, { apiName, groupId });
+  static throwIfCoordinatorMoved(
+    code: number,
+    apiName: string,
+    apiVersion: number,
+    groupId: string,
+  ): void {
+    if (coordinatorBusyOrMoved(code)) {
+      throw KafkaProtocolError.from(code, { apiName, apiVersion, groupId });
+    }
   }
 
   /**
@@ -149,14 +156,19 @@ export class GroupClient {
     timeoutMs: number,
   ): Promise<void> {
     await this.run("group", async (conn) => {
+      const version = conn.version(LeaveGroupApi);
       const res = await conn.send(LeaveGroupApi, {
         groupId: this.groupId,
         memberId,
         members: [{ memberId, groupInstanceId, reason }],
-      }, { timeoutMs });
+      }, { version, timeoutMs });
       const code = res.errorCode || res.members.find((m) => m.errorCode !== 0)?.errorCode || 0;
       if (code !== 0 && code !== ErrorCode.UNKNOWN_MEMBER_ID) {
-        throw KafkaProtocolError.from(code, { apiName: "LeaveGroup", groupId: this.groupId });
+        throw KafkaProtocolError.from(code, {
+          apiName: "LeaveGroup",
+          apiVersion: version,
+          groupId: this.groupId,
+        });
       }
     });
   }
@@ -297,14 +309,16 @@ export class GroupClient {
   /** The broker's view of the group. */
   async describe(): Promise<GroupDescription> {
     return await this.run("group", async (conn) => {
+      const version = conn.version(DescribeGroupsApi);
       const res = await conn.send(DescribeGroupsApi, {
         groups: [this.groupId],
         includeAuthorizedOperations: false,
-      });
+      }, { version });
       const g = res.groups[0];
       if (g.errorCode !== 0) {
         throw KafkaProtocolError.from(g.errorCode, {
           apiName: "DescribeGroups",
+          apiVersion: version,
           groupId: g.groupId,
         });
       }
@@ -330,16 +344,18 @@ export class GroupClient {
 
   async #find(): Promise<number> {
     const conn = await this.#cluster.connection("bootstrap", "metadata");
+    const version = conn.version(FindCoordinatorApi);
     const res = await conn.send(FindCoordinatorApi, {
       key: this.groupId,
       keyType: 0,
       coordinatorKeys: [this.groupId],
-    });
+    }, { version });
     const c = res.coordinators.length > 0 ? res.coordinators[0] : null;
     const errorCode = c ? c.errorCode : res.errorCode;
     if (errorCode !== 0) {
       throw KafkaProtocolError.from(errorCode, {
         apiName: "FindCoordinator",
+        apiVersion: version,
         groupId: this.groupId,
         errorMessage: c ? c.errorMessage : res.errorMessage,
       });

@@ -36,7 +36,7 @@ export type HeartbeatEvent =
   | { type: "rebalance"; generation: number }
   | { type: "lost"; generation: number; reason: string; unknownMember: boolean }
   | { type: "left"; generation: number; reason: string }
-  | { type: "fatal"; generation: number; errorCode: number };
+  | { type: "fatal"; generation: number; errorCode: number; version: number };
 
 /** Settings of {@linkcode Heartbeater}. */
 export interface HeartbeatSettings {
@@ -116,14 +116,16 @@ export class Heartbeater {
     const s = this.#settings;
     const generation = member.generationId;
     const sentAt = Date.now();
+    let version = -1;
     try {
       const conn = await this.#client.connection("heartbeat");
+      version = conn.version(HeartbeatApi);
       const res = await conn.send(HeartbeatApi, {
         groupId: s.groupId,
         generationId: generation,
         memberId: member.memberId,
         groupInstanceId: member.groupInstanceId,
-      }, { timeoutMs: Math.min(s.requestTimeoutMs, s.sessionTimeoutMs) });
+      }, { version, timeoutMs: Math.min(s.requestTimeoutMs, s.sessionTimeoutMs) });
       if (this.#member !== member || this.#liveness.generation !== generation) return;
       switch (res.errorCode) {
         case 0:
@@ -147,7 +149,7 @@ export class Heartbeater {
         case ErrorCode.FENCED_INSTANCE_ID:
         case ErrorCode.GROUP_AUTHORIZATION_FAILED:
           this.#end(member, MemberStatus.Lost);
-          this.#emit({ type: "fatal", generation, errorCode: res.errorCode });
+          this.#emit({ type: "fatal", generation, errorCode: res.errorCode, version });
           return;
         case ErrorCode.NOT_COORDINATOR:
         case ErrorCode.COORDINATOR_NOT_AVAILABLE:

@@ -364,7 +364,12 @@ export class Membership {
           protocols: this.#opts.assignors.map((name) => ({ name, metadata })),
           reason: null,
         }, { version, timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
-        GroupClient.throwIfCoordinatorMoved(res.errorCode, "JoinGroup", this.#opts.groupId);
+        GroupClient.throwIfCoordinatorMoved(
+          res.errorCode,
+          "JoinGroup",
+          version,
+          this.#opts.groupId,
+        );
         return [res, version] as const;
       });
       if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED && i < 3) {
@@ -404,7 +409,7 @@ export class Membership {
         protocolName: this.#protocolName,
         assignments,
       }, { version, timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
-      GroupClient.throwIfCoordinatorMoved(res.errorCode, "SyncGroup", this.#opts.groupId);
+      GroupClient.throwIfCoordinatorMoved(res.errorCode, "SyncGroup", version, this.#opts.groupId);
       return [res, version] as const;
     });
     if (sync.errorCode !== 0) {
@@ -490,6 +495,7 @@ export class Membership {
         this.#hooks.fatal(
           KafkaProtocolError.from(event.errorCode, {
             apiName: "Heartbeat",
+            apiVersion: event.version,
             groupId: this.#opts.groupId,
           }),
         );

@@ -7,7 +7,7 @@
  */
 
 import type { Cluster } from "../../net/cluster.ts";
-import { CorruptDataError, KafkaProtocolError } from "../../protocol/errors.ts";
+import { CorruptDataError, KafkaError, KafkaProtocolError } from "../../protocol/errors.ts";
 import { ListOffsetsApi } from "../../protocol/messages/list_offsets.ts";
 import { backoffMs, type BackoffOptions, delay } from "../../util/async.ts";
 
@@ -42,6 +42,7 @@ export async function listOffset(
     try {
       if (!cluster.topics.has(topic)) await cluster.refreshMetadata([topic]);
       const conn = await cluster.connection(cluster.leaderOf(topic, partition), "metadata");
+      const version = conn.version(ListOffsetsApi);
       const res = await conn.send(ListOffsetsApi, {
         replicaId: -1,
         isolationLevel,
@@ -50,10 +51,15 @@ export async function listOffset(
           partitions: [{ partitionIndex: partition, timestamp, currentLeaderEpoch: -1 }],
         }],
         timeoutMs: 30_000,
-      });
+      }, { version });
       const p = res.topics[0].partitions[0];
       if (p.errorCode !== 0) {
-        throw KafkaProtocolError.from(p.errorCode, { apiName: "ListOffsets", topic, partition });
+        throw KafkaProtocolError.from(p.errorCode, {
+          apiName: "ListOffsets",
+          apiVersion: version,
+          topic,
+          partition,
+        });
       }
       if (p.offset >= 0n) return p.offset;
       if (typeof query === "object") {
@@ -71,11 +77,17 @@ export async function listOffset(
       // Every log has an earliest and a latest offset: a negative one is a
       // damaged answer, not a position to start from (retried below).
       throw new CorruptDataError(
-        `Broker answered ListOffsets (${query}) with offset ${p.offset}`,
+        `Broker answered ListOffsets v${version} (${query}) with offset ${p.offset}`,
         { topic, partition },
       );
     } catch (e) {
-      const retriable = e instanceof KafkaProtocolError ? e.retriable : true;
+      // Our errors say whether a retry may help (a broker too old for our
+      // versions, failed authentication: no); a damaged answer and anything
+      // else (no leader known yet) are retried.
+      const retriable = e instanceof CorruptDataError || !(e instanceof KafkaError) ||
+        e.retriable;
+      // The last error is thrown as it is: its message names the request,
+      // its version and the broker's answer.
       if (!retriable || attempt >= MAX_RETRIES || signal?.aborted) throw e;
       await delay(backoffMs(attempt, backoff), signal);
       await cluster.refreshMetadata([topic]).catch(() => {});
