@@ -56,10 +56,10 @@ import {
   OffsetFetchApi,
   SyncGroupApi,
 } from "../src/protocol/messages/mod.ts";
+import { API_BY_KEY } from "../src/protocol/apis.ts";
 import type { ApiSchema } from "../src/protocol/schema.ts";
 import { kafkaScript, kafkaTool, produceConsole } from "../tests/_kafka.ts";
 import {
-  API_BY_KEY,
   FrameReader,
   type RecordedFrame,
   startRecordingProxy,

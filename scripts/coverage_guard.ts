@@ -18,8 +18,7 @@
  * @module
  */
 
-import * as messages from "../src/protocol/messages/mod.ts";
-import type { ApiSchema } from "../src/protocol/schema.ts";
+import { DECLARED_APIS } from "../src/protocol/apis.ts";
 import { ourVersions, VERSION_CAPS } from "../src/protocol/version_caps.ts";
 import { errorName } from "../src/protocol/error_codes.ts";
 import type { ApiRecordLine } from "../src/net/api_record.ts";
@@ -35,20 +34,15 @@ import { renderTable, summaryLine } from "./coverage/report.ts";
 
 /** Every API declared in src/protocol/messages/mod.ts, ordered by key. */
 export function declaredApis(): DeclaredApi[] {
-  const apis: DeclaredApi[] = [];
-  for (const value of Object.values(messages)) {
-    if (value === null || typeof value !== "object") continue;
-    if (!("apiKey" in value) || !("request" in value) || !("response" in value)) continue;
-    const api = value as ApiSchema;
+  return DECLARED_APIS.map((api) => {
     const cap = VERSION_CAPS.get(api.apiKey);
-    apis.push({
+    return {
       apiKey: api.apiKey,
       name: api.name,
       ourMax: ourVersions(api).max,
       ...(cap ? { cap: { max: cap.max, why: cap.why } } : {}),
-    });
-  }
-  return apis.sort((a, b) => a.apiKey - b.apiKey);
+    };
+  });
 }
 
 function usage(message: string): never {

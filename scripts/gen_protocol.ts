@@ -202,9 +202,10 @@ export async function generateFile(
     const key = msgs[0].apiKey!;
     parts.push(
       `/** Declaration of the ${entry.json} API (key ${key}). */\n` +
-        `export const ${entry.json}Api: ApiSchema<${msgs[0].name}, ${
-          msgs[1].name
-        }> = {\n  apiKey: ${key},\n  name: ${JSON.stringify(entry.json)},\n` +
+        // One type argument a line: the API's name makes the line too long for some.
+        `export const ${entry.json}Api: ApiSchema<\n  ${msgs[0].name},\n  ${msgs[1].name},\n  ${
+          JSON.stringify(entry.json)
+        }\n> = {\n  apiKey: ${key},\n  name: ${JSON.stringify(entry.json)},\n` +
         `  request: ${literals[0]},\n  response: ${literals[1]},\n};`,
     );
   } else {

@@ -17,19 +17,9 @@
 
 import { compile } from "../src/protocol/codec.ts";
 import { responseHeaderFlexible } from "../src/protocol/frame.ts";
-import * as messages from "../src/protocol/messages/mod.ts";
+import { API_BY_KEY } from "../src/protocol/apis.ts";
 import { Reader } from "../src/protocol/reader.ts";
-import type { ApiSchema } from "../src/protocol/schema.ts";
 import { Writer } from "../src/protocol/writer.ts";
-
-/** Every API we declare, by API key. */
-export const API_BY_KEY: ReadonlyMap<number, ApiSchema> = new Map(
-  (Object.values(messages) as unknown[])
-    .filter((v): v is ApiSchema =>
-      typeof v === "object" && v !== null && "request" in v && "response" in v
-    )
-    .map((api) => [api.apiKey, api]),
-);
 
 /** Reads size-prefixed Kafka frames from a byte stream. */
 export class FrameReader {

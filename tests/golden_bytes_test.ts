@@ -56,7 +56,7 @@ import type { ApiVersionsResponse } from "../src/protocol/messages/api_versions.
 import { Reader, ZERO_UUID } from "../src/protocol/reader.ts";
 import { decodeRecordBatches } from "../src/protocol/wire_batch.ts";
 import { inRange, type MessageSchema, parseVersions } from "../src/protocol/schema.ts";
-import { API_BY_KEY } from "./_proxy.ts";
+import { API_BY_KEY } from "../src/protocol/apis.ts";
 import type { Entry } from "../scripts/capture_golden.ts";
 
 // ---------------------------------------------------------------------------

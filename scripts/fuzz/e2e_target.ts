@@ -56,7 +56,7 @@ import {
   wrongCrc,
 } from "./mutators.ts";
 import type { Rng } from "../../src/util/random.ts";
-import { API_BY_KEY } from "./seeds.ts";
+import { API_BY_KEY } from "../../src/protocol/apis.ts";
 import { decodeAssignment } from "../../src/protocol/consumer_protocol.ts";
 
 const enc = new TextEncoder();

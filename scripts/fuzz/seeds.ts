@@ -18,18 +18,10 @@ import {
   type RecordToEncode,
 } from "../../src/protocol/wire_batch.ts";
 import { type ApiSchema, inRange, parseVersions } from "../../src/protocol/schema.ts";
-import * as messages from "../../src/protocol/messages/mod.ts";
+import { API_BY_KEY } from "../../src/protocol/apis.ts";
+import type { FetchResponse } from "../../src/protocol/messages/fetch.ts";
 import { concat } from "./mutators.ts";
 import { Rng } from "../../src/util/random.ts";
-
-/** Every API we declare, by key. */
-export const API_BY_KEY: ReadonlyMap<number, ApiSchema> = new Map(
-  (Object.values(messages) as unknown[])
-    .filter((v): v is ApiSchema =>
-      typeof v === "object" && v !== null && "request" in v && "response" in v
-    )
-    .map((api) => [api.apiKey, api]),
-);
 
 /** One captured exchange. */
 export interface GoldenPair {
@@ -132,7 +124,7 @@ export function recordSeeds(golden: readonly GoldenPair[]): RecordSeed[] {
   const seeds: Array<Omit<RecordSeed, "contents">> = [];
   for (const g of golden) {
     if (g.api.apiKey !== 1) continue;
-    const res = decodeResponse(g.api, g.version, g.response) as messages.FetchResponse;
+    const res = decodeResponse(g.api, g.version, g.response) as FetchResponse;
     for (const t of res.responses) {
       for (const p of t.partitions) {
         if (p.records && p.records.length > 0) {

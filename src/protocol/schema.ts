@@ -69,15 +69,17 @@ export interface MessageSchema {
 /**
  * A Kafka API: its key, name and the request and response declarations. The
  * type parameters carry the TypeScript shapes of the request and response so
- * that `connection.send(FetchApi, …)` is typed; they exist only at compile time.
+ * that `connection.send(FetchApi, …)` is typed, and the name as a literal type
+ * (`"Fetch"`) so that lists of declarations give unions of names; they exist
+ * only at compile time.
  */
-export interface ApiSchema<Req = unknown, Res = unknown> {
+export interface ApiSchema<Req = unknown, Res = unknown, Name extends string = string> {
   /** Never set: only carries the request and response types for inference. */
   readonly types?: { readonly request: Req; readonly response: Res };
   /** API key on the wire. */
   readonly apiKey: number;
   /** API name without suffix, e.g. `Fetch`. */
-  readonly name: string;
+  readonly name: Name;
   /** The request declaration. */
   readonly request: MessageSchema;
   /** The response declaration. */

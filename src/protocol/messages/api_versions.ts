@@ -44,7 +44,11 @@ export interface ApiVersionsResponseApiVersion {
 }
 
 /** Declaration of the ApiVersions API (key 18). */
-export const ApiVersionsApi: ApiSchema<ApiVersionsRequest, ApiVersionsResponse> = {
+export const ApiVersionsApi: ApiSchema<
+  ApiVersionsRequest,
+  ApiVersionsResponse,
+  "ApiVersions"
+> = {
   apiKey: 18,
   name: "ApiVersions",
   request: {

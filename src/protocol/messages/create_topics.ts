@@ -59,7 +59,11 @@ export interface CreateTopicsResponseCreatableTopicConfigs {
 }
 
 /** Declaration of the CreateTopics API (key 19). */
-export const CreateTopicsApi: ApiSchema<CreateTopicsRequest, CreateTopicsResponse> = {
+export const CreateTopicsApi: ApiSchema<
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  "CreateTopics"
+> = {
   apiKey: 19,
   name: "CreateTopics",
   request: {

@@ -22,7 +22,11 @@ export interface DeleteGroupsResponseDeletableGroupResult {
 }
 
 /** Declaration of the DeleteGroups API (key 42). */
-export const DeleteGroupsApi: ApiSchema<DeleteGroupsRequest, DeleteGroupsResponse> = {
+export const DeleteGroupsApi: ApiSchema<
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
+  "DeleteGroups"
+> = {
   apiKey: 42,
   name: "DeleteGroups",
   request: {

@@ -31,7 +31,11 @@ export interface DeleteTopicsResponseDeletableTopicResult {
 }
 
 /** Declaration of the DeleteTopics API (key 20). */
-export const DeleteTopicsApi: ApiSchema<DeleteTopicsRequest, DeleteTopicsResponse> = {
+export const DeleteTopicsApi: ApiSchema<
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
+  "DeleteTopics"
+> = {
   apiKey: 20,
   name: "DeleteTopics",
   request: {

@@ -38,7 +38,11 @@ export interface DescribeGroupsResponseDescribedGroupMember {
 }
 
 /** Declaration of the DescribeGroups API (key 15). */
-export const DescribeGroupsApi: ApiSchema<DescribeGroupsRequest, DescribeGroupsResponse> = {
+export const DescribeGroupsApi: ApiSchema<
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  "DescribeGroups"
+> = {
   apiKey: 15,
   name: "DescribeGroups",
   request: {

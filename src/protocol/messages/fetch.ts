@@ -115,7 +115,11 @@ export interface FetchResponseEpochEndOffset {
 }
 
 /** Declaration of the Fetch API (key 1). */
-export const FetchApi: ApiSchema<FetchRequest, FetchResponse> = {
+export const FetchApi: ApiSchema<
+  FetchRequest,
+  FetchResponse,
+  "Fetch"
+> = {
   apiKey: 1,
   name: "Fetch",
   request: {

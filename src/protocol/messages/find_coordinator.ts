@@ -32,7 +32,11 @@ export interface FindCoordinatorResponseCoordinator {
 }
 
 /** Declaration of the FindCoordinator API (key 10). */
-export const FindCoordinatorApi: ApiSchema<FindCoordinatorRequest, FindCoordinatorResponse> = {
+export const FindCoordinatorApi: ApiSchema<
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  "FindCoordinator"
+> = {
   apiKey: 10,
   name: "FindCoordinator",
   request: {

@@ -18,7 +18,11 @@ export interface HeartbeatResponse {
 }
 
 /** Declaration of the Heartbeat API (key 12). */
-export const HeartbeatApi: ApiSchema<HeartbeatRequest, HeartbeatResponse> = {
+export const HeartbeatApi: ApiSchema<
+  HeartbeatRequest,
+  HeartbeatResponse,
+  "Heartbeat"
+> = {
   apiKey: 12,
   name: "Heartbeat",
   request: {

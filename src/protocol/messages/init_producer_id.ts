@@ -24,7 +24,11 @@ export interface InitProducerIdResponse {
 }
 
 /** Declaration of the InitProducerId API (key 22). */
-export const InitProducerIdApi: ApiSchema<InitProducerIdRequest, InitProducerIdResponse> = {
+export const InitProducerIdApi: ApiSchema<
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+  "InitProducerId"
+> = {
   apiKey: 22,
   name: "InitProducerId",
   request: {

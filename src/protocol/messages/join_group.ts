@@ -42,7 +42,11 @@ export interface JoinGroupResponseJoinGroupResponseMember {
 }
 
 /** Declaration of the JoinGroup API (key 11). */
-export const JoinGroupApi: ApiSchema<JoinGroupRequest, JoinGroupResponse> = {
+export const JoinGroupApi: ApiSchema<
+  JoinGroupRequest,
+  JoinGroupResponse,
+  "JoinGroup"
+> = {
   apiKey: 11,
   name: "JoinGroup",
   request: {

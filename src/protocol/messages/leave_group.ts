@@ -32,7 +32,11 @@ export interface LeaveGroupResponseMemberResponse {
 }
 
 /** Declaration of the LeaveGroup API (key 13). */
-export const LeaveGroupApi: ApiSchema<LeaveGroupRequest, LeaveGroupResponse> = {
+export const LeaveGroupApi: ApiSchema<
+  LeaveGroupRequest,
+  LeaveGroupResponse,
+  "LeaveGroup"
+> = {
   apiKey: 13,
   name: "LeaveGroup",
   request: {

@@ -25,7 +25,11 @@ export interface ListGroupsResponseListedGroup {
 }
 
 /** Declaration of the ListGroups API (key 16). */
-export const ListGroupsApi: ApiSchema<ListGroupsRequest, ListGroupsResponse> = {
+export const ListGroupsApi: ApiSchema<
+  ListGroupsRequest,
+  ListGroupsResponse,
+  "ListGroups"
+> = {
   apiKey: 16,
   name: "ListGroups",
   request: {

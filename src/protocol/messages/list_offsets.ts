@@ -46,7 +46,11 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
 }
 
 /** Declaration of the ListOffsets API (key 2). */
-export const ListOffsetsApi: ApiSchema<ListOffsetsRequest, ListOffsetsResponse> = {
+export const ListOffsetsApi: ApiSchema<
+  ListOffsetsRequest,
+  ListOffsetsResponse,
+  "ListOffsets"
+> = {
   apiKey: 2,
   name: "ListOffsets",
   request: {

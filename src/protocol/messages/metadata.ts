@@ -58,7 +58,11 @@ export interface MetadataResponseMetadataResponseBroker {
 }
 
 /** Declaration of the Metadata API (key 3). */
-export const MetadataApi: ApiSchema<MetadataRequest, MetadataResponse> = {
+export const MetadataApi: ApiSchema<
+  MetadataRequest,
+  MetadataResponse,
+  "Metadata"
+> = {
   apiKey: 3,
   name: "Metadata",
   request: {

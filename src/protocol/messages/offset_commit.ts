@@ -48,7 +48,11 @@ export interface OffsetCommitResponseOffsetCommitResponsePartition {
 }
 
 /** Declaration of the OffsetCommit API (key 8). */
-export const OffsetCommitApi: ApiSchema<OffsetCommitRequest, OffsetCommitResponse> = {
+export const OffsetCommitApi: ApiSchema<
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  "OffsetCommit"
+> = {
   apiKey: 8,
   name: "OffsetCommit",
   request: {

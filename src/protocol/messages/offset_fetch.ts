@@ -79,7 +79,11 @@ export interface OffsetFetchResponseOffsetFetchResponsePartition {
 }
 
 /** Declaration of the OffsetFetch API (key 9). */
-export const OffsetFetchApi: ApiSchema<OffsetFetchRequest, OffsetFetchResponse> = {
+export const OffsetFetchApi: ApiSchema<
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+  "OffsetFetch"
+> = {
   apiKey: 9,
   name: "OffsetFetch",
   request: {

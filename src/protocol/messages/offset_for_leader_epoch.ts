@@ -45,7 +45,8 @@ export interface OffsetForLeaderEpochResponseEpochEndOffset {
 /** Declaration of the OffsetForLeaderEpoch API (key 23). */
 export const OffsetForLeaderEpochApi: ApiSchema<
   OffsetForLeaderEpochRequest,
-  OffsetForLeaderEpochResponse
+  OffsetForLeaderEpochResponse,
+  "OffsetForLeaderEpoch"
 > = {
   apiKey: 23,
   name: "OffsetForLeaderEpoch",

@@ -71,7 +71,11 @@ export interface ProduceResponseBatchIndexAndErrorMessage {
 }
 
 /** Declaration of the Produce API (key 0). */
-export const ProduceApi: ApiSchema<ProduceRequest, ProduceResponse> = {
+export const ProduceApi: ApiSchema<
+  ProduceRequest,
+  ProduceResponse,
+  "Produce"
+> = {
   apiKey: 0,
   name: "Produce",
   request: {

@@ -17,7 +17,11 @@ export interface SaslAuthenticateResponse {
 }
 
 /** Declaration of the SaslAuthenticate API (key 36). */
-export const SaslAuthenticateApi: ApiSchema<SaslAuthenticateRequest, SaslAuthenticateResponse> = {
+export const SaslAuthenticateApi: ApiSchema<
+  SaslAuthenticateRequest,
+  SaslAuthenticateResponse,
+  "SaslAuthenticate"
+> = {
   apiKey: 36,
   name: "SaslAuthenticate",
   request: {

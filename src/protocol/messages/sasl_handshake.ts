@@ -15,7 +15,11 @@ export interface SaslHandshakeResponse {
 }
 
 /** Declaration of the SaslHandshake API (key 17). */
-export const SaslHandshakeApi: ApiSchema<SaslHandshakeRequest, SaslHandshakeResponse> = {
+export const SaslHandshakeApi: ApiSchema<
+  SaslHandshakeRequest,
+  SaslHandshakeResponse,
+  "SaslHandshake"
+> = {
   apiKey: 17,
   name: "SaslHandshake",
   request: {

@@ -30,7 +30,11 @@ export interface SyncGroupResponse {
 }
 
 /** Declaration of the SyncGroup API (key 14). */
-export const SyncGroupApi: ApiSchema<SyncGroupRequest, SyncGroupResponse> = {
+export const SyncGroupApi: ApiSchema<
+  SyncGroupRequest,
+  SyncGroupResponse,
+  "SyncGroup"
+> = {
   apiKey: 14,
   name: "SyncGroup",
   request: {
