@@ -7,8 +7,8 @@
  * @module
  */
 
-import * as messages from "../protocol/messages/mod.ts";
-import type { ApiSchema } from "../protocol/schema.ts";
+import { DECLARED_APIS } from "../protocol/apis.ts";
+import type * as messages from "../protocol/messages/mod.ts";
 
 /**
  * The name of a Kafka API, as {@linkcode InterceptOptions.apiKey} accepts it.
@@ -29,9 +29,7 @@ export type ApiName = {
  * every API sluice declares, none written twice.
  */
 export const API_KEYS: Readonly<Record<ApiName, number>> = Object.fromEntries(
-  Object.entries(messages).flatMap(([exported, value]) =>
-    exported.endsWith("Api") ? [[(value as ApiSchema).name, (value as ApiSchema).apiKey]] : []
-  ),
+  DECLARED_APIS.map((api) => [api.name, api.apiKey]),
 ) as Record<ApiName, number>;
 
 /**
