@@ -8,6 +8,7 @@
  */
 
 import { crc32c } from "../protocol/crc32c.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { Reader } from "../protocol/reader.ts";
 import { decodeRecordBatches } from "../protocol/wire_batch_decode.ts";
 import {
@@ -32,9 +33,11 @@ import {
   TRANSACTIONAL,
 } from "../protocol/wire_batch_format.ts";
 
+const { CORRUPT_MESSAGE, INVALID_RECORD } = ErrorCode;
+
 /** A batch rejected by {@linkcode PartitionLog.append}; carries Kafka's error code. */
 export class InvalidBatchError extends Error {
-  /** Kafka error code to answer with (2 CORRUPT_MESSAGE, 87 INVALID_RECORD). */
+  /** Kafka error code to answer with (CORRUPT_MESSAGE or INVALID_RECORD). */
   readonly errorCode: number;
 
   /** Builds the error. */
@@ -158,31 +161,34 @@ export class PartitionLog {
   append(records: Uint8Array, leaderEpoch = 0): AppendResult {
     const parsed: { start: number; end: number; count: number }[] = [];
     let pos = 0;
-    if (records.length === 0) throw new InvalidBatchError("Empty record set", 87);
+    if (records.length === 0) throw new InvalidBatchError("Empty record set", INVALID_RECORD);
     while (pos < records.length) {
       if (records.length - pos < LOG_OVERHEAD + MIN_BATCH_LENGTH) {
-        throw new InvalidBatchError(`Truncated record batch at byte ${pos}`, 2);
+        throw new InvalidBatchError(`Truncated record batch at byte ${pos}`, CORRUPT_MESSAGE);
       }
       const view = new DataView(records.buffer, records.byteOffset + pos, records.length - pos);
       const length = view.getInt32(BATCH_LENGTH_AT);
       const end = pos + LOG_OVERHEAD + length;
       if (length < MIN_BATCH_LENGTH || end > records.length) {
-        throw new InvalidBatchError(`Record batch at byte ${pos} declares ${length} bytes`, 2);
+        throw new InvalidBatchError(
+          `Record batch at byte ${pos} declares ${length} bytes`,
+          CORRUPT_MESSAGE,
+        );
       }
       const magic = view.getInt8(MAGIC_AT);
       if (magic !== MAGIC_V2) {
-        throw new InvalidBatchError(`Unsupported record batch magic ${magic}`, 2);
+        throw new InvalidBatchError(`Unsupported record batch magic ${magic}`, CORRUPT_MESSAGE);
       }
       const crc = view.getUint32(CRC_AT);
       const actual = crc32c(records, pos + ATTRIBUTES_AT, end);
       if (crc !== actual) {
         throw new InvalidBatchError(
           `Record batch CRC mismatch: stored ${crc.toString(16)}, computed ${actual.toString(16)}`,
-          2,
+          CORRUPT_MESSAGE,
         );
       }
       const count = view.getInt32(LAST_OFFSET_DELTA_AT) + 1;
-      if (count < 1) throw new InvalidBatchError("Record batch with no records", 87);
+      if (count < 1) throw new InvalidBatchError("Record batch with no records", INVALID_RECORD);
       parsed.push({ start: pos, end, count });
       pos = end;
     }

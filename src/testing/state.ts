@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { uuidToString } from "../protocol/reader.ts";
 import type { VersionRange } from "../protocol/schema.ts";
 import { FaultRules } from "./faults.ts";
@@ -76,6 +77,16 @@ export class TopicError extends Error {
   }
 }
 
+const {
+  NONE,
+  UNKNOWN_TOPIC_OR_PARTITION,
+  INVALID_TOPIC_EXCEPTION,
+  TOPIC_ALREADY_EXISTS,
+  INVALID_PARTITIONS,
+  INVALID_REPLICATION_FACTOR,
+  INVALID_REPLICA_ASSIGNMENT,
+} = ErrorCode;
+
 const LEGAL_TOPIC = /^[a-zA-Z0-9._-]+$/;
 
 /** Generates a random topic id in Kafka's text form (never the zero UUID). */
@@ -124,35 +135,39 @@ export class ClusterState {
     return this.brokers.map((b) => b.nodeId).filter((id) => !this.stopped.has(id));
   }
 
-  /** Checks a topic name as Kafka does; throws INVALID_TOPIC_EXCEPTION (17). */
+  /** Checks a topic name as Kafka does; throws INVALID_TOPIC_EXCEPTION. */
   validateTopicName(name: string): void {
     if (
       name.length === 0 || name.length > 249 || name === "." || name === ".." ||
       !LEGAL_TOPIC.test(name)
     ) {
-      throw new TopicError(`Topic name "${name}" is illegal`, 17);
+      throw new TopicError(`Topic name "${name}" is illegal`, INVALID_TOPIC_EXCEPTION);
     }
   }
 
   /** Creates a topic; throws {@linkcode TopicError} on a bad request. */
   createTopic(name: string, spec: TopicSpec = {}, validateOnly = false): TopicState {
     this.validateTopicName(name);
-    if (this.topics.has(name)) throw new TopicError(`Topic '${name}' already exists.`, 36);
+    if (this.topics.has(name)) {
+      throw new TopicError(`Topic '${name}' already exists.`, TOPIC_ALREADY_EXISTS);
+    }
     const nodes = this.brokers.map((b) => b.nodeId);
     let partitionCount = spec.partitions ?? this.defaultPartitions;
     if (partitionCount === -1) partitionCount = this.defaultPartitions;
     if (spec.assignments && spec.assignments.size > 0) partitionCount = spec.assignments.size;
     if (!Number.isInteger(partitionCount) || partitionCount < 1) {
-      throw new TopicError("Number of partitions must be larger than 0.", 37);
+      throw new TopicError("Number of partitions must be larger than 0.", INVALID_PARTITIONS);
     }
     let rf = spec.replicationFactor ?? -1;
     if (rf === -1) rf = Math.min(3, nodes.length);
-    if (rf < 1) throw new TopicError("Replication factor must be larger than 0.", 38);
+    if (rf < 1) {
+      throw new TopicError("Replication factor must be larger than 0.", INVALID_REPLICATION_FACTOR);
+    }
     if (rf > nodes.length) {
       throw new TopicError(
         `Unable to replicate the partition ${rf} time(s): The target replication factor of ${rf} ` +
           `cannot be reached because only ${nodes.length} broker(s) are registered.`,
-        38,
+        INVALID_REPLICATION_FACTOR,
       );
     }
     const partitions: PartitionState[] = [];
@@ -160,7 +175,10 @@ export class ClusterState {
     for (let i = 0; i < partitionCount; i++) {
       let replicas = spec.assignments?.get(i)?.slice();
       if (replicas && replicas.some((r) => !nodes.includes(r))) {
-        throw new TopicError(`Replica assignment of partition ${i} names an unknown broker`, 39);
+        throw new TopicError(
+          `Replica assignment of partition ${i} names an unknown broker`,
+          INVALID_REPLICA_ASSIGNMENT,
+        );
       }
       if (!replicas || replicas.length === 0) {
         replicas = [];
@@ -189,13 +207,16 @@ export class ClusterState {
   addPartitions(name: string, total: number): TopicState {
     const topic = this.topics.get(name);
     if (topic === undefined) {
-      throw new TopicError(`This server does not host this topic: ${name}`, 3);
+      throw new TopicError(
+        `This server does not host this topic: ${name}`,
+        UNKNOWN_TOPIC_OR_PARTITION,
+      );
     }
     const have = topic.partitions.length;
     if (!Number.isInteger(total) || total <= have) {
       throw new TopicError(
         `Topic ${name} has ${have} partitions; the new count must be larger, not ${total}.`,
-        37,
+        INVALID_PARTITIONS,
       );
     }
     const nodes = this.brokers.map((b) => b.nodeId);
@@ -232,17 +253,17 @@ export class ClusterState {
           known.id = this.#nextProducerId++;
           known.epoch = 0;
         }
-        return { producerId: known.id, producerEpoch: known.epoch, errorCode: 0 };
+        return { producerId: known.id, producerEpoch: known.epoch, errorCode: NONE };
       }
       const fresh = { id: this.#nextProducerId++, epoch: 0 };
       this.#transactionalProducers.set(transactionalId, fresh);
-      return { producerId: fresh.id, producerEpoch: 0, errorCode: 0 };
+      return { producerId: fresh.id, producerEpoch: 0, errorCode: NONE };
     }
     if (producerId >= 0n && producerEpoch >= 0 && producerEpoch < 32766) {
       // An idempotent producer bumping its epoch (KIP-360).
-      return { producerId, producerEpoch: producerEpoch + 1, errorCode: 0 };
+      return { producerId, producerEpoch: producerEpoch + 1, errorCode: NONE };
     }
-    return { producerId: this.#nextProducerId++, producerEpoch: 0, errorCode: 0 };
+    return { producerId: this.#nextProducerId++, producerEpoch: 0, errorCode: NONE };
   }
 }
 
