@@ -323,7 +323,7 @@ report=$(mktemp)
 if [[ $MATRIX_MODE != only ]]; then
   t0=$(now_ms)
   ignore=()
-  [[ ${#paths[@]} -eq 0 ]] || ignore=(--ignore=tests/matrix/)
+  [[ ${#paths[@]} -eq 0 ]] || ignore=(--ignore=./tests/matrix)
   run_deno_test "$report" "${ignore[@]}" "${paths[@]}" "$@"
   T_TESTS=$(($(now_ms) - t0))
   count_run "$report" "$DENO_RC" "main suite"
