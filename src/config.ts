@@ -479,7 +479,9 @@ export interface ConsumerOptions {
   sasl?: SaslOptions;
   /**
    * Period, in ms, of the metadata refresh that picks up leader changes, new
-   * partitions and, for a RegExp subscription, new topics.
+   * partitions and, for a RegExp subscription, new topics. Subscribe mode
+   * only: in assign mode there is no periodic refresh, and metadata is
+   * refreshed when a Fetch finds that a partition's leader moved.
    * @default {300000}
    */
   metadataMaxAgeMs?: number;
