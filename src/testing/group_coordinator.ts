@@ -204,6 +204,18 @@ interface Group {
 
 const EMPTY = new Uint8Array(0);
 
+/** What a (re)joining member's request sets: who it is and its timeouts (rebalance defaults to session). */
+function joinSettings(
+  req: JoinRequest,
+): Pick<Member, "clientId" | "clientHost" | "sessionTimeoutMs" | "rebalanceTimeoutMs"> {
+  return {
+    clientId: req.clientId,
+    clientHost: req.clientHost,
+    sessionTimeoutMs: req.sessionTimeoutMs,
+    rebalanceTimeoutMs: req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+  };
+}
+
 function errorJoin(errorCode: number, memberId = ""): JoinResult {
   return {
     errorCode,
@@ -335,12 +347,7 @@ export class GroupCoordinator {
     const m: Member = {
       id,
       instanceId: req.groupInstanceId,
-      clientId: req.clientId,
-      clientHost: req.clientHost,
-      sessionTimeoutMs: req.sessionTimeoutMs,
-      rebalanceTimeoutMs: req.rebalanceTimeoutMs > 0
-        ? req.rebalanceTimeoutMs
-        : req.sessionTimeoutMs,
+      ...joinSettings(req),
       protocolType: req.protocolType,
       protocols: req.protocols.slice(),
       assignment: EMPTY,
@@ -384,12 +391,7 @@ export class GroupCoordinator {
     const m: Member = {
       ...old,
       id: newId,
-      clientId: req.clientId,
-      clientHost: req.clientHost,
-      sessionTimeoutMs: req.sessionTimeoutMs,
-      rebalanceTimeoutMs: req.rebalanceTimeoutMs > 0
-        ? req.rebalanceTimeoutMs
-        : req.sessionTimeoutMs,
+      ...joinSettings(req),
       sessionTimer: undefined,
     };
     const changed = !sameProtocols(old.protocols, req.protocols);
