@@ -637,8 +637,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       const m = this.#membership;
       if (!m || m.state !== "stable") continue;
       try {
+        // #subscription() refreshes the metadata of what it returns.
         const wanted = await this.#subscription();
-        await this.#cluster.refreshMetadata(wanted);
         const before = [...m.subscribed].sort().join(",");
         if (wanted.sort().join(",") !== before) {
           m.requestRejoin("the set of subscribed topics changed");
