@@ -67,6 +67,22 @@ function eventsOf<K extends MemberEvent["event"]>(
   return member.events().filter((e) => e.event === kind) as Extract<MemberEvent, { event: K }>[];
 }
 
+/** Waits until A reports that its first batch's handler started blocking. */
+function blockingOf(a: Member): Promise<Extract<MemberEvent, { event: "blocking" }>> {
+  return waitFor("A to start blocking", async () => {
+    await a.check();
+    return eventsOf(a, "blocking")[0];
+  }, 20_000);
+}
+
+/** Kills A (it may still be blocked) and closes B. */
+async function tearDown(a: Member, b: ReadLoop): Promise<void> {
+  a.process.kill("SIGKILL");
+  await a.process.finish(5000).catch(() => {});
+  await b.stop().catch(() => {});
+  await closeAll(b.consumer);
+}
+
 /**
  * B owns every partition and read round 1 (committed); then A (the child,
  * blocking its first batch for `blockMs`) joins and the two split the
@@ -125,10 +141,7 @@ suiteTest(
     try {
       const splitAt = Date.now();
       await produceRound(t, topic, "r2", 10);
-      await waitFor("A to start blocking", async () => {
-        await a.check();
-        return eventsOf(a, "blocking").length === 1;
-      }, 20_000);
+      await blockingOf(a);
       const acked = await waitFor(
         "A's ack after its blocked handler",
         () => eventsOf(a, "acked")[0],
@@ -156,10 +169,7 @@ suiteTest(
       assert.ok(b.error === undefined, String(b.error));
       void tally;
     } finally {
-      a.process.kill("SIGKILL");
-      await a.process.finish(5000).catch(() => {});
-      await b.stop().catch(() => {});
-      await closeAll(b.consumer);
+      await tearDown(a, b);
     }
   },
 );
@@ -173,10 +183,7 @@ suiteTest(
     const leaves = t.embedded?.intercept({ apiKey: "LeaveGroup", action: { observe: true } });
     try {
       await produceRound(t, topic, "r2", 10);
-      const blocking = await waitFor("A to start blocking", async () => {
-        await a.check();
-        return eventsOf(a, "blocking")[0];
-      }, 20_000);
+      const blocking = await blockingOf(a);
       const key = `${blocking.topic}-${blocking.partition}`;
       // B is given A's partitions after the poll bound (A's worker sent
       // LeaveGroup), not at the session timeout, and before A's block ends.
@@ -230,10 +237,7 @@ suiteTest(
       assert.ok(b.error === undefined, String(b.error));
     } finally {
       leaves?.remove();
-      a.process.kill("SIGKILL");
-      await a.process.finish(5000).catch(() => {});
-      await b.stop().catch(() => {});
-      await closeAll(b.consumer);
+      await tearDown(a, b);
     }
   },
 );
@@ -247,10 +251,7 @@ suiteTest(
     const leaves = t.embedded?.intercept({ apiKey: "LeaveGroup", action: { observe: true } });
     try {
       await produceRound(t, topic, "r2", 10);
-      const blocking = await waitFor("A to start blocking", async () => {
-        await a.check();
-        return eventsOf(a, "blocking")[0];
-      }, 20_000);
+      const blocking = await blockingOf(a);
       const takeover = await waitFor(
         "B to own every partition",
         () =>
@@ -278,10 +279,7 @@ suiteTest(
       assert.ok(b.error === undefined, String(b.error));
     } finally {
       leaves?.remove();
-      a.process.kill("SIGKILL");
-      await a.process.finish(5000).catch(() => {});
-      await b.stop().catch(() => {});
-      await closeAll(b.consumer);
+      await tearDown(a, b);
     }
   },
 );

@@ -316,10 +316,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         this.#fetcher.wake();
         // After a stall of the whole process, the group may have handed our
         // partitions to others: give them up before delivering anything.
-        const m = this.#membership;
-        const fenced = m?.fencedBecause();
-        if (fenced) {
-          await m!.loseSession(`${fenced} (found before a delivery)`);
+        const loss = this.#membership?.loseIfFenced("before a delivery");
+        if (loss) {
+          await loss;
           continue;
         }
         const next = this.#states.takeDeliverable();
@@ -368,10 +367,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
    * partitions are then given up as lost, so that false stays the truth.
    */
   #ack(tracker: AckTracker, ticket: Ticket): boolean {
-    const m = this.#membership;
-    const fenced = m?.fencedBecause();
-    if (fenced) {
-      void m!.loseSession(`${fenced} (found by ack())`).catch((e) => this.#fail(e));
+    const loss = this.#membership?.loseIfFenced("by ack()");
+    if (loss) {
+      loss.catch((e) => this.#fail(e));
       return false;
     }
     return tracker.ack(ticket);

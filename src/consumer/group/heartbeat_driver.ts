@@ -10,7 +10,7 @@
 
 import type { HeartbeatThread, Logger } from "../../config.ts";
 import type { ClusterOptions } from "../../net/cluster.ts";
-import type { BackoffOptions } from "../../util/async.ts";
+import { type BackoffOptions, sleep } from "../../util/async.ts";
 import type { GroupClient } from "./group_client.ts";
 import {
   Heartbeater,
@@ -143,7 +143,7 @@ class WorkerHeartbeat implements HeartbeatDriver {
       settings: o.settings,
       liveness: o.liveness.buffer,
     });
-    void this.#pushToken();
+    void this.#sendToken();
   }
 
   get thread(): HeartbeatThread {
@@ -154,23 +154,32 @@ class WorkerHeartbeat implements HeartbeatDriver {
     this.#member = member;
     if (this.#fallback) this.#fallback.setMember(member);
     else {
-      if (member) void this.#pushToken();
+      if (member) void this.#sendToken();
       this.#post({ type: "member", member });
     }
   }
 
   /**
-   * Hands the worker a current OAUTHBEARER token while this thread is free,
-   * so that it can connect and re-authenticate while a handler blocks it.
+   * Sends the worker a current OAUTHBEARER token: the answer to its request
+   * `id`, or unasked (no `id`) while this thread is free, so that it can
+   * connect and re-authenticate while a handler blocks this thread.
    */
-  async #pushToken(): Promise<void> {
+  async #sendToken(id?: number): Promise<void> {
     const sasl = this.#options.cluster.sasl;
-    if (sasl?.mechanism !== "oauthbearer") return;
+    if (sasl?.mechanism !== "oauthbearer") {
+      if (id !== undefined) {
+        this.#post({ type: "token", id, error: "no OAUTHBEARER token provider" });
+      }
+      return;
+    }
     try {
       const { token, expiresAt } = await sasl.tokens.withExpiry();
-      this.#post({ type: "token-push", value: token.reveal(), expiresAt });
-    } catch {
-      // The worker asks again when it needs one; the failure surfaces there.
+      this.#post({ type: "token", id, value: token.reveal(), expiresAt });
+    } catch (e) {
+      // Unasked, the failure surfaces when the worker asks for itself.
+      if (id !== undefined) {
+        this.#post({ type: "token", id, error: e instanceof Error ? e.message : String(e) });
+      }
     }
   }
 
@@ -179,14 +188,12 @@ class WorkerHeartbeat implements HeartbeatDriver {
     if (this.#ended) return;
     const closed = new Promise<void>((resolve) => this.#closed = resolve);
     this.#post({ type: "close" });
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new AbortController();
     const clean = await Promise.race([
       closed.then(() => true),
-      new Promise<boolean>((resolve) =>
-        timer = setTimeout(() => resolve(false), WORKER_CLOSE_TIMEOUT_MS)
-      ),
+      sleep(WORKER_CLOSE_TIMEOUT_MS, timeout.signal).then(() => false),
     ]);
-    clearTimeout(timer);
+    timeout.abort();
     this.#end();
     if (clean) this.#options.logger.debug("heartbeat worker closed its connections and ended");
     else {
@@ -230,25 +237,11 @@ class WorkerHeartbeat implements HeartbeatDriver {
         o.logger[msg.level](msg.message, msg.fields as Record<string, unknown> | undefined);
         break;
       case "token-request":
-        void this.#answerToken(msg.id);
+        void this.#sendToken(msg.id);
         break;
       case "closed":
         this.#closed?.();
         break;
-    }
-  }
-
-  async #answerToken(id: number): Promise<void> {
-    const sasl = this.#options.cluster.sasl;
-    if (sasl?.mechanism !== "oauthbearer") {
-      this.#post({ type: "token", id, error: "no OAUTHBEARER token provider" });
-      return;
-    }
-    try {
-      const { token, expiresAt } = await sasl.tokens.withExpiry();
-      this.#post({ type: "token", id, value: token.reveal(), expiresAt });
-    } catch (e) {
-      this.#post({ type: "token", id, error: e instanceof Error ? e.message : String(e) });
     }
   }
 }

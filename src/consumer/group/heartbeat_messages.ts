@@ -46,8 +46,8 @@ export interface WorkerInit {
 export type ToWorker =
   | WorkerInit
   | { type: "member"; member: HeartbeatMember | null }
-  | { type: "token"; id: number; value?: string; expiresAt?: number; error?: string }
-  | { type: "token-push"; value: string; expiresAt?: number }
+  /** A token (or why there is none): the answer to request `id`, or pushed unasked. */
+  | { type: "token"; id?: number; value?: string; expiresAt?: number; error?: string }
   | { type: "close" };
 
 /** Worker -> consumer. */

@@ -17,6 +17,7 @@ import { GroupClient } from "./group_client.ts";
 import { Heartbeater } from "./heartbeat.ts";
 import { fromTransfer, type FromWorker, type ToWorker } from "./heartbeat_messages.ts";
 import { Liveness } from "./liveness.ts";
+import { refreshAt } from "../../net/sasl/oauthbearer.ts";
 
 const post = (message: FromWorker) => {
   try {
@@ -59,7 +60,7 @@ let pushed: { value: string; expiresAt?: number; at: number } | null = null;
 function askToken(): Promise<{ value: string; expiresAt?: number }> {
   if (pushed) {
     const { value, expiresAt, at } = pushed;
-    const fresh = expiresAt === undefined || Date.now() < at + 0.8 * (expiresAt - at);
+    const fresh = expiresAt === undefined || Date.now() < refreshAt(at, expiresAt);
     if (fresh) return Promise.resolve({ value, expiresAt });
   }
   const id = nextTokenId++;
@@ -92,10 +93,11 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
       // (SASL tokens), not at the first heartbeat.
       if (msg.member) client?.connection("heartbeat").catch(() => {});
       break;
-    case "token-push":
-      pushed = { value: msg.value, expiresAt: msg.expiresAt, at: Date.now() };
-      break;
     case "token": {
+      if (msg.value !== undefined) {
+        pushed = { value: msg.value, expiresAt: msg.expiresAt, at: Date.now() };
+      }
+      if (msg.id === undefined) break;
       const waiter = tokenWaiters.get(msg.id);
       tokenWaiters.delete(msg.id);
       if (msg.value !== undefined) waiter?.resolve({ value: msg.value, expiresAt: msg.expiresAt });

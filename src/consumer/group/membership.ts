@@ -169,16 +169,19 @@ export class Membership {
   }
 
   /**
-   * Why the partitions of this generation may already belong to another
-   * member, or null (see {@linkcode Liveness.fencedBecause}). The reader
-   * checks this before handing out a batch and `ack()` before counting one:
-   * after a stall of the whole process (SIGSTOP), or a blocked event loop
-   * without a heartbeat worker, the group may have moved on — the heartbeat
-   * task would notice only one round trip later.
+   * Gives the partitions up as lost (onLost, nothing committed, then a
+   * rejoin) when those of this generation may already belong to another
+   * member (see {@linkcode Liveness.fencedBecause}); returns that loss to
+   * await, or null when the membership holds. The reader checks this before
+   * handing out a batch and `ack()` before counting one: after a stall of
+   * the whole process (SIGSTOP), or a blocked event loop without a heartbeat
+   * worker, the group may have moved on — the heartbeat task would notice
+   * only one round trip later.
    */
-  fencedBecause(now: number = Date.now()): string | null {
+  loseIfFenced(where: string): Promise<void> | null {
     if (this.#state !== "stable") return null;
-    return this.#liveness.fencedBecause(this.#opts.sessionTimeoutMs, now);
+    const why = this.#liveness.fencedBecause(this.#opts.sessionTimeoutMs);
+    return why === null ? null : this.#lose(`${why} (found ${where})`);
   }
 
   /**
@@ -189,11 +192,6 @@ export class Membership {
     const left = this.#leftForPollBound;
     this.#leftForPollBound = false;
     return left;
-  }
-
-  /** Gives the partitions up as lost (onLost, nothing committed) and rejoins. */
-  async loseSession(reason: string): Promise<void> {
-    await this.#lose(reason);
   }
 
   /** Asks for a rejoin (new topics or partitions, a heartbeat's news, a pull after leaving). */

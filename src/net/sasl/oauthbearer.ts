@@ -66,6 +66,14 @@ export function jwtExpiry(token: string): number | undefined {
 }
 
 /**
+ * When a token fetched at `fetchedAt` that expires at `expiresAt` is
+ * refreshed: 80% through its lifetime, as Kafka's Java client does.
+ */
+export function refreshAt(fetchedAt: number, expiresAt: number): number {
+  return fetchedAt + 0.8 * (expiresAt - fetchedAt);
+}
+
+/**
  * Holds the provider's current token; shared by every connection of a
  * consumer. Prints as `OAuthBearerTokenCache { <redacted> }`.
  */
@@ -128,7 +136,7 @@ export class OAuthBearerTokenCache {
     }
     this.#token = token;
     this.#expiresAt = expiresAt;
-    this.#refreshAt = fetchedAt + 0.8 * (expiresAt - fetchedAt);
+    this.#refreshAt = refreshAt(fetchedAt, expiresAt);
     return token;
   }
 
