@@ -795,6 +795,8 @@ export interface MemberConfig {
   blockMs?: number;
   /** SASL OAUTHBEARER as this principal (tokens made in the member's process). */
   oauthSub?: string;
+  /** The member's consumer logs at this level to its stderr. */
+  logLevel?: "debug" | "info" | "warn" | "error";
 }
 
 /** A consumer running in a subprocess, reporting its events as JSON lines. */

@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { Consumer, type Logger } from "../mod.ts";
 import { EmbeddedCluster } from "../testing.ts";
-import { fastOptions, ReadLoop, sleep, Tally, values, waitFor } from "./_consumer_helpers.ts";
+import {
+  fastOptions,
+  LineProcess,
+  ReadLoop,
+  sleep,
+  Tally,
+  values,
+  waitFor,
+} from "./_consumer_helpers.ts";
 import { produceValues } from "./_consumer_helpers.ts";
 
 interface Line {
@@ -100,4 +108,51 @@ Deno.test("without Workers, the consumer warns once and heartbeats on the event 
     l.level === "warn" && /Workers are not available/.test(l.message)
   );
   assert.equal(warnings.length, 1, JSON.stringify(lines));
+});
+
+Deno.test("a heartbeat worker that cannot start (no read permission for its module) falls back to the event loop with a warning saying why", async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 1 });
+  const topic = `hb-${crypto.randomUUID().slice(0, 8)}`;
+  await cluster.createTopic(topic, { partitions: 1 });
+  const beats = cluster.intercept({ apiKey: "Heartbeat", action: { observe: true } });
+  // The group member fixture with network and environment access only: Deno
+  // refuses to load the worker's module file.
+  const member = new LineProcess(
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--no-check",
+        decodeURIComponent(new URL("./fixtures/group_member.ts", import.meta.url).pathname),
+        JSON.stringify({
+          options: fastOptions({
+            brokers: cluster.bootstrap,
+            groupId: `g-${topic}`,
+            topics: [topic],
+            clientId: "no-read",
+            heartbeatIntervalMs: 200,
+          }),
+          logLevel: "warn",
+        }),
+      ],
+      cwd: decodeURIComponent(new URL("../", import.meta.url).pathname),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
+  try {
+    await waitFor(
+      "heartbeats from the member after the fallback",
+      () => beats.requests.filter((r) => r.clientId === "no-read").length >= 3,
+      20_000,
+    );
+  } finally {
+    member.kill("SIGKILL");
+    beats.remove();
+  }
+  const { stderr } = await member.finish(5000);
+  assert.match(stderr, /the heartbeat worker failed; heartbeats run on the event loop/);
+  assert.match(stderr, /read access/i, "the warning says why");
 });
