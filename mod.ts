@@ -56,6 +56,7 @@ export {
   type AssignedPartition,
   type AssignorName,
   type AutoOffsetReset,
+  type ClientOptions,
   type CommitMode,
   ConfigError,
   type ConfigIssue,

@@ -15,12 +15,30 @@
  */
 
 import { z } from "zod";
-import { KafkaError } from "./protocol/errors.ts";
-import { OAuthBearerTokenCache, type OAuthBearerTokenProvider } from "./net/sasl/oauthbearer.ts";
-import type { SaslConfig } from "./net/sasl/authenticate.ts";
-import { Secret } from "./net/secret.ts";
-import type { TlsConfig } from "./net/tls.ts";
+import {
+  checkClientRules,
+  type ClientOptions,
+  clientShape,
+  int,
+  nonEmptyString,
+  oneOf,
+  resolveClient,
+  type ResolvedClientOptions,
+  topicName,
+} from "./options/client.ts";
+import { ConfigError, type ConfigIssue, describe, parseFields } from "./options/issues.ts";
 import { partitionKey } from "./util/partitions.ts";
+
+export {
+  type ClientOptions,
+  type ResolvedClientOptions,
+  type SaslOAuthBearerOptions,
+  type SaslOptions,
+  type SaslPasswordOptions,
+  type TlsOptions,
+} from "./options/client.ts";
+export { ConfigError, type ConfigIssue } from "./options/issues.ts";
+export { consoleLogger, type Logger, type LogLevel } from "./options/logger.ts";
 
 // ---------------------------------------------------------------------------
 // Public types
@@ -92,44 +110,6 @@ export interface AssignedPartition extends TopicPartition {
 export type RebalanceListener = (partitions: TopicPartition[]) => void | Promise<void>;
 
 /**
- * A structured logger. Every method is optional; a missing one drops that
- * level. `console` fits, and so do most logging libraries. The consumer never
- * lets a logger break it: a method that throws (or returns a rejected
- * promise) is ignored.
- *
- * @example
- * ```ts
- * import type { Logger } from "@sluice/kafka";
- * const lines: string[] = [];
- * const logger: Logger = {
- *   warn: (msg, fields) => lines.push(`${msg} ${JSON.stringify(fields ?? {})}`),
- * };
- * ```
- */
-export interface Logger {
-  /** Detail useful when chasing a problem (requests, state changes). */
-  debug?: (msg: string, fields?: Record<string, unknown>) => void;
-  /** Notable events: joined a group, partitions assigned. */
-  info?: (msg: string, fields?: Record<string, unknown>) => void;
-  /** Recovered problems: retries, coordinator moves, reconnects. */
-  warn?: (msg: string, fields?: Record<string, unknown>) => void;
-  /** Problems that end the stream. */
-  error?: (msg: string, fields?: Record<string, unknown>) => void;
-}
-
-/**
- * A log level, from the most verbose.
- *
- * @example
- * ```ts
- * import { consoleLogger, type LogLevel } from "@sluice/kafka";
- * const level: LogLevel = "warn";
- * const logger = consoleLogger(level);
- * ```
- */
-export type LogLevel = "debug" | "info" | "warn" | "error";
-
-/**
  * What to do when a partition has no committed offset (or it is out of
  * range): start at the log start, at the log end, or fail.
  *
@@ -193,92 +173,6 @@ export type HeartbeatThread = "worker" | "event-loop";
 export type AssignorName = "range" | "roundrobin";
 
 /**
- * TLS settings (the `tls` option). The broker's certificate is verified
- * against the system's root CAs plus `caCerts`, for the host name the client
- * connects to (the broker's advertised host). `cert` and `key` present a
- * client certificate (mutual TLS, `ssl.client.auth=required`).
- *
- * @example
- * ```ts
- * import type { TlsOptions } from "@sluice/kafka";
- * const tls: TlsOptions = {
- *   caCerts: ["-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n"],
- *   cert: "-----BEGIN CERTIFICATE-----\n...",
- *   key: "-----BEGIN PRIVATE KEY-----\n...",
- * };
- * ```
- */
-export interface TlsOptions {
-  /** PEM certificates of CAs to trust besides the system's (a private CA). */
-  caCerts?: string[];
-  /** PEM client certificate chain, for mutual TLS; needs `key`. */
-  cert?: string;
-  /** PEM private key of `cert` (never printed). */
-  key?: string | Secret;
-}
-
-/**
- * SASL PLAIN or SCRAM credentials (the `sasl` option). PLAIN sends the
- * password as is: use it over TLS only.
- *
- * @example
- * ```ts
- * import type { SaslPasswordOptions } from "@sluice/kafka";
- * const sasl: SaslPasswordOptions = {
- *   mechanism: "scram-sha-512",
- *   username: "alice",
- *   password: Deno.env.get("KAFKA_PASSWORD") ?? "",
- * };
- * ```
- */
-export interface SaslPasswordOptions {
-  /** The SASL mechanism, as enabled on the broker's listener (`sasl.enabled.mechanisms`). */
-  mechanism: "plain" | "scram-sha-256" | "scram-sha-512";
-  /** User name. */
-  username: string;
-  /** Password (never printed). */
-  password: string | Secret;
-}
-
-/**
- * SASL OAUTHBEARER (the `sasl` option): tokens come from `token`, an async
- * provider. A token is cached and fetched again at 80% of its lifetime
- * (`expiresAt`, else the JWT's `exp` claim; unknown expiry: fetched for every
- * authentication). When the broker limits the session
- * (`connections.max.reauth.ms`, KIP-368), connections re-authenticate in place
- * before it ends.
- *
- * @example
- * ```ts
- * import type { SaslOAuthBearerOptions } from "@sluice/kafka";
- * const sasl: SaslOAuthBearerOptions = {
- *   mechanism: "oauthbearer",
- *   token: async () => ({ value: "eyJ...", expiresAt: Date.now() + 3_600_000 }),
- *   extensions: { logicalCluster: "lkc-abc123" },
- * };
- * ```
- */
-export interface SaslOAuthBearerOptions {
-  /** OAUTHBEARER. */
-  mechanism: "oauthbearer";
-  /** Returns a token (a string, or `{ value, expiresAt }`); may be async. */
-  token: OAuthBearerTokenProvider;
-  /** SASL extensions sent with the token (KIP-342), e.g. a managed service's cluster id. */
-  extensions?: Record<string, string>;
-}
-
-/**
- * The `sasl` option: PLAIN, SCRAM-SHA-256/512 or OAUTHBEARER.
- *
- * @example
- * ```ts
- * import type { SaslOptions } from "@sluice/kafka";
- * const sasl: SaslOptions = { mechanism: "plain", username: "alice", password: "secret" };
- * ```
- */
-export type SaslOptions = SaslPasswordOptions | SaslOAuthBearerOptions;
-
-/**
  * Options of the `Consumer`. Only `brokers` and one of `topics` / `assign` are
  * required. Validated at construction: a wrong or unknown option throws a
  * {@linkcode ConfigError} before anything connects.
@@ -298,19 +192,7 @@ export type SaslOptions = SaslPasswordOptions | SaslOAuthBearerOptions;
  * };
  * ```
  */
-export interface ConsumerOptions {
-  /**
-   * Bootstrap brokers, `host:port` each (IPv6 in brackets: `[::1]:9092`), as
-   * an array or a comma-separated string. Used to find the cluster; the
-   * consumer then talks to the brokers the cluster advertises.
-   */
-  brokers: string | string[];
-  /**
-   * Client id sent with every request: shows in broker logs, metrics and
-   * quotas.
-   * @default {"sluice"}
-   */
-  clientId?: string;
+export interface ConsumerOptions extends ClientOptions {
   /**
    * Consumer group. Required with `topics` (the consumer joins the group);
    * with `assign`, offsets are read from and committed to this group without
@@ -464,20 +346,6 @@ export interface ConsumerOptions {
    */
   checkCrcs?: boolean;
   /**
-   * Connect with TLS: `true` (system root CAs) or {@linkcode TlsOptions}
-   * (a private CA, a client certificate). A certificate that does not verify
-   * ends the stream with a `TlsError`.
-   * @default {false}
-   */
-  tls?: boolean | TlsOptions;
-  /**
-   * Authenticate with SASL: {@linkcode SaslOptions}. Wrong credentials end
-   * the stream with an `AuthenticationError` (no reconnect storm). Secrets
-   * never appear in errors, logs, or when the options or the consumer are
-   * printed.
-   */
-  sasl?: SaslOptions;
-  /**
    * Period, in ms, of the metadata refresh that picks up leader changes, new
    * partitions and, for a RegExp subscription, new topics. Subscribe mode
    * only: in assign mode there is no periodic refresh, and metadata is
@@ -485,48 +353,8 @@ export interface ConsumerOptions {
    * @default {300000}
    */
   metadataMaxAgeMs?: number;
-  /**
-   * First delay, in ms, before retrying a failed request; doubles per attempt
-   * (with jitter) up to `retryBackoffMaxMs`.
-   * @default {100}
-   */
-  retryBackoffMs?: number;
-  /**
-   * Largest retry delay, in ms. When not given and `retryBackoffMs` is
-   * larger, it is raised to `retryBackoffMs` (a fixed delay).
-   * @default {1000}
-   */
-  retryBackoffMaxMs?: number;
-  /**
-   * First delay, in ms, before reconnecting to a broker; doubles per attempt
-   * (with jitter) up to `reconnectBackoffMaxMs`.
-   * @default {50}
-   */
-  reconnectBackoffMs?: number;
-  /**
-   * Largest reconnect delay, in ms. When not given and `reconnectBackoffMs`
-   * is larger, it is raised to `reconnectBackoffMs`.
-   * @default {1000}
-   */
-  reconnectBackoffMaxMs?: number;
-  /**
-   * How long, in ms, the consumer keeps trying its bootstrap brokers when
-   * none answers — at start-up, and whenever it must bootstrap again — with
-   * the reconnect backoff between rounds and a warning per failed round.
-   * Then the stream ends with one `ConnectionError` saying what
-   * was tried. `Infinity` keeps trying (a service that may start long
-   * before Kafka). Kafka's Java client bounds such waits by
-   * `default.api.timeout.ms`, also 60 s.
-   * @default {60000}
-   */
-  bootstrapTimeoutMs?: number;
   /** Aborting it closes the consumer, as `close()` does. */
   signal?: AbortSignal;
-  /**
-   * Where the consumer logs. See {@linkcode consoleLogger}.
-   * @default {a logger that drops everything}
-   */
-  logger?: Logger;
   /**
    * Called after partitions are assigned to this member in a group, before
    * fetching them (subscribe mode; assign mode has no group events).
@@ -551,7 +379,6 @@ export interface ConsumerOptions {
  * maxima).
  */
 type AlwaysSet =
-  | "clientId"
   | "autoOffsetReset"
   | "commit"
   | "autoCommitIntervalMs"
@@ -561,7 +388,6 @@ type AlwaysSet =
   | "heartbeatThread"
   | "rebalanceTimeoutMs"
   | "closeTimeoutMs"
-  | "requestTimeoutMs"
   | "assignors"
   | "isolationLevel"
   | "maxBufferedBytes"
@@ -570,15 +396,10 @@ type AlwaysSet =
   | "fetchMaxBytes"
   | "maxPartitionFetchBytes"
   | "checkCrcs"
-  | "metadataMaxAgeMs"
-  | "retryBackoffMs"
-  | "retryBackoffMaxMs"
-  | "reconnectBackoffMs"
-  | "reconnectBackoffMaxMs"
-  | "bootstrapTimeoutMs";
+  | "metadataMaxAgeMs";
 
 /** Options whose resolved form differs from what the user gives. */
-type Transformed = "brokers" | "tls" | "sasl" | "logger" | "topics" | "assign";
+type Transformed = keyof ResolvedClientOptions | "topics" | "assign";
 
 /**
  * The options of the consumer after validation, whatever the mode: derived
@@ -601,20 +422,7 @@ type Transformed = "brokers" | "tls" | "sasl" | "logger" | "topics" | "assign";
 export type ResolvedCommonOptions =
   & Omit<ConsumerOptions, AlwaysSet | Transformed>
   & { [K in AlwaysSet]-?: Exclude<ConsumerOptions[K], undefined> }
-  & {
-    /** Bootstrap brokers, `host:port` each, trimmed, without duplicates. */
-    brokers: string[];
-    /** TLS settings, undefined without TLS. */
-    tls?: TlsConfig;
-    /** SASL settings, undefined without SASL. Secrets are {@linkcode Secret}s. */
-    sasl?: SaslConfig;
-    /** The user's logger with every level; calls never throw. */
-    logger: Required<Logger>;
-    /** retryBackoffMs .. retryBackoffMaxMs. */
-    retryBackoff: { initialMs: number; maxMs: number };
-    /** reconnectBackoffMs .. reconnectBackoffMaxMs. */
-    reconnectBackoff: { initialMs: number; maxMs: number };
-  };
+  & ResolvedClientOptions;
 
 /**
  * Resolved options of a consumer in subscribe mode (`topics` given): it joins
@@ -679,234 +487,7 @@ export interface ResolvedAssignOptions extends ResolvedCommonOptions {
  */
 export type ResolvedOptions = ResolvedSubscribeOptions | ResolvedAssignOptions;
 
-/**
- * One problem found in the options.
- *
- * @example
- * ```ts
- * import type { ConfigIssue } from "@sluice/kafka";
- * const issue: ConfigIssue = { field: "assign[1].partition", reason: "must be an integer >= 0 (got -1)" };
- * ```
- */
-export interface ConfigIssue {
-  /** Dotted path of the option, e.g. `sessionTimeoutMs` or `assign[1].partition`; `""` for the whole. */
-  field: string;
-  /** What is wrong, and the value received (`<redacted>` for secret-looking fields). */
-  reason: string;
-}
-
-/**
- * The consumer's options are wrong. Thrown at construction, before anything
- * connects. `field` names the first offending option, `issues` lists them
- * all; the message has one line per issue. Values of secret-looking fields
- * (SASL settings, passwords, tokens, keys) never appear.
- *
- * @example
- * ```ts
- * import { ConfigError, Consumer } from "@sluice/kafka";
- * try {
- *   new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["t"], sessionTimeoutMs: -5 });
- * } catch (e) {
- *   if (e instanceof ConfigError) {
- *     e.field; // "sessionTimeoutMs"
- *     e.message; // 'Invalid consumer option "sessionTimeoutMs": must be an integer >= 1000 (got -5)'
- *   }
- * }
- * ```
- */
-export class ConfigError extends KafkaError {
-  /** Dotted path of the first offending option (`""` when the options are not an object). */
-  readonly field: string;
-  /** Every problem found: each field's own, then unknown keys, then rules across fields. */
-  readonly issues: ConfigIssue[];
-
-  /** Creates the error from at least one issue. */
-  constructor(issues: ConfigIssue[], options?: ErrorOptions) {
-    if (issues.length === 0) issues = [{ field: "", reason: "are invalid" }];
-    super(configErrorMessage(issues), options);
-    this.field = issues[0].field;
-    this.issues = issues.map((i) => ({ ...i }));
-  }
-}
-
-function configErrorMessage(issues: ConfigIssue[]): string {
-  const line = (i: ConfigIssue) => i.field === "" ? i.reason : `"${i.field}": ${i.reason}`;
-  if (issues.length === 1) {
-    const [i] = issues;
-    return i.field === ""
-      ? `Invalid consumer options: ${i.reason}`
-      : `Invalid consumer option ${line(i)}`;
-  }
-  return `Invalid consumer options (${issues.length} problems):\n` +
-    issues.map((i) => `  - ${line(i)}`).join("\n");
-}
-
-// ---------------------------------------------------------------------------
-// Loggers
-// ---------------------------------------------------------------------------
-
-const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
-
-function noop(): void {}
-
-/**
- * A {@linkcode Logger} that prints one structured (logfmt) line per event to
- * stderr, for events at `level` or above:
- * `time=2025-01-01T00:00:00.000Z level=warn msg="coordinator moved" group=billing`.
- * Fields with secret-looking names (password, token, key, sasl, …) print as
- * `<redacted>`; bigints print as digits; errors as `Name: message`.
- *
- * @param level The least severe level printed.
- * @returns A logger for {@linkcode ConsumerOptions.logger}.
- * @throws {TypeError} when `level` is not a {@linkcode LogLevel}.
- *
- * @example
- * ```ts
- * import { consoleLogger, type ConsumerOptions } from "@sluice/kafka";
- * const options: ConsumerOptions = {
- *   brokers: "127.0.0.1:9092",
- *   groupId: "billing",
- *   topics: ["orders"],
- *   logger: consoleLogger("info"),
- * };
- * ```
- */
-export function consoleLogger(level: LogLevel = "info"): Logger {
-  const min = LEVELS.indexOf(level);
-  if (min < 0) {
-    throw new TypeError(
-      `consoleLogger() level must be "debug", "info", "warn" or "error" (got ${describe(level)})`,
-    );
-  }
-  const logger: Logger = {};
-  for (const [i, name] of LEVELS.entries()) {
-    logger[name] = i < min ? noop : (msg, fields) => console.error(logfmtLine(name, msg, fields));
-  }
-  return logger;
-}
-
-function logfmtLine(level: LogLevel, msg: string, fields?: Record<string, unknown>): string {
-  let line = `time=${new Date().toISOString()} level=${level} msg=${logfmtValue(msg)}`;
-  if (fields) line += logfmtFields(fields, "", 0);
-  return line;
-}
-
-/** ` key=value` pairs; plain objects are flattened to dotted keys (a few levels deep). */
-function logfmtFields(fields: object, prefix: string, depth: number): string {
-  let s = "";
-  for (const [k, v] of Object.entries(fields)) {
-    const key = prefix + (k.replace(/[^\w.-]/g, "_") || "_");
-    if (isSecretName(k)) s += ` ${key}=<redacted>`;
-    else if (depth < 3 && isPlainObject(v)) s += logfmtFields(v, `${key}.`, depth + 1);
-    else s += ` ${key}=${logfmtValue(fieldText(v))}`;
-  }
-  return s;
-}
-
-function isPlainObject(v: unknown): v is object {
-  if (typeof v !== "object" || v === null) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-function fieldText(v: unknown): string {
-  if (typeof v === "string") return v;
-  if (v instanceof Error) return `${v.name}: ${v.message}`;
-  if (typeof v === "bigint") return v.toString();
-  if (v === null || typeof v !== "object") return String(v);
-  try {
-    return JSON.stringify(v, (k, x) => {
-      if (k !== "" && isSecretName(k)) return "<redacted>";
-      if (typeof x === "bigint") return x.toString();
-      if (x instanceof Error) return `${x.name}: ${x.message}`;
-      return x;
-    }) ?? String(v);
-  } catch {
-    return Object.prototype.toString.call(v);
-  }
-}
-
-function logfmtValue(s: string): string {
-  return s === "" || /[\s="\\]/.test(s) ? JSON.stringify(s) : s;
-}
-
-/** Wraps the user's logger so every level exists and no call can throw or reject. */
-function safeLogger(input: Logger | undefined): Required<Logger> {
-  const out = {} as Required<Logger>;
-  for (const name of LEVELS) {
-    const f = input?.[name];
-    out[name] = typeof f !== "function" ? noop : (msg, fields) => {
-      try {
-        const r: unknown = f.call(input, msg, fields);
-        if (r instanceof Promise) r.catch(noop);
-      } catch {
-        // A logger must never break the consumer.
-      }
-    };
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------
-// Field schemas
-// ---------------------------------------------------------------------------
-
-const INT32_MAX = 2 ** 31 - 1;
 const MIN_BUFFERED_BYTES = 64 * 1024;
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-const TOPIC_REASON = "must be a valid topic name: 1 to 249 characters of a-z A-Z 0-9 . _ -";
-const BROKER = /^(?:\[([0-9A-Fa-f:.]+(?:%[\w.-]+)?)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/;
-const BROKER_EXAMPLE = 'e.g. "127.0.0.1:9092" or "[::1]:9092"';
-
-/** An integer in [min, max]; messages say which bound was crossed. */
-function int(min: number, max = INT32_MAX) {
-  const reason = `must be an integer >= ${min}`;
-  return z.number({ error: reason })
-    .int({ error: reason })
-    .min(min, { error: reason })
-    .max(max, { error: `must be an integer <= ${max}` });
-}
-
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: `must be ${values.map((v) => `"${v}"`).join(" or ")}` });
-}
-
-const topicName = z.string({ error: TOPIC_REASON }).refine(
-  (s) => TOPIC_NAME.test(s) && s !== "." && s !== "..",
-  { error: TOPIC_REASON },
-);
-
-const brokerAddress = z.string({ error: `must be "host:port", ${BROKER_EXAMPLE}` })
-  .superRefine((s, ctx) => {
-    const m = BROKER.exec(s);
-    if (m) {
-      const port = Number(m[3]);
-      if (port < 1 || port > 65535) {
-        ctx.addIssue({ code: "custom", message: "port must be from 1 to 65535", input: s });
-      }
-      return;
-    }
-    let message = `must be "host:port", ${BROKER_EXAMPLE}`;
-    if (!s.includes(":")) message = `must be "host:port" (the port is missing), ${BROKER_EXAMPLE}`;
-    else if (!s.startsWith("[") && s.indexOf(":") !== s.lastIndexOf(":")) {
-      message = `an IPv6 address must be in brackets, e.g. "[::1]:9092"`;
-    }
-    ctx.addIssue({ code: "custom", message, input: s });
-  });
-
-const brokersSchema = z.union([z.string(), z.array(z.string())], {
-  error: (iss) =>
-    iss.input === undefined
-      ? `is required: the bootstrap brokers as "host:port" strings, ${BROKER_EXAMPLE}`
-      : 'must be an array of "host:port" strings or one comma-separated string',
-})
-  .transform((v) =>
-    typeof v === "string"
-      ? v.split(",").map((s) => s.trim()).filter((s) => s !== "")
-      : v.map((s) => s.trim())
-  )
-  .pipe(z.array(brokerAddress).min(1, { error: "must list at least one broker" }));
-
 const topicsSchema = z.union([
   z.array(topicName).min(1, { error: "must list at least one topic" }),
   z.instanceof(RegExp),
@@ -952,10 +533,6 @@ const assignorsSchema = z.array(oneOf(["range", "roundrobin"]), {
     });
   });
 
-const nonEmptyString = (what: string) =>
-  z.string({ error: `must be a non-empty string (${what})` })
-    .min(1, { error: `must be a non-empty string (${what})` });
-
 const groupInstanceIdReason = "must be 1 to 249 characters of a-z A-Z 0-9 . _ -";
 const groupInstanceIdSchema = z.string({ error: groupInstanceIdReason })
   .regex(/^[a-zA-Z0-9._-]{1,249}$/, { error: groupInstanceIdReason });
@@ -964,111 +541,23 @@ const listener = z.custom<RebalanceListener>((v) => typeof v === "function", {
   error: "must be a function (partitions) => void | Promise<void>",
 });
 
-const loggerSchema = z.custom<Logger>(
-  (v) => typeof v === "object" && v !== null,
-  { error: "must be an object with optional debug, info, warn, error functions" },
-).superRefine((v, ctx) => {
-  for (const name of LEVELS) {
-    const f = (v as Record<string, unknown>)[name];
-    if (f !== undefined && typeof f !== "function") {
-      ctx.addIssue({
-        code: "custom",
-        path: [name],
-        message: "must be a function (msg, fields?) => void",
-        input: f,
-      });
-    }
-  }
-});
-
-const secretString = z.union([z.string(), z.instanceof(Secret)], {
-  error: "must be a string (or a Secret)",
-});
-
-const pem = (what: string) =>
-  z.string({ error: `must be a PEM string (${what})` }).refine(
-    (s) => s.includes("-----BEGIN "),
-    { error: `must be a PEM string (${what}): "-----BEGIN ..." not found` },
-  );
-
-const tlsSchema = z.union([
-  z.boolean(),
-  z.strictObject({
-    caCerts: z.array(pem("a CA certificate"), {
-      error: "must be an array of PEM certificates",
-    }).optional(),
-    cert: pem("the client certificate chain").optional(),
-    key: z.union([pem("the client private key"), z.instanceof(Secret)], {
-      error: "must be a PEM private key string (or a Secret)",
-    }).optional(),
-  }).superRefine((t, ctx) => {
-    if ((t.cert === undefined) !== (t.key === undefined)) {
-      ctx.addIssue({
-        code: "custom",
-        path: [t.cert === undefined ? "cert" : "key"],
-        message: "mutual TLS needs both cert and key",
-        input: undefined,
-      });
-    }
-  }),
-], { error: "must be true, false or { caCerts?, cert?, key? }" });
-
-const MECHANISMS = '"plain", "scram-sha-256", "scram-sha-512" or "oauthbearer"';
-
-const saslUnion = z.discriminatedUnion("mechanism", [
-  z.strictObject({
-    mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),
-    username: nonEmptyString("the SASL user name"),
-    password: secretString,
-  }),
-  z.strictObject({
-    mechanism: z.literal("oauthbearer"),
-    token: z.custom<OAuthBearerTokenProvider>((v) => typeof v === "function", {
-      error: "must be a function returning a token (or a promise of one)",
-    }),
-    extensions: z.record(
-      z.string(),
-      z.string().regex(/^[\x21-\x7E \t\r\n]*$/, {
-        error: "extension values are printable ASCII",
-      }),
-      {
-        error: (iss) =>
-          iss.code === "invalid_type" ? "must be an object of string values" : undefined,
-      },
-    ).superRefine((rec, ctx) => {
-      // RFC 7628: keys are letters; "auth" is the token's own key.
-      for (const k of Object.keys(rec)) {
-        if (!/^[A-Za-z]+$/.test(k) || k === "auth") {
-          ctx.addIssue({
-            code: "custom",
-            path: [k],
-            message: k === "auth" ? '"auth" is reserved' : "extension names are letters only",
-            input: k,
-          });
-        }
-      }
-    }).optional(),
-  }),
-], {
-  error: (iss) =>
-    typeof iss.input !== "object" || iss.input === null
-      ? `must be an object { mechanism, ... } with mechanism ${MECHANISMS}`
-      : `mechanism must be ${MECHANISMS}`,
-});
-
-// A missing mechanism is reported on "sasl" itself (the whole object is unusable).
-const saslSchema = z.custom<z.input<typeof saslUnion>>(
-  (v) =>
-    typeof v === "object" && v !== null && (v as { mechanism?: unknown }).mechanism !== undefined,
-  { error: `needs a mechanism: ${MECHANISMS}` },
-).pipe(saslUnion);
+/** Kafka's Java (and some other clients') names for the consumer's options. */
+const ALIASES: Record<string, string> = {
+  bootstrapServers: "brokers",
+  bootstrapBrokers: "brokers",
+  topic: "topics",
+  subscribe: "topics",
+  partitions: "assign",
+  enableAutoCommit: "commit",
+  autoCommit: "commit",
+  fromBeginning: "autoOffsetReset",
+  partitionAssignmentStrategy: "assignors",
+  checkCrc: "checkCrcs",
+};
 
 /** One schema per option; the object-level rules are in {@linkcode resolveOptions}. */
 const shape = {
-  brokers: brokersSchema,
-  clientId: z.string({ error: "must be a string" }).max(32767, {
-    error: "must be at most 32767 characters",
-  }).default("sluice"),
+  ...clientShape,
   groupId: nonEmptyString("the consumer group id").optional(),
   topics: topicsSchema.optional(),
   assign: assignSchema.optional(),
@@ -1081,7 +570,6 @@ const shape = {
   heartbeatThread: oneOf(["worker", "event-loop"]).default("worker"),
   rebalanceTimeoutMs: int(1).optional(),
   closeTimeoutMs: int(0).default(30000),
-  requestTimeoutMs: int(1).default(30000),
   groupInstanceId: groupInstanceIdSchema.optional(),
   assignors: assignorsSchema.default(["range"]),
   isolationLevel: oneOf(["read_uncommitted", "read_committed"]).default("read_uncommitted"),
@@ -1091,25 +579,7 @@ const shape = {
   fetchMaxBytes: int(1).default(50 * 1024 * 1024),
   maxPartitionFetchBytes: int(1).default(1024 * 1024),
   checkCrcs: z.boolean({ error: "must be true or false" }).default(true),
-  tls: tlsSchema.optional(),
-  sasl: saslSchema.optional(),
   metadataMaxAgeMs: int(1).default(300000),
-  retryBackoffMs: int(1).default(100),
-  retryBackoffMaxMs: int(1).optional(),
-  reconnectBackoffMs: int(1).default(50),
-  reconnectBackoffMaxMs: int(1).optional(),
-  // z.number() refuses Infinity, which is a valid answer here.
-  bootstrapTimeoutMs: z.custom<number>(
-    (n) =>
-      n === Infinity || (Number.isInteger(n) && (n as number) >= 0 && (n as number) <= INT32_MAX),
-    { error: "must be a whole number of ms from 0 up, or Infinity" },
-  ).default(60000),
-  // z.instanceof would type it `never`: AbortSignal's constructor is declared `new(): never`.
-  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, {
-    error: "must be an AbortSignal",
-  })
-    .optional(),
-  logger: loggerSchema.optional(),
   onAssigned: listener.optional(),
   onRevoked: listener.optional(),
   onLost: listener.optional(),
@@ -1118,7 +588,6 @@ const shape = {
 const optionsSchema = z.strictObject(shape);
 type OptionKey = keyof typeof shape;
 type Parsed = z.output<typeof optionsSchema>;
-const OPTION_KEYS = Object.keys(shape) as OptionKey[];
 
 // ConsumerOptions is written out for readable docs; this fails to compile
 // when it and the schema disagree on a key or on a field's type.
@@ -1174,23 +643,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const issues: ConfigIssue[] = [];
   const given = (key: OptionKey) => raw[key] !== undefined;
 
-  // Each field on its own, so that the object-level rules below can still
-  // run (and report) when some other field is wrong.
-  const out: Record<string, unknown> = {};
-  const valid = new Set<OptionKey>();
-  for (const key of OPTION_KEYS) {
-    const result = shape[key].safeParse(raw[key], { reportInput: true });
-    if (result.success) {
-      out[key] = result.data;
-      valid.add(key);
-    } else {
-      issues.push(...toIssues(result.error.issues, [key]));
-    }
-  }
-  for (const key of Object.keys(raw)) {
-    if (!(OPTION_KEYS as string[]).includes(key)) issues.push(unknownKey([], key, OPTION_KEYS));
-  }
-  const o = out as Partial<Parsed>;
+  const fields = parseFields(shape, raw, { aliases: ALIASES, typeName: "ConsumerOptions" });
+  issues.push(...fields.issues);
+  const valid = fields.valid;
+  const o = fields.values as Partial<Parsed>;
   const ok = (...keys: OptionKey[]) => keys.every((k) => valid.has(k));
   const fail = (field: string, reason: string) => issues.push({ field, reason });
 
@@ -1239,16 +695,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       );
     }
   }
-  for (
-    const [base, max] of [["retryBackoffMs", "retryBackoffMaxMs"], [
-      "reconnectBackoffMs",
-      "reconnectBackoffMaxMs",
-    ]] as const
-  ) {
-    if (ok(base, max) && o[max] !== undefined && o[max] < (o as Parsed)[base]) {
-      fail(max, `must be >= ${base} (${o[base]}) (got ${o[max]})`);
-    }
-  }
+  checkClientRules(o, ok, fail);
   if (ok("assign") && o.assign) {
     const seen = new Map<string, number>();
     o.assign.forEach(({ topic, partition }, i) => {
@@ -1269,21 +716,13 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 }
 
 function build(p: Parsed): ResolvedOptions {
-  const retryBackoffMaxMs = p.retryBackoffMaxMs ?? Math.max(1000, p.retryBackoffMs);
-  const reconnectBackoffMaxMs = p.reconnectBackoffMaxMs ?? Math.max(1000, p.reconnectBackoffMs);
-  const { topics: _topics, assign: _assign, ...rest } = p;
+  // tls, sasl and logger change type when resolved: resolveClient has them.
+  const { topics: _topics, assign: _assign, tls: _tls, sasl: _sasl, logger: _logger, ...rest } = p;
   const common: ResolvedCommonOptions = {
     ...rest,
-    brokers: [...new Set(p.brokers)],
+    ...resolveClient(p),
     rebalanceTimeoutMs: p.rebalanceTimeoutMs ?? p.maxPollIntervalMs,
     assignors: [...p.assignors],
-    tls: resolveTls(p.tls),
-    sasl: resolveSasl(p.sasl),
-    retryBackoffMaxMs,
-    reconnectBackoffMaxMs,
-    retryBackoff: { initialMs: p.retryBackoffMs, maxMs: retryBackoffMaxMs },
-    reconnectBackoff: { initialMs: p.reconnectBackoffMs, maxMs: reconnectBackoffMaxMs },
-    logger: safeLogger(p.logger),
   };
   if (p.topics !== undefined) {
     const topics = p.topics instanceof RegExp
@@ -1300,187 +739,4 @@ function build(p: Parsed): ResolvedOptions {
     }
   );
   return { ...common, mode: "assign", assign, groupInstanceId: undefined };
-}
-
-function asSecret(v: string | Secret): Secret {
-  return v instanceof Secret ? v : new Secret(v);
-}
-
-function resolveTls(tls: Parsed["tls"]): TlsConfig | undefined {
-  if (tls === undefined || tls === false) return undefined;
-  if (tls === true) return {};
-  return {
-    caCerts: tls.caCerts ? [...tls.caCerts] : undefined,
-    cert: tls.cert,
-    key: tls.key === undefined ? undefined : asSecret(tls.key),
-  };
-}
-
-function resolveSasl(sasl: Parsed["sasl"]): SaslConfig | undefined {
-  if (sasl === undefined) return undefined;
-  if (sasl.mechanism === "oauthbearer") {
-    return {
-      mechanism: "oauthbearer",
-      tokens: new OAuthBearerTokenCache(sasl.token),
-      extensions: { ...sasl.extensions },
-    };
-  }
-  return { mechanism: sasl.mechanism, username: sasl.username, password: asSecret(sasl.password) };
-}
-
-// ---------------------------------------------------------------------------
-// Issues: paths, unknown keys, values
-// ---------------------------------------------------------------------------
-
-type Path = ReadonlyArray<PropertyKey>;
-
-function toIssues(zodIssues: readonly z.core.$ZodIssue[], prefix: Path): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  for (const issue of zodIssues) {
-    const path = [...prefix, ...issue.path];
-    let next: ConfigIssue[];
-    if (issue.code === "unrecognized_keys") {
-      next = issue.keys.map((k) => unknownKey(path, k, knownKeysAt(path)));
-    } else {
-      let reason = issue.message;
-      if (!("input" in issue) || issue.input === undefined) {
-        if (issue.code === "invalid_type" || issue.code === "invalid_union") {
-          if (!reason.startsWith("is required")) reason = `is required (${reason})`;
-        }
-      } else {
-        reason += ` (got ${isSecretPath(path) ? "<redacted>" : describe(issue.input)})`;
-      }
-      next = [{ field: fieldName(path), reason }];
-    }
-    for (const i of next) {
-      if (!out.some((o) => o.field === i.field && o.reason === i.reason)) out.push(i);
-    }
-  }
-  return out;
-}
-
-/** The keys allowed in the object at `path`, found by walking the schema. */
-function knownKeysAt(path: Path): string[] {
-  // deno-lint-ignore no-explicit-any
-  let s: any = optionsSchema;
-  for (const seg of path) {
-    while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodPipe) {
-      s = s instanceof z.ZodPipe ? s.out : s.unwrap();
-    }
-    if (s instanceof z.ZodObject && typeof seg === "string") s = s.shape[seg];
-    else if (s instanceof z.ZodArray && typeof seg === "number") s = s.element;
-    else return [];
-    if (s === undefined) return [];
-  }
-  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) s = s.unwrap();
-  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
-}
-
-/** Kafka's Java (and some other clients') names for our options. */
-const ALIASES: Record<string, string> = {
-  bootstrapServers: "brokers",
-  bootstrapBrokers: "brokers",
-  topic: "topics",
-  subscribe: "topics",
-  partitions: "assign",
-  enableAutoCommit: "commit",
-  autoCommit: "commit",
-  fromBeginning: "autoOffsetReset",
-  partitionAssignmentStrategy: "assignors",
-  checkCrc: "checkCrcs",
-};
-
-function unknownKey(path: Path, key: string, known: readonly string[]): ConfigIssue {
-  const hint = suggest(key, known);
-  const what = path.length === 0 ? "unknown option" : "unknown key";
-  return {
-    field: fieldName([...path, key]),
-    reason: hint !== undefined
-      ? `${what}; did you mean "${hint}"?`
-      : known.length > 0 && known.length <= 8
-      ? `${what} (known: ${known.join(", ")})`
-      : `${what} (see ConsumerOptions for the list)`,
-  };
-}
-
-function suggest(key: string, known: readonly string[]): string | undefined {
-  // Java-style dotted names: "session.timeout.ms" -> "sessionTimeoutMs".
-  const camel = key.replace(/[._-]+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
-  for (const candidate of [key, camel]) {
-    const alias = ALIASES[candidate];
-    if (alias !== undefined && known.includes(alias)) return alias;
-    const sameCase = known.find((k) => k.toLowerCase() === candidate.toLowerCase());
-    if (sameCase !== undefined) return sameCase;
-  }
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = editDistance(camel.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return bestDistance <= Math.max(2, Math.floor(camel.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
-function fieldName(path: Path): string {
-  let s = "";
-  for (const seg of path) {
-    if (typeof seg === "number") s += `[${seg}]`;
-    else if (s === "") s = String(seg); // a top-level key, as the user wrote it
-    else if (typeof seg === "string" && /^[A-Za-z_$][\w$]*$/.test(seg)) s += `.${seg}`;
-    else s += `[${JSON.stringify(String(seg))}]`;
-  }
-  return s;
-}
-
-const SECRET = /sasl|passw|secret|token|key|credential|auth|private/i;
-
-function isSecretName(name: string): boolean {
-  return SECRET.test(name);
-}
-
-function isSecretPath(path: Path): boolean {
-  return path.some((seg) => typeof seg === "string" && isSecretName(seg));
-}
-
-/** A short, safe rendering of a received value for an error message. */
-function describe(v: unknown): string {
-  switch (typeof v) {
-    case "string":
-      return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
-    case "bigint":
-      return `${v}n`;
-    case "function":
-      return "a function";
-    case "symbol":
-      return v.toString();
-    case "object":
-      if (v === null) return "null";
-      if (Array.isArray(v)) {
-        return v.length === 0
-          ? "an empty array"
-          : `an array of ${v.length} item${v.length === 1 ? "" : "s"}`;
-      }
-      if (v instanceof RegExp) return String(v);
-      if (v instanceof Date) return "a Date";
-      {
-        const name = Object.getPrototypeOf(v)?.constructor?.name;
-        return name && name !== "Object"
-          ? `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`
-          : "an object";
-      }
-    default:
-      return String(v);
-  }
 }
