@@ -50,6 +50,16 @@ export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./src/net/sasl/
 export type { KafkaRecord, RecordHeader } from "./src/protocol/record.ts";
 export { Consumer, type PartitionLag, type SeekTarget } from "./src/consumer/consumer.ts";
 export { RecordBatch, type RecordBatchInit } from "./src/consumer/record_batch.ts";
+export { Producer, type SinkOutput } from "./src/producer/producer.ts";
+export type { ProducerRecord } from "./src/producer/batch.ts";
+export {
+  ProduceError,
+  ProducerClosedError,
+  ProducerTimeoutError,
+  type RecordMetadata,
+  RecordTooLargeError,
+} from "./src/producer/errors.ts";
+export type { Acks, CompressionName, ProducerOptions } from "./src/producer/options.ts";
 export { LogTruncationError } from "./src/consumer/errors.ts";
 export type { GroupDescription } from "./src/consumer/group/group_client.ts";
 export {

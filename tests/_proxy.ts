@@ -114,6 +114,12 @@ export interface ProxyOptions {
    * @default {true}
    */
   rewriteAddresses?: boolean;
+  /**
+   * Called for each response before it is forwarded; true closes both
+   * connections instead (the broker did the work, the client never hears):
+   * for tests of retries after a lost answer.
+   */
+  cutResponse?: (response: { apiKey: number; apiVersion: number }) => boolean;
 }
 
 /** A running recording proxy. */
@@ -189,6 +195,7 @@ export function startRecordingProxy(options: ProxyOptions): RecordingProxy {
             bytes: frame,
           });
           if (rewrite) out = rewriteAddresses(req.apiKey, req.apiVersion, frame, port);
+          if (options.cutResponse?.(req)) break;
         }
         await writeFrame(client, out);
       }

@@ -229,6 +229,28 @@ export class Connection {
     });
   }
 
+  /**
+   * Sends a request the broker does not answer (Produce with acks 0);
+   * resolves once written.
+   */
+  async sendWithoutResponse<Req>(api: ApiSchema<Req, unknown>, body: Req): Promise<void> {
+    if (this.#closed) throw this.#closed;
+    const correlationId = this.#nextCorrelationId;
+    this.#nextCorrelationId = (this.#nextCorrelationId + 1) | 0;
+    const frame = encodeRequest(
+      api,
+      this.version(api),
+      correlationId,
+      this.#clientId,
+      body as object,
+    );
+    const written = this.#writing.then(() => this.#writeAll(frame));
+    this.#writing = written.catch((e) => this.#fail(this.#socketError(e)));
+    await written.catch((e) => {
+      throw this.#socketError(e);
+    });
+  }
+
   /** Closes the socket; pending requests fail with a ConnectionError. */
   close(): void {
     this.#fail(new ConnectionError(this.broker, "connection closed by the client"), true);

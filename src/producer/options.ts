@@ -1,0 +1,288 @@
+/**
+ * The Producer's options: {@linkcode ProducerOptions} (as Kafka's Java
+ * producer's `ProducerConfig`, camelCased), their validation, and the
+ * resolved form the producer reads.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import {
+  checkClientRules,
+  type ClientOptions,
+  clientShape,
+  int,
+  oneOf,
+  resolveClient,
+  type ResolvedClientOptions,
+} from "../options/client.ts";
+import { ConfigError, type ConfigIssue, describe, parseFields } from "../options/issues.ts";
+
+/**
+ * How many replicas must have a record before the broker answers: none
+ * (`0`: the producer does not wait for an answer, offsets are unknown), the
+ * leader (`1`), or every in-sync replica (`"all"`).
+ *
+ * @example
+ * ```ts
+ * import type { Acks } from "@sluice/kafka";
+ * const acks: Acks = "all";
+ * ```
+ */
+export type Acks = 0 | 1 | "all";
+
+/**
+ * Codec of the record batches the producer writes.
+ *
+ * @example
+ * ```ts
+ * import type { CompressionName } from "@sluice/kafka";
+ * const codec: CompressionName = "lz4";
+ * ```
+ */
+export type CompressionName = "none" | "gzip" | "snappy" | "lz4" | "zstd";
+
+/**
+ * Options of the `Producer`. Only `brokers` is required. Defaults follow
+ * Kafka's Java producer (4.x). Validated at construction: a wrong or unknown
+ * option throws a `ConfigError` before anything connects.
+ *
+ * @example
+ * ```ts
+ * import type { ProducerOptions } from "@sluice/kafka";
+ * const options: ProducerOptions = {
+ *   brokers: "127.0.0.1:9092",
+ *   compression: "lz4",
+ *   lingerMs: 10,
+ * };
+ * ```
+ */
+export interface ProducerOptions extends ClientOptions {
+  /**
+   * Replicas that must have a batch before the broker answers. `"all"`
+   * (with idempotence) loses nothing a broker acknowledged; `0` does not
+   * wait for brokers at all (metadata offsets are `-1n`).
+   * @default {"all"}
+   */
+  acks?: Acks;
+  /**
+   * Idempotent writes (producer id and sequence numbers): a batch retried
+   * after a lost answer is written once, and order holds per partition with
+   * up to `maxInFlightRequestsPerConnection` requests in flight. Needs
+   * `acks: "all"`; when not given, it is on unless `acks` is 0 or 1 (as in
+   * Java).
+   * @default {true}
+   */
+  idempotent?: boolean;
+  /**
+   * Codec of the record batches.
+   * @default {"none"}
+   */
+  compression?: CompressionName;
+  /**
+   * How long, in ms, a batch waits for more records before it is sent
+   * (unless it is full first).
+   * @default {5}
+   */
+  lingerMs?: number;
+  /**
+   * Bytes of records gathered per partition batch before it is sent. A
+   * record larger than this goes in a batch of its own.
+   * @default {16384}
+   */
+  batchSize?: number;
+  /**
+   * Bytes of records held by the producer, buffered or in flight. A write
+   * waits while it is used up (the writable stream's backpressure), for at
+   * most `maxBlockMs`.
+   * @default {33554432}
+   */
+  bufferMemory?: number;
+  /**
+   * Upper bound, in ms, from a record's `send()` to its success or failure,
+   * retries included. Must be at least `lingerMs + requestTimeoutMs`.
+   * @default {120000}
+   */
+  deliveryTimeoutMs?: number;
+  /**
+   * Longest time, in ms, a write waits for metadata of its topic (e.g. a
+   * topic that does not exist) or for buffer memory before it fails.
+   * @default {60000}
+   */
+  maxBlockMs?: number;
+  /**
+   * Largest Produce request, in bytes; a record whose batch alone would be
+   * larger fails at once with a `RecordTooLargeError`.
+   * @default {1048576}
+   */
+  maxRequestSize?: number;
+  /**
+   * Produce requests in flight per broker connection; at most 5 with
+   * idempotence (the broker remembers 5 batches per producer).
+   * @default {5}
+   */
+  maxInFlightRequestsPerConnection?: number;
+  /**
+   * Time, in ms, after which metadata is refreshed to pick up leader
+   * changes and new partitions.
+   * @default {300000}
+   */
+  metadataMaxAgeMs?: number;
+  /**
+   * Longest time, in ms, `close()` waits for buffered records to be
+   * delivered; what is left then fails with a `ProducerClosedError`.
+   * @default {30000}
+   */
+  closeTimeoutMs?: number;
+  /** Aborting it closes the producer, as `close()` does. */
+  signal?: AbortSignal;
+  /** Time, in ms, a Produce request may wait for its response. @default {30000} */
+  requestTimeoutMs?: number;
+}
+
+/** One schema per option; the rules across them are in {@linkcode resolveProducerOptions}. */
+const shape = {
+  ...clientShape,
+  acks: z.union([z.literal(0), z.literal(1), z.literal("all")], {
+    error: 'must be 0, 1 or "all"',
+  }).default("all"),
+  idempotent: z.boolean({ error: "must be true or false" }).optional(),
+  compression: oneOf(["none", "gzip", "snappy", "lz4", "zstd"]).default("none"),
+  lingerMs: int(0).default(5),
+  batchSize: int(0).default(16384),
+  bufferMemory: int(1024, Number.MAX_SAFE_INTEGER).default(32 * 1024 * 1024),
+  deliveryTimeoutMs: int(1).default(120000),
+  maxBlockMs: int(0).default(60000),
+  maxRequestSize: int(1024).default(1024 * 1024),
+  maxInFlightRequestsPerConnection: int(1).default(5),
+  metadataMaxAgeMs: int(1).default(300000),
+  closeTimeoutMs: int(0).default(30000),
+};
+
+const schema = z.strictObject(shape);
+type Parsed = z.output<typeof schema>;
+type Key = keyof typeof shape;
+
+/** Java's producer names for our options. */
+const ALIASES: Record<string, string> = {
+  bootstrapServers: "brokers",
+  enableIdempotence: "idempotent",
+  compressionType: "compression",
+  maxInFlightRequests: "maxInFlightRequestsPerConnection",
+};
+
+// ProducerOptions is written out for readable docs; this fails to compile
+// when it and the schema disagree on a key or on a field's type.
+type SchemaInput = z.input<typeof schema>;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type FieldsAgree = {
+  [K in keyof ProducerOptions]-?: K extends keyof SchemaInput
+    ? Same<ProducerOptions[K], SchemaInput[K]>
+    : false;
+}[keyof ProducerOptions];
+type Assert<T extends true> = T;
+type _SameKeys = Assert<Same<keyof ProducerOptions, keyof SchemaInput>>;
+type _SameFields = Assert<false extends FieldsAgree ? false : true>;
+
+/** The producer's options after validation, every default filled in. */
+export interface ResolvedProducerOptions extends ResolvedClientOptions {
+  /** Required acks as the protocol writes them: 0, 1 or -1 (all). */
+  acks: 0 | 1 | -1;
+  /** Idempotence, after Java's rules. */
+  idempotent: boolean;
+  /** Codec id: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd. */
+  compression: number;
+  /** See {@linkcode ProducerOptions.lingerMs}. */
+  lingerMs: number;
+  /** See {@linkcode ProducerOptions.batchSize}. */
+  batchSize: number;
+  /** See {@linkcode ProducerOptions.bufferMemory}. */
+  bufferMemory: number;
+  /** See {@linkcode ProducerOptions.deliveryTimeoutMs}. */
+  deliveryTimeoutMs: number;
+  /** See {@linkcode ProducerOptions.maxBlockMs}. */
+  maxBlockMs: number;
+  /** See {@linkcode ProducerOptions.maxRequestSize}. */
+  maxRequestSize: number;
+  /** See {@linkcode ProducerOptions.maxInFlightRequestsPerConnection}. */
+  maxInFlightRequestsPerConnection: number;
+  /** See {@linkcode ProducerOptions.metadataMaxAgeMs}. */
+  metadataMaxAgeMs: number;
+  /** See {@linkcode ProducerOptions.closeTimeoutMs}. */
+  closeTimeoutMs: number;
+}
+
+const CODECS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+
+/**
+ * Validates the producer's options and fills in the defaults; every problem
+ * is reported at once in one {@linkcode ConfigError}.
+ *
+ * Java's idempotence rules: given explicitly, `idempotent: true` needs
+ * `acks: "all"` and at most 5 requests in flight; not given, idempotence is
+ * on unless `acks` is 0 or 1 or more than 5 requests may be in flight.
+ * `deliveryTimeoutMs` must be at least `lingerMs + requestTimeoutMs`.
+ *
+ * @example
+ * ```ts
+ * import { resolveProducerOptions } from "./options.ts";
+ * const o = resolveProducerOptions({ brokers: "127.0.0.1:9092", acks: 1 });
+ * o.idempotent; // false: acks 1 turns the default idempotence off
+ * o.acks; // 1
+ * ```
+ */
+export function resolveProducerOptions(input: unknown): ResolvedProducerOptions {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ConfigError([{ field: "", reason: `must be an object (got ${describe(input)})` }], {
+      subject: "producer",
+    });
+  }
+  const fields = parseFields(shape, input as Record<string, unknown>, {
+    aliases: ALIASES,
+    typeName: "ProducerOptions",
+  });
+  const issues: ConfigIssue[] = [...fields.issues];
+  const o = fields.values as Partial<Parsed>;
+  const ok = (...keys: Key[]) => keys.every((k) => fields.valid.has(k));
+  const fail = (field: string, reason: string) => issues.push({ field, reason });
+  checkClientRules(o, ok, fail);
+  if (ok("idempotent", "acks", "maxInFlightRequestsPerConnection") && o.idempotent === true) {
+    if (o.acks !== "all") {
+      fail("acks", `must be "all" with idempotent: true (got ${describe(o.acks)})`);
+    }
+    if (o.maxInFlightRequestsPerConnection! > 5) {
+      fail(
+        "maxInFlightRequestsPerConnection",
+        `must be at most 5 with idempotent: true (got ${o.maxInFlightRequestsPerConnection})`,
+      );
+    }
+  }
+  if (ok("deliveryTimeoutMs", "lingerMs", "requestTimeoutMs")) {
+    const { deliveryTimeoutMs: d, lingerMs: l, requestTimeoutMs: r } = o as Parsed;
+    if (d < l + r) {
+      fail(
+        "deliveryTimeoutMs",
+        `must be at least lingerMs + requestTimeoutMs (${l + r}) (got ${d})`,
+      );
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues, { subject: "producer" });
+  const p = o as Parsed;
+  const idempotent = p.idempotent ??
+    (p.acks === "all" && p.maxInFlightRequestsPerConnection <= 5);
+  return {
+    ...resolveClient(p),
+    acks: p.acks === "all" ? -1 : p.acks,
+    idempotent,
+    compression: CODECS[p.compression],
+    lingerMs: p.lingerMs,
+    batchSize: p.batchSize,
+    bufferMemory: p.bufferMemory,
+    deliveryTimeoutMs: p.deliveryTimeoutMs,
+    maxBlockMs: p.maxBlockMs,
+    maxRequestSize: p.maxRequestSize,
+    maxInFlightRequestsPerConnection: p.maxInFlightRequestsPerConnection,
+    metadataMaxAgeMs: p.metadataMaxAgeMs,
+    closeTimeoutMs: p.closeTimeoutMs,
+  };
+}
