@@ -286,3 +286,43 @@ suiteTest("the producer's memory bound holds while a broker stalls", async (t) =
   const tally = await readBack(t, topic, 1);
   assert.equal(tally.count, 101);
 }, { targets: ["embedded"] });
+
+suiteTest(
+  "producer.sink() acknowledges a consumed batch once its outputs are written",
+  async (t) => {
+    const input = await t.newTopic("sink-in", 2);
+    const output = await t.newTopic("sink-out", 1);
+    await t.produceValues(input, 0, ["a", "b", "c"]);
+    await t.produceValues(input, 1, ["d", "e"]);
+    const groupId = `sink-${crypto.randomUUID()}`;
+    const consumer = new Consumer(t.options({ groupId, topics: [input] }));
+    await using producer = producerFor(t);
+    let mapped = 0;
+    const piping = consumer.readable.pipeTo(producer.sink((batch) => {
+      mapped += batch.records.length;
+      return batch.records.map((r) => ({
+        topic: output,
+        value: new TextDecoder().decode(r.value!).toUpperCase(),
+      }));
+    }));
+    const tally = await readBack(t, output, 1);
+    assert.deepEqual([...tally.partitions.values()][0].map((s) => s.value).sort(), [
+      "A",
+      "B",
+      "C",
+      "D",
+      "E",
+    ]);
+    assert.equal(mapped, 5);
+    // close() commits what was acknowledged: every input batch, once its
+    // outputs were written.
+    await consumer.close();
+    await piping.catch(() => {});
+    const group = await t.groupDescription(groupId);
+    assert.deepEqual(
+      group.rows.map((r) => [r.partition, r.currentOffset]),
+      [[0, 3n], [1, 2n]],
+      group.output,
+    );
+  },
+);
