@@ -305,7 +305,12 @@ suiteTest(
         value: new TextDecoder().decode(r.value!).toUpperCase(),
       }));
     }));
-    const tally = await readBack(t, output, 1);
+    // The outputs come as the input batches are read: look until all five are there.
+    let tally = await readBack(t, output, 1);
+    for (let i = 0; i < 40 && tally.count < 5; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      tally = await readBack(t, output, 1);
+    }
     assert.deepEqual([...tally.partitions.values()][0].map((s) => s.value).sort(), [
       "A",
       "B",
