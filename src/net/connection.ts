@@ -66,6 +66,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Part of a (re-)authentication: written ahead of requests held back meanwhile. */
   auth?: boolean;
+  /** Expected encoded size in bytes (a Produce request's record bytes), to allocate once. */
+  sizeHint?: number;
 }
 
 interface Pending {
@@ -198,7 +200,14 @@ export class Connection {
     this.#nextCorrelationId = (this.#nextCorrelationId + 1) | 0;
     try {
       version = opts.version ?? this.version(api);
-      frame = encodeRequest(api, version, correlationId, this.#clientId, body as object);
+      frame = encodeRequest(
+        api,
+        version,
+        correlationId,
+        this.#clientId,
+        body as object,
+        opts.sizeHint,
+      );
     } catch (e) {
       return Promise.reject(e);
     }
@@ -233,7 +242,11 @@ export class Connection {
    * Sends a request the broker does not answer (Produce with acks 0);
    * resolves once written.
    */
-  async sendWithoutResponse<Req>(api: ApiSchema<Req, unknown>, body: Req): Promise<void> {
+  async sendWithoutResponse<Req>(
+    api: ApiSchema<Req, unknown>,
+    body: Req,
+    opts: { sizeHint?: number } = {},
+  ): Promise<void> {
     if (this.#closed) throw this.#closed;
     const correlationId = this.#nextCorrelationId;
     this.#nextCorrelationId = (this.#nextCorrelationId + 1) | 0;
@@ -243,6 +256,7 @@ export class Connection {
       correlationId,
       this.#clientId,
       body as object,
+      opts.sizeHint,
     );
     const written = this.#writing.then(() => this.#writeAll(frame));
     this.#writing = written.catch((e) => this.#fail(this.#socketError(e)));

@@ -30,7 +30,7 @@ import { ConnectionError } from "../net/errors.ts";
 import { backoffMs } from "../util/async.ts";
 import { partitionKey } from "../util/partitions.ts";
 import { BATCH_OVERHEAD, ProducerBatch } from "./batch.ts";
-import { ProducerTimeoutError, RecordTooLargeError } from "./errors.ts";
+import { ProducerTimeoutError, type RecordMetadata, RecordTooLargeError } from "./errors.ts";
 import type { ResolvedProducerOptions } from "./options.ts";
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -38,6 +38,57 @@ const INT32_MAX = 2 ** 31 - 1;
 /** Kafka's sequence arithmetic: after 2^31 - 1 comes 0. */
 function addSequence(seq: number, n: number): number {
   return seq > INT32_MAX - n ? n - (INT32_MAX - seq) - 1 : seq + n;
+}
+
+/**
+ * A written record's {@linkcode RecordMetadata}, made per record at the
+ * answer: the offset (a bigint) is computed when read, not for every record.
+ */
+class Written implements RecordMetadata {
+  readonly #batch: ProducerBatch;
+  readonly #baseOffset: bigint;
+  readonly #appendTime: number;
+  readonly #index: number;
+
+  constructor(batch: ProducerBatch, baseOffset: bigint, appendTime: number, index: number) {
+    this.#batch = batch;
+    this.#baseOffset = baseOffset;
+    this.#appendTime = appendTime;
+    this.#index = index;
+  }
+
+  get topic(): string {
+    return this.#batch.topic;
+  }
+
+  get partition(): number {
+    return this.#batch.partition;
+  }
+
+  get offset(): bigint {
+    return this.#baseOffset >= 0n ? this.#baseOffset + BigInt(this.#index) : -1n;
+  }
+
+  get timestamp(): number {
+    return this.#appendTime >= 0 ? this.#appendTime : this.#batch.records[this.#index].timestamp!;
+  }
+
+  toJSON(): object {
+    return { ...this.#plain(), offset: String(this.offset) };
+  }
+
+  [Symbol.for("Deno.customInspect")](): object {
+    return this.#plain();
+  }
+
+  #plain(): RecordMetadata {
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      offset: this.offset,
+      timestamp: this.timestamp,
+    };
+  }
 }
 
 /** One partition's batches: waiting, in flight, to retry. */
@@ -309,12 +360,13 @@ export class Sender {
     };
     try {
       const conn = await this.#cluster.connection(node, "produce");
+      const sizeHint = 256 + batches.reduce((n, b) => n + b.encoded!.length + 16, 0);
       if (this.#o.acks === 0) {
-        await conn.sendWithoutResponse(ProduceApi, request);
+        await conn.sendWithoutResponse(ProduceApi, request, { sizeHint });
         for (const b of batches) this.#complete(b, -1n, -1n);
         return;
       }
-      const res = await conn.send(ProduceApi, request);
+      const res = await conn.send(ProduceApi, request, { sizeHint });
       const answers = new Map<
         string,
         {
@@ -438,12 +490,7 @@ export class Sender {
       pq.established = true;
     }
     const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
-    b.finish((i) => ({
-      topic: b.topic,
-      partition: b.partition,
-      offset: baseOffset >= 0n ? baseOffset + BigInt(i) : -1n,
-      timestamp: appendTime >= 0 ? appendTime : b.records[i].timestamp!,
-    }));
+    b.finish((i) => new Written(b, baseOffset, appendTime, i));
     this.#hooks.released(b);
   }
 

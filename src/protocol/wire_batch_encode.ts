@@ -33,6 +33,8 @@ import {
   TRANSACTIONAL,
 } from "./wire_batch_format.ts";
 
+const NO_KEYS: Uint8Array[] = [];
+
 /** One record to encode. */
 export interface RecordToEncode {
   /** Key bytes; absent or `null` for a null key. */
@@ -144,7 +146,9 @@ export function encodeRecordBatch(input: RecordBatchInput): Uint8Array {
       throw new RangeError(`record ${i} offset delta ${offsetDelta} does not increase`);
     }
     previousDelta = offsetDelta;
-    const keys = (r.headers ?? []).map((h) => utf8.encode(h.key));
+    const keys = r.headers === undefined || r.headers.length === 0
+      ? NO_KEYS
+      : r.headers.map((h) => utf8.encode(h.key));
     headerKeys.push(keys);
     let size = 1 + varlongSize(timestamp - baseTimestamp) + varintSize(offsetDelta) +
       bytesSize(r.key ?? null) + bytesSize(r.value) + varintSize(keys.length);
@@ -155,8 +159,10 @@ export function encodeRecordBatch(input: RecordBatchInput): Uint8Array {
     recordsSize += varintSize(size) + size;
   }
 
-  // Pass 2: the records.
-  let body: Uint8Array = new Uint8Array(recordsSize);
+  // Pass 2: the records; uncompressed, straight into the batch's buffer.
+  const codec = input.compression ?? 0;
+  const whole = codec === 0 ? new Uint8Array(RECORDS_AT + recordsSize) : undefined;
+  let body: Uint8Array = whole ? whole.subarray(RECORDS_AT) : new Uint8Array(recordsSize);
   const w = new Writer(body);
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
@@ -174,7 +180,6 @@ export function encodeRecordBatch(input: RecordBatchInput): Uint8Array {
     }
   }
 
-  const codec = input.compression ?? 0;
   if ((codec & ~COMPRESSION_MASK) !== 0) {
     throw new RangeError(`compression codec ${codec} is invalid`);
   }
@@ -200,7 +205,7 @@ export function encodeRecordBatch(input: RecordBatchInput): Uint8Array {
     baseSequence: input.baseSequence ?? -1,
     recordCount: records.length,
     records: body,
-  });
+  }, whole);
 }
 
 /**
@@ -262,8 +267,9 @@ interface BatchFields {
 }
 
 /** Writes the 61-byte header in front of the (possibly compressed) records and signs it. */
-function assemble(f: BatchFields): Uint8Array {
-  const out = new Uint8Array(RECORDS_AT + f.records.length);
+function assemble(f: BatchFields, inPlace?: Uint8Array): Uint8Array {
+  // `inPlace` already holds the records after the header's room.
+  const out = inPlace ?? new Uint8Array(RECORDS_AT + f.records.length);
   const view = new DataView(out.buffer);
   view.setBigInt64(0, f.baseOffset);
   view.setInt32(BATCH_LENGTH_AT, out.length - LOG_OVERHEAD);
@@ -277,7 +283,7 @@ function assemble(f: BatchFields): Uint8Array {
   view.setInt16(PRODUCER_EPOCH_AT, f.producerEpoch);
   view.setInt32(BASE_SEQUENCE_AT, f.baseSequence);
   view.setInt32(RECORD_COUNT_AT, f.recordCount);
-  out.set(f.records, RECORDS_AT);
+  if (inPlace === undefined) out.set(f.records, RECORDS_AT);
   view.setUint32(CRC_AT, crc32c(out, ATTRIBUTES_AT));
   return out;
 }
