@@ -342,6 +342,9 @@ const produce = handler(ProduceApi, (req: ProduceRequest, ctx) => {
             ...base,
             errorCode: NONE,
             baseOffset: r.baseOffset,
+            // Kafka answers a duplicate with the cached batch's timestamp
+            // here, whatever the topic's timestamp type (UnifiedLog.append).
+            logAppendTimeMs: r.duplicateTimestamp ?? -1n,
             logStartOffset: p.log.logStartOffset,
           };
         } catch (e) {
