@@ -61,14 +61,6 @@ export interface IdempotentBatch extends BatchMetadata {
   readonly producerEpoch: number;
 }
 
-/** One producer's state in one partition. */
-export interface ProducerEntry {
-  /** The producer epoch of its last batch. */
-  readonly epoch: number;
-  /** Its last batches, oldest first, at most {@linkcode BATCHES_TO_RETAIN}. */
-  readonly batches: readonly BatchMetadata[];
-}
-
 /** The verdict of {@linkcode ProducerStates.check} on the idempotent batches of one append. */
 export type ProducerCheck =
   /** Append them, then call `commit` to record them. */
@@ -91,6 +83,7 @@ function inSequence(last: number, next: number): boolean {
   return next === last + 1 || (last === MAX_SEQUENCE && next === 0);
 }
 
+/** One producer's state: the epoch of its last batch and its last batches, oldest first. */
 interface MutableEntry {
   epoch: number;
   batches: BatchMetadata[];
@@ -99,12 +92,6 @@ interface MutableEntry {
 /** The idempotent producer state of one partition. */
 export class ProducerStates {
   readonly #entries = new Map<bigint, MutableEntry>();
-
-  /** The state kept for `producerId`, or undefined when there is none. */
-  entry(producerId: bigint): ProducerEntry | undefined {
-    const e = this.#entries.get(producerId);
-    return e === undefined ? undefined : { epoch: e.epoch, batches: [...e.batches] };
-  }
 
   /**
    * Checks the idempotent batches of one append, in log order. As in Kafka,
