@@ -355,6 +355,49 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "EmbeddedCluster: Kafka's idempotent producer retries a Produce whose answer was lost: each record once",
+  async fn() {
+    if (!Deno.env.get("SLUICE_KAFKA_LIBS")) {
+      throw new Error("SLUICE_KAFKA_LIBS is not set: run the tests with `deno task test`");
+    }
+    await using cluster = await EmbeddedCluster.start({ brokers: 1 });
+    await cluster.createTopic("java-idempotent", { partitions: 1 });
+    // The first Produce is appended, its answer never sent: Java times it
+    // out, reconnects and sends the batch again with the same sequences.
+    const lost = cluster.intercept({
+      apiKey: "Produce",
+      times: 1,
+      action: { mutate: () => new Uint8Array(0) },
+    });
+    const lines = Array.from({ length: 20 }, (_, i) => `line-${i}`);
+    const r = await kafkaTool("console-producer", [
+      "--bootstrap-server",
+      cluster.bootstrap,
+      "--topic",
+      "java-idempotent",
+      "--producer-property",
+      "request.timeout.ms=1000",
+      "--producer-property",
+      "delivery.timeout.ms=30000",
+      "--producer-property",
+      "retry.backoff.ms=50",
+    ], { stdin: lines.join("\n") + "\n" });
+    assert.ok(!r.stderr.includes("Error when sending"), r.stderr);
+    assert.equal(lost.hits, 1, "one answer was swallowed");
+    const partition = cluster.topic("java-idempotent")!.partitions[0];
+    assert.equal(partition.highWatermark, 20n, "no record twice");
+    const client = new Cluster({ brokers: cluster.bootstrap.split(",") });
+    try {
+      const read = await fetchPartition(client, "java-idempotent", 0, 0n);
+      assert.deepEqual(read.records.map((rec) => text(rec.value)), lines);
+    } finally {
+      await client.close();
+    }
+  },
+});
+
 Deno.test("EmbeddedCluster.produce() feeds a topic without a client; group() shows what a consumer committed", async () => {
   await using cluster = await EmbeddedCluster.start({ brokers: 2 });
   await cluster.createTopic("orders", { partitions: 2 });

@@ -269,11 +269,11 @@ const deleteTopics = handler(DeleteTopicsApi, (req: DeleteTopicsRequest, ctx) =>
 const initProducerId = handler(InitProducerIdApi, (req: InitProducerIdRequest, ctx) => {
   // TODO(step 3): transactional ids belong to a transaction coordinator
   // (FindCoordinator with key type 1); this hands out ids without one.
-  const r = ctx.state.initProducerId(
-    req.transactionalId ?? null,
-    req.producerId ?? -1n,
-    req.producerEpoch ?? -1,
-  );
+  // The request's producerId/producerEpoch (v3+, KIP-360) are not used:
+  // without a transactional id Kafka ignores them too and hands out a fresh
+  // id (see ClusterState.initProducerId); with one, Kafka's coordinator
+  // would check them against its state, which this one does not keep.
+  const r = ctx.state.initProducerId(req.transactionalId ?? null);
   return { throttleTimeMs: 0, ...r };
 });
 
@@ -342,6 +342,9 @@ const produce = handler(ProduceApi, (req: ProduceRequest, ctx) => {
             ...base,
             errorCode: NONE,
             baseOffset: r.baseOffset,
+            // Kafka answers a duplicate with the cached batch's timestamp
+            // here, whatever the topic's timestamp type (UnifiedLog.append).
+            logAppendTimeMs: r.duplicateTimestamp ?? -1n,
             logStartOffset: p.log.logStartOffset,
           };
         } catch (e) {

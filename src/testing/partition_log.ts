@@ -11,9 +11,11 @@ import { crc32c } from "../protocol/crc32c.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { Reader } from "../protocol/reader.ts";
 import { decodeRecordBatches } from "../protocol/wire_batch_decode.ts";
+import { type IdempotentBatch, lastSequence, ProducerStates } from "./producer_state.ts";
 import {
   ATTRIBUTES_AT,
   BASE_OFFSET_AT,
+  BASE_SEQUENCE_AT,
   BASE_TIMESTAMP_AT,
   BATCH_LENGTH_AT,
   COMPRESSION_MASK,
@@ -28,6 +30,7 @@ import {
   MAX_TIMESTAMP_AT,
   MIN_BATCH_LENGTH,
   PARTITION_LEADER_EPOCH_AT,
+  PRODUCER_EPOCH_AT,
   PRODUCER_ID_AT,
   RECORDS_AT,
   TRANSACTIONAL,
@@ -37,7 +40,10 @@ const { CORRUPT_MESSAGE, INVALID_RECORD } = ErrorCode;
 
 /** A batch rejected by {@linkcode PartitionLog.append}; carries Kafka's error code. */
 export class InvalidBatchError extends Error {
-  /** Kafka error code to answer with (CORRUPT_MESSAGE or INVALID_RECORD). */
+  /**
+   * Kafka error code to answer with (CORRUPT_MESSAGE or INVALID_RECORD; for
+   * idempotent batches OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH).
+   */
   readonly errorCode: number;
 
   /** Builds the error. */
@@ -74,6 +80,12 @@ export interface AppendResult {
   readonly baseOffset: bigint;
   /** Offset of the last record appended. */
   readonly lastOffset: bigint;
+  /**
+   * Present when the append was a retry of a recent idempotent batch (nothing
+   * appended; the offsets are the first copy's): that batch's max timestamp,
+   * which Kafka answers as the log append time of a duplicate.
+   */
+  readonly duplicateTimestamp?: bigint;
 }
 
 /** An aborted transaction, as Fetch reports it to read_committed consumers. */
@@ -104,6 +116,8 @@ export class PartitionLog {
   readonly #open = new Map<bigint, bigint>();
   /** Aborted transactions in marker order (so ascending `lastOffset`). */
   readonly #aborted: AbortedTransaction[] = [];
+  /** Idempotent producers' epochs and last batches, to refuse gaps and recognise retries. */
+  readonly #producers = new ProducerStates();
 
   /** First offset still in the log. */
   get logStartOffset(): bigint {
@@ -156,41 +170,21 @@ export class PartitionLog {
    * Validates and appends `records` (one or more v2 record batches as a
    * producer sends them), rewriting each batch's base offset and partition
    * leader epoch. Either every batch is appended or none (throws
-   * {@linkcode InvalidBatchError}).
+   * {@linkcode InvalidBatchError}). Idempotent batches (producer id and base
+   * sequence >= 0) are checked against the producer state as Kafka does
+   * (producer_state.ts): a retry of one of a producer's last 5 batches
+   * appends nothing and returns the first copy's offsets.
    */
   append(records: Uint8Array, leaderEpoch = 0): AppendResult {
-    const parsed: { start: number; end: number; count: number }[] = [];
-    let pos = 0;
-    if (records.length === 0) throw new InvalidBatchError("Empty record set", INVALID_RECORD);
-    while (pos < records.length) {
-      if (records.length - pos < LOG_OVERHEAD + MIN_BATCH_LENGTH) {
-        throw new InvalidBatchError(`Truncated record batch at byte ${pos}`, CORRUPT_MESSAGE);
-      }
-      const view = new DataView(records.buffer, records.byteOffset + pos, records.length - pos);
-      const length = view.getInt32(BATCH_LENGTH_AT);
-      const end = pos + LOG_OVERHEAD + length;
-      if (length < MIN_BATCH_LENGTH || end > records.length) {
-        throw new InvalidBatchError(
-          `Record batch at byte ${pos} declares ${length} bytes`,
-          CORRUPT_MESSAGE,
-        );
-      }
-      const magic = view.getInt8(MAGIC_AT);
-      if (magic !== MAGIC_V2) {
-        throw new InvalidBatchError(`Unsupported record batch magic ${magic}`, CORRUPT_MESSAGE);
-      }
-      const crc = view.getUint32(CRC_AT);
-      const actual = crc32c(records, pos + ATTRIBUTES_AT, end);
-      if (crc !== actual) {
-        throw new InvalidBatchError(
-          `Record batch CRC mismatch: stored ${crc.toString(16)}, computed ${actual.toString(16)}`,
-          CORRUPT_MESSAGE,
-        );
-      }
-      const count = view.getInt32(LAST_OFFSET_DELTA_AT) + 1;
-      if (count < 1) throw new InvalidBatchError("Record batch with no records", INVALID_RECORD);
-      parsed.push({ start: pos, end, count });
-      pos = end;
+    const parsed = parseBatches(records);
+    const planned = this.#plan(records, parsed);
+    const verdict = this.#producers.check(planned);
+    if (verdict.kind === "duplicate") {
+      const { firstOffset, lastOffset, timestamp } = verdict.batch;
+      return { baseOffset: firstOffset, lastOffset, duplicateTimestamp: timestamp };
+    }
+    if (verdict.kind === "rejected") {
+      throw new InvalidBatchError(verdict.message, verdict.errorCode);
     }
     const baseOffset = this.#logEndOffset;
     for (const { start, end, count } of parsed) {
@@ -200,12 +194,10 @@ export class PartitionLog {
       view.setBigInt64(BASE_OFFSET_AT, base);
       view.setInt32(PARTITION_LEADER_EPOCH_AT, leaderEpoch);
       const attributes = view.getInt16(ATTRIBUTES_AT);
-      const maxTs = view.getBigInt64(MAX_TIMESTAMP_AT);
-      const baseTs = view.getBigInt64(BASE_TIMESTAMP_AT);
       this.#batches.push({
         baseOffset: base,
         lastOffset: base + BigInt(count - 1),
-        maxTimestamp: maxTs > baseTs ? maxTs : baseTs,
+        maxTimestamp: batchMaxTimestamp(view),
         leaderEpoch,
         producerId: view.getBigInt64(PRODUCER_ID_AT),
         transactional: (attributes & TRANSACTIONAL) !== 0,
@@ -215,8 +207,22 @@ export class PartitionLog {
       this.#logEndOffset = base + BigInt(count);
       this.#trackTransaction(this.#batches[this.#batches.length - 1]);
     }
+    verdict.commit();
     this.#wake();
     return { baseOffset, lastOffset: this.#logEndOffset - 1n };
+  }
+
+  /** The idempotent batches among `parsed`, with the offsets they will get if appended. */
+  #plan(records: Uint8Array, parsed: readonly ParsedBatch[]): IdempotentBatch[] {
+    const planned: IdempotentBatch[] = [];
+    let next = this.#logEndOffset;
+    for (const { start, end, count } of parsed) {
+      const view = new DataView(records.buffer, records.byteOffset + start, end - start);
+      const batch = idempotentBatch(view, next, count);
+      if (batch !== undefined) planned.push(batch);
+      next += BigInt(count);
+    }
+    return planned;
   }
 
   /**
@@ -267,7 +273,8 @@ export class PartitionLog {
   /**
    * Drops every batch from the one holding `offset` on: what an unclean
    * leader election does to records the new leader never had. Transactions
-   * are recomputed from what is left. Returns the new log end.
+   * and producer state are recomputed from what is left. Returns the new log
+   * end.
    */
   truncateTo(offset: bigint): bigint {
     const keep = this.#indexOf(offset);
@@ -278,7 +285,18 @@ export class PartitionLog {
       : this.#batches[keep - 1].lastOffset + 1n;
     this.#open.clear();
     this.#aborted.length = 0;
-    for (const b of this.#batches) this.#trackTransaction(b);
+    this.#producers.clear();
+    for (const b of this.#batches) {
+      this.#trackTransaction(b);
+      // Kafka rebuilds producer state from what is left in the log, too.
+      const view = new DataView(b.bytes.buffer, b.bytes.byteOffset, b.bytes.length);
+      const idempotent = idempotentBatch(
+        view,
+        b.baseOffset,
+        Number(b.lastOffset - b.baseOffset) + 1,
+      );
+      if (idempotent !== undefined) this.#producers.record(idempotent);
+    }
     this.#wake();
     return this.#logEndOffset;
   }
@@ -387,6 +405,87 @@ export class PartitionLog {
   #wake(): void {
     for (const w of [...this.#waiters]) w();
   }
+}
+
+/** Where one batch of an append lies in the request's bytes, and its record count. */
+interface ParsedBatch {
+  readonly start: number;
+  readonly end: number;
+  readonly count: number;
+}
+
+/**
+ * Splits `records` into batches, checking each one's framing, magic and CRC
+ * (CORRUPT_MESSAGE) and that it holds records (INVALID_RECORD).
+ */
+function parseBatches(records: Uint8Array): ParsedBatch[] {
+  const parsed: ParsedBatch[] = [];
+  let pos = 0;
+  if (records.length === 0) throw new InvalidBatchError("Empty record set", INVALID_RECORD);
+  while (pos < records.length) {
+    if (records.length - pos < LOG_OVERHEAD + MIN_BATCH_LENGTH) {
+      throw new InvalidBatchError(`Truncated record batch at byte ${pos}`, CORRUPT_MESSAGE);
+    }
+    const view = new DataView(records.buffer, records.byteOffset + pos, records.length - pos);
+    const length = view.getInt32(BATCH_LENGTH_AT);
+    const end = pos + LOG_OVERHEAD + length;
+    if (length < MIN_BATCH_LENGTH || end > records.length) {
+      throw new InvalidBatchError(
+        `Record batch at byte ${pos} declares ${length} bytes`,
+        CORRUPT_MESSAGE,
+      );
+    }
+    const magic = view.getInt8(MAGIC_AT);
+    if (magic !== MAGIC_V2) {
+      throw new InvalidBatchError(`Unsupported record batch magic ${magic}`, CORRUPT_MESSAGE);
+    }
+    const crc = view.getUint32(CRC_AT);
+    const actual = crc32c(records, pos + ATTRIBUTES_AT, end);
+    if (crc !== actual) {
+      throw new InvalidBatchError(
+        `Record batch CRC mismatch: stored ${crc.toString(16)}, computed ${actual.toString(16)}`,
+        CORRUPT_MESSAGE,
+      );
+    }
+    const count = view.getInt32(LAST_OFFSET_DELTA_AT) + 1;
+    if (count < 1) throw new InvalidBatchError("Record batch with no records", INVALID_RECORD);
+    parsed.push({ start: pos, end, count });
+    pos = end;
+  }
+  return parsed;
+}
+
+/** The larger of a batch header's base and max timestamps. */
+function batchMaxTimestamp(view: DataView): bigint {
+  const maxTs = view.getBigInt64(MAX_TIMESTAMP_AT);
+  const baseTs = view.getBigInt64(BASE_TIMESTAMP_AT);
+  return maxTs > baseTs ? maxTs : baseTs;
+}
+
+/**
+ * The batch in `view` as the producer state sees it, placed at
+ * `firstOffset` with `count` records; undefined when it is not an
+ * idempotent data batch (no producer id or no sequence, as plain batches
+ * and transaction markers are).
+ */
+function idempotentBatch(
+  view: DataView,
+  firstOffset: bigint,
+  count: number,
+): IdempotentBatch | undefined {
+  const producerId = view.getBigInt64(PRODUCER_ID_AT);
+  const firstSeq = view.getInt32(BASE_SEQUENCE_AT);
+  const control = (view.getInt16(ATTRIBUTES_AT) & CONTROL) !== 0;
+  if (producerId < 0n || firstSeq < 0 || control) return undefined;
+  return {
+    producerId,
+    producerEpoch: view.getInt16(PRODUCER_EPOCH_AT),
+    firstSeq,
+    lastSeq: lastSequence(firstSeq, count - 1),
+    firstOffset,
+    lastOffset: firstOffset + BigInt(count - 1),
+    timestamp: batchMaxTimestamp(view),
+  };
 }
 
 /**

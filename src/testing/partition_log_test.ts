@@ -4,7 +4,10 @@ import {
   encodeControlBatch,
   encodeRecordBatch,
 } from "../protocol/wire_batch.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { InvalidBatchError, PartitionLog } from "./partition_log.ts";
+
+const { OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH } = ErrorCode;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -133,12 +136,13 @@ Deno.test("PartitionLog.waitForAppend resolves on append or abort", async () => 
 
 Deno.test("PartitionLog keeps transactions: the last stable offset stops at the oldest open one; aborts are listed for read_committed", () => {
   const log = new PartitionLog();
-  const txn = (producerId: bigint, vals: string[]) =>
+  // Sequences continue within a producer's epoch, as the broker checks them.
+  const txn = (producerId: bigint, vals: string[], baseSequence = 0) =>
     encodeRecordBatch({
       records: vals.map((v) => ({ value: enc.encode(v) })),
       producerId,
       producerEpoch: 0,
-      baseSequence: 0,
+      baseSequence,
       transactional: true,
     });
   log.append(batch(["p0"])); // 0
@@ -146,7 +150,7 @@ Deno.test("PartitionLog keeps transactions: the last stable offset stops at the 
   log.append(txn(7n, ["a", "b"])); // 1..2, open
   log.append(txn(8n, ["c"])); // 3, open
   assert.equal(log.lastStableOffset, 1n, "the oldest open transaction holds it");
-  log.append(txn(7n, ["d"])); // 4, same transaction: does not move its start
+  log.append(txn(7n, ["d"], 2)); // 4, same transaction: does not move its start
   log.append(encodeControlBatch({ producerId: 7n, type: "abort" })); // 5
   assert.equal(log.lastStableOffset, 3n, "producer 8's transaction is the oldest open one now");
   log.append(encodeControlBatch({ producerId: 8n, type: "commit" })); // 6
@@ -196,4 +200,128 @@ Deno.test("PartitionLog answers end offsets per leader epoch and truncates like 
   assert.deepEqual(log.append(batch(["g"]), 6), { baseOffset: 3n, lastOffset: 3n });
   assert.deepEqual(log.endOffsetForEpoch(2), { epoch: 2, endOffset: 3n });
   assert.equal(log.truncateTo(100n), 4n, "nothing past the end to drop");
+});
+
+// Idempotent producers: the producer state de-duplicates retries and checks
+// epochs and sequences as Kafka's broker does (producer_state.ts).
+
+/** An idempotent batch of `n` records of producer 42. */
+function idem(epoch: number, baseSequence: number, n = 1, producerId = 42n): Uint8Array {
+  return encodeRecordBatch({
+    records: Array.from({ length: n }, (_, i) => ({
+      value: enc.encode(`e${epoch}s${baseSequence}+${i}`),
+      timestamp: 1000 + i,
+    })),
+    producerId,
+    producerEpoch: epoch,
+    baseSequence,
+  });
+}
+
+/** Asserts that appending `bytes` throws InvalidBatchError with `code`, appending nothing. */
+function assertRefused(log: PartitionLog, bytes: Uint8Array, code: number, text: RegExp): void {
+  const end = log.logEndOffset;
+  const count = log.batches.length;
+  assert.throws(() => log.append(bytes), (e) => {
+    assert.ok(e instanceof InvalidBatchError, `InvalidBatchError, got ${e}`);
+    assert.equal(e.errorCode, code);
+    assert.match(e.message, text);
+    return true;
+  });
+  assert.equal(log.logEndOffset, end, "nothing appended");
+  assert.equal(log.batches.length, count);
+}
+
+Deno.test("PartitionLog: a retry of an idempotent producer's last batch answers its original offsets and appends nothing", () => {
+  const log = new PartitionLog();
+  log.append(batch(["plain"])); // 0
+  const first = idem(0, 0, 3);
+  assert.deepEqual(log.append(first), { baseOffset: 1n, lastOffset: 3n });
+  const retry = log.append(first.slice());
+  assert.deepEqual(retry, { baseOffset: 1n, lastOffset: 3n, duplicateTimestamp: 1002n });
+  assert.equal(log.logEndOffset, 4n);
+  assert.equal(log.batches.length, 2);
+  // The producer goes on where it was.
+  assert.deepEqual(log.append(idem(0, 3)), { baseOffset: 4n, lastOffset: 4n });
+});
+
+Deno.test("PartitionLog: a retry of an older one of the last 5 batches answers its offsets; the 6th back is out of order", () => {
+  const log = new PartitionLog();
+  for (let seq = 0; seq < 6; seq++) log.append(idem(0, seq * 2, 2)); // offsets 0..11
+  assert.equal(log.logEndOffset, 12n);
+  // seq 2-3 (offsets 2-3) is the oldest of the last five.
+  assert.deepEqual(log.append(idem(0, 2, 2)), {
+    baseOffset: 2n,
+    lastOffset: 3n,
+    duplicateTimestamp: 1001n,
+  });
+  assert.deepEqual(log.append(idem(0, 6, 2)).baseOffset, 6n);
+  // seq 0-1 is no longer cached: not a duplicate, and not next in sequence.
+  assertRefused(log, idem(0, 0, 2), OUT_OF_ORDER_SEQUENCE_NUMBER, /got 0, expected 12/);
+  // Same first sequence, other length: not the same batch.
+  assertRefused(log, idem(0, 10, 1), OUT_OF_ORDER_SEQUENCE_NUMBER, /got 10, expected 12/);
+  assert.equal(log.logEndOffset, 12n);
+});
+
+Deno.test("PartitionLog: an idempotent batch out of sequence is refused with OUT_OF_ORDER_SEQUENCE_NUMBER", () => {
+  const log = new PartitionLog();
+  log.append(idem(0, 0, 2)); // seq 0-1
+  assertRefused(log, idem(0, 3), OUT_OF_ORDER_SEQUENCE_NUMBER, /got 3, expected 2/); // a gap
+  // A request of two batches is taken or refused whole; the second is checked
+  // after the first.
+  assertRefused(
+    log,
+    concat([idem(0, 2), idem(0, 4)]),
+    OUT_OF_ORDER_SEQUENCE_NUMBER,
+    /got 4, expected 3/,
+  );
+  assert.deepEqual(log.append(concat([idem(0, 2), idem(0, 3)])), {
+    baseOffset: 2n,
+    lastOffset: 3n,
+  });
+  // Other producers and plain batches are unaffected.
+  assert.deepEqual(log.append(idem(0, 7, 1, 43n)).baseOffset, 4n, "unknown producer: any sequence");
+  assert.equal(log.append(batch(["plain"])).baseOffset, 5n);
+  assert.equal(log.append(batch(["plain"])).baseOffset, 6n, "plain batches are never duplicates");
+});
+
+Deno.test("PartitionLog: an older producer epoch is refused with INVALID_PRODUCER_EPOCH; a new one starts at sequence 0", () => {
+  const log = new PartitionLog();
+  log.append(idem(3, 0, 2)); // epoch 3, seq 0-1
+  assertRefused(log, idem(2, 2), INVALID_PRODUCER_EPOCH, /Epoch 2 of producer 42 is older/);
+  // Even a copy of a batch of an older epoch: the epoch is checked first.
+  assertRefused(log, idem(2, 0, 2), INVALID_PRODUCER_EPOCH, /older than the last seen epoch 3/);
+  // A new epoch must start at 0.
+  assertRefused(log, idem(4, 2), OUT_OF_ORDER_SEQUENCE_NUMBER, /New epoch 4 .* sequence 2/);
+  assert.deepEqual(log.append(idem(4, 0)), { baseOffset: 2n, lastOffset: 2n });
+  // The new epoch dropped the old epoch's batches: their copies are stale now.
+  assertRefused(log, idem(3, 0, 2), INVALID_PRODUCER_EPOCH, /older/);
+  assert.deepEqual(log.append(idem(4, 1)).baseOffset, 3n);
+});
+
+Deno.test("PartitionLog: sequences wrap from 2147483647 to 0", () => {
+  const log = new PartitionLog();
+  const max = 2147483647;
+  log.append(idem(0, max - 1)); // no state yet: any first sequence
+  // max..1 wraps inside the batch: its last sequence is 1.
+  const wrapping = idem(0, max, 3);
+  assert.deepEqual(log.append(wrapping), { baseOffset: 1n, lastOffset: 3n });
+  assert.deepEqual(log.append(wrapping).duplicateTimestamp, 1002n, "recognised as a retry");
+  assertRefused(log, idem(0, max), OUT_OF_ORDER_SEQUENCE_NUMBER, /expected 2/);
+  assert.deepEqual(log.append(idem(0, 2)).baseOffset, 4n);
+  // A batch ending exactly at the largest sequence is followed by 0.
+  const other = new PartitionLog();
+  other.append(idem(0, max - 1, 2));
+  assertRefused(other, idem(0, max), OUT_OF_ORDER_SEQUENCE_NUMBER, /got 2147483647, expected 0/);
+  assert.equal(other.append(idem(0, 0)).baseOffset, 2n);
+});
+
+Deno.test("PartitionLog: truncation rebuilds the producer state from the batches left", () => {
+  const log = new PartitionLog();
+  log.append(idem(0, 0)); // 0
+  log.append(idem(0, 1)); // 1
+  log.truncateTo(1n);
+  // Sequence 1 is gone with its batch: it is next again, not a duplicate.
+  assert.deepEqual(log.append(idem(0, 1)), { baseOffset: 1n, lastOffset: 1n });
+  assert.equal(log.append(idem(0, 0)).duplicateTimestamp, 1000n, "sequence 0 is still there");
 });

@@ -239,11 +239,18 @@ export class ClusterState {
     return t;
   }
 
-  /** Hands out a producer id and epoch (InitProducerId). */
+  /**
+   * Hands out a producer id and epoch (InitProducerId). With a transactional
+   * id: the id it had, epoch bumped (a new id once the epoch is used up).
+   * Without one: always a new id at epoch 0, even when the request names
+   * the producer's current id and epoch (KIP-360, v3+). That is what Kafka's
+   * transaction coordinator does for idempotent producers ("blindly accept"
+   * and generate an id). Java's idempotent producer bumps its epoch itself,
+   * without a request (the partitions accept a new epoch at sequence 0), and
+   * asks for a new id only once the epoch is exhausted.
+   */
   initProducerId(
     transactionalId: string | null,
-    producerId: bigint,
-    producerEpoch: number,
   ): { producerId: bigint; producerEpoch: number; errorCode: number } {
     if (transactionalId !== null) {
       const known = this.#transactionalProducers.get(transactionalId);
@@ -258,10 +265,6 @@ export class ClusterState {
       const fresh = { id: this.#nextProducerId++, epoch: 0 };
       this.#transactionalProducers.set(transactionalId, fresh);
       return { producerId: fresh.id, producerEpoch: 0, errorCode: NONE };
-    }
-    if (producerId >= 0n && producerEpoch >= 0 && producerEpoch < 32766) {
-      // An idempotent producer bumping its epoch (KIP-360).
-      return { producerId, producerEpoch: producerEpoch + 1, errorCode: NONE };
     }
     return { producerId: this.#nextProducerId++, producerEpoch: 0, errorCode: NONE };
   }
