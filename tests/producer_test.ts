@@ -331,3 +331,22 @@ suiteTest(
     );
   },
 );
+
+suiteTest("a Produce answer swallowed after the append creates no duplicate", async (t) => {
+  const topic = await t.newTopic("produce-swallowed", 1);
+  const lost = t.embedded!.intercept({
+    apiKey: "Produce",
+    times: 1,
+    action: { mutate: () => new Uint8Array(0) },
+  });
+  await using producer = producerFor(t, {
+    requestTimeoutMs: 1000,
+    deliveryTimeoutMs: 10_000,
+    retryBackoffMs: 50,
+  });
+  const metas = await producer.send([{ topic, value: "once" }, { topic, value: "also once" }]);
+  assert.equal(lost.hits, 1, "the first answer was swallowed");
+  assert.deepEqual(metas.map((m) => m.offset), [0n, 1n], "the original offsets");
+  const tally = await readBack(t, topic, 1);
+  assert.deepEqual([...tally.partitions.values()][0].map((s) => s.value), ["once", "also once"]);
+}, { targets: ["embedded"] });
