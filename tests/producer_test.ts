@@ -350,3 +350,39 @@ suiteTest("a Produce answer swallowed after the append creates no duplicate", as
   const tally = await readBack(t, topic, 1);
   assert.deepEqual([...tally.partitions.values()][0].map((s) => s.value), ["once", "also once"]);
 }, { targets: ["embedded"] });
+
+suiteTest(
+  "our producer and Java's write one topic together; each key keeps both orders",
+  async (t) => {
+    const topic = await t.newTopic("produce-with-java", 3);
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    const n = 400;
+    await using producer = producerFor(t, { lingerMs: 2 });
+    const ours = (async () => {
+      for (let i = 0; i < n; i += 20) {
+        await producer.send(
+          Array.from({ length: 20 }, (_, j) => ({
+            topic,
+            key: keys[(i + j) % 10],
+            value: `ours-${i + j}`,
+          })),
+        );
+      }
+    })();
+    const java = t.produceConsole(
+      topic,
+      Array.from({ length: n }, (_, i) => `${keys[i % 10]}\tjava-${i}`),
+      { parseKey: true },
+    );
+    await Promise.all([ours, java]);
+    const tally = await readBack(t, topic, 3);
+    assert.equal(tally.count, 2 * n);
+    for (const seen of tally.partitions.values()) {
+      for (const who of ["ours", "java"]) {
+        const mine = seen.map((s) => s.value!).filter((v) => v.startsWith(who))
+          .map((v) => Number(v.slice(who.length + 1)));
+        assert.deepEqual(mine, [...mine].sort((a, b) => a - b), `${who}'s records in order`);
+      }
+    }
+  },
+);
