@@ -8,7 +8,18 @@
 
 import { KafkaError } from "../protocol/errors.ts";
 
-/** Where a record went: its partition and offset. */
+/**
+ * Where a record went: its partition and offset.
+ *
+ * @example
+ * ```ts
+ * import type { Producer, RecordMetadata } from "@sluice/kafka";
+ * async function write(producer: Producer): Promise<string> {
+ *   const [m]: RecordMetadata[] = await producer.send([{ topic: "orders", value: "v" }]);
+ *   return `${m.topic}/${m.partition}@${m.offset}`;
+ * }
+ * ```
+ */
 export interface RecordMetadata {
   /** Topic written to. */
   topic: string;

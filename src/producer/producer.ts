@@ -32,7 +32,17 @@ import {
 } from "./options.ts";
 import { Sender } from "./sender.ts";
 
-/** What a pipeline's `map` may return for one consumed batch. */
+/**
+ * What a pipeline's `map` (see `Producer.sink`) returns for one consumed
+ * batch: the records to write, or a promise of them.
+ *
+ * @example
+ * ```ts
+ * import type { RecordBatch, SinkOutput } from "@sluice/kafka";
+ * const map = (batch: RecordBatch): SinkOutput =>
+ *   batch.records.map((r) => ({ topic: "copy", key: r.key, value: r.value }));
+ * ```
+ */
 export type SinkOutput = ProducerRecord[] | Promise<ProducerRecord[]>;
 
 /**
@@ -257,7 +267,18 @@ export class Producer {
     return this.#closing;
   }
 
-  /** The same as {@linkcode close}, for `await using`. */
+  /**
+   * The same as {@linkcode close}, for `await using`.
+   *
+   * @example
+   * ```ts
+   * import { Producer } from "@sluice/kafka";
+   * {
+   *   await using producer = new Producer({ brokers: "127.0.0.1:9092" });
+   *   void producer.send([{ topic: "t", value: "v" }]);
+   * } // delivered and closed here
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
