@@ -108,3 +108,29 @@ export function parseVersions(v: Versions | undefined): VersionRange {
 export function inRange(r: VersionRange, version: number): boolean {
   return version >= r.min && version <= r.max;
 }
+
+/**
+ * The first version of `message` that has the field at `path` (field names
+ * from the top, through nested structs): facts such as "topics are named by
+ * id from this version on" read from the one declaration instead of written
+ * again as numbers.
+ *
+ * @throws {Error} When the path names no field (a declaration changed).
+ *
+ * @example
+ * ```ts
+ * import { fieldSince } from "./schema.ts";
+ * import { OffsetCommitApi } from "./messages/offset_commit.ts";
+ * fieldSince(OffsetCommitApi.request, ["topics", "topicId"]); // 10
+ * ```
+ */
+export function fieldSince(message: MessageSchema, path: readonly string[]): number {
+  let fields: readonly FieldSchema[] | undefined = message.fields;
+  let field: FieldSchema | undefined;
+  for (const name of path) {
+    field = fields?.find((f) => f.name === name);
+    if (field === undefined) throw new Error(`${message.name} has no field ${path.join(".")}`);
+    fields = field.fields;
+  }
+  return parseVersions(field!.versions).min;
+}

@@ -26,7 +26,7 @@ import { OffsetFetchApi, type OffsetFetchRequest } from "../protocol/messages/of
 import { SyncGroupApi, type SyncGroupRequest } from "../protocol/messages/sync_group.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
-import type { ApiSchema } from "../protocol/schema.ts";
+import { type ApiSchema, fieldSince } from "../protocol/schema.ts";
 import type { Handler, RequestContext } from "./handlers.ts";
 import type { OffsetToCommit } from "./group_coordinator.ts";
 import type { ClusterState } from "./state.ts";
@@ -204,7 +204,7 @@ const leaveGroup = groupHandler(LeaveGroupApi, (req: LeaveGroupRequest, ctx) => 
  * sees the request. A topic named by an id no broker knows gets
  * UNKNOWN_TOPIC_ID on each of its partitions (Kafka 4.4.0 does the same).
  */
-const TOPIC_IDS_SINCE = 10;
+const TOPIC_IDS_SINCE = fieldSince(OffsetCommitApi.request, ["topics", "topicId"]);
 
 /** A requested topic: its name when known, and how it was named. */
 interface NamedTopic {

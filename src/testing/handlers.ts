@@ -10,6 +10,10 @@
 import { CreateTopicsApi, type CreateTopicsRequest } from "../protocol/messages/create_topics.ts";
 import { DeleteTopicsApi, type DeleteTopicsRequest } from "../protocol/messages/delete_topics.ts";
 import { FetchApi, type FetchRequest } from "../protocol/messages/fetch.ts";
+import {
+  LIST_OFFSETS_TIMESTAMP_SINCE,
+  ListOffsetsTimestamp,
+} from "../protocol/list_offsets_timestamps.ts";
 import { ApiVersionsApi, type ApiVersionsRequest } from "../protocol/messages/api_versions.ts";
 import {
   InitProducerIdApi,
@@ -24,7 +28,7 @@ import { MetadataApi, type MetadataRequest } from "../protocol/messages/metadata
 import { ProduceApi, type ProduceRequest } from "../protocol/messages/produce.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
-import type { ApiSchema, VersionRange } from "../protocol/schema.ts";
+import { type ApiSchema, fieldSince, type VersionRange } from "../protocol/schema.ts";
 import { GROUP_HANDLERS } from "./group_handlers.ts";
 import { InvalidBatchError, type PartitionLog } from "./partition_log.ts";
 import { type ClusterState, type PartitionState, TopicError, type TopicState } from "./state.ts";
@@ -302,9 +306,12 @@ function nodeEndpoints(state: ClusterState, ids: Set<number>): object[] {
   }));
 }
 
+const PRODUCE_TOPIC_IDS_SINCE = fieldSince(ProduceApi.request, ["topicData", "topicId"]);
+const FETCH_TOPIC_IDS_SINCE = fieldSince(FetchApi.request, ["topics", "topicId"]);
+
 const produce = handler(ProduceApi, (req: ProduceRequest, ctx) => {
   const { state, version, nodeId } = ctx;
-  const byId = version >= 13;
+  const byId = version >= PRODUCE_TOPIC_IDS_SINCE;
   const leaders = new Set<number>();
   const responses = req.topicData.map((td) => {
     const topic = byId ? state.topicsById.get(td.topicId ?? ZERO_UUID) : state.topics.get(td.name!);
@@ -389,7 +396,7 @@ function fetchOnce(
   ctx: RequestContext,
 ): { response: object; bytes: number; logs: PartitionLog[]; error: boolean } {
   const { state, version, nodeId } = ctx;
-  const byId = version >= 13;
+  const byId = version >= FETCH_TOPIC_IDS_SINCE;
   const readCommitted = (req.isolationLevel ?? 0) === 1;
   let remaining = req.maxBytes ?? 0x7fffffff;
   let total = 0;
@@ -504,23 +511,15 @@ const fetch = handler(FetchApi, fetchHandler);
 // ---------------------------------------------------------------------------
 // ListOffsets
 
-const EARLIEST = -2n;
-const LATEST = -1n;
-const MAX_TIMESTAMP = -3n;
-const EARLIEST_LOCAL = -4n;
-const LATEST_TIERED = -5n;
-const EARLIEST_PENDING_UPLOAD = -6n;
-
-/**
- * The first ListOffsets version that may ask for each special timestamp;
- * below it, Kafka answers UNSUPPORTED_VERSION for that partition.
- */
-const SPECIAL_TIMESTAMP_SINCE = new Map<bigint, number>([
-  [MAX_TIMESTAMP, 7], // KIP-734
-  [EARLIEST_LOCAL, 8], // KIP-405
-  [LATEST_TIERED, 9], // KIP-1005
-  [EARLIEST_PENDING_UPLOAD, 11], // KIP-1023
-]);
+const {
+  EARLIEST,
+  LATEST,
+  MAX_TIMESTAMP,
+  EARLIEST_LOCAL,
+  LATEST_TIERED,
+  EARLIEST_PENDING_UPLOAD,
+} = ListOffsetsTimestamp;
+const SPECIAL_TIMESTAMP_SINCE = LIST_OFFSETS_TIMESTAMP_SINCE;
 
 const listOffsets = handler(ListOffsetsApi, (req: ListOffsetsRequest, ctx) => {
   const { state, nodeId, version } = ctx;

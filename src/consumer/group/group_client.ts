@@ -16,7 +16,7 @@
 import type { Cluster } from "../../net/cluster.ts";
 import type { Connection } from "../../net/connection.ts";
 import { ZERO_UUID } from "../../protocol/reader.ts";
-import type { ApiSchema } from "../../protocol/schema.ts";
+import { type ApiSchema, fieldSince } from "../../protocol/schema.ts";
 import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
 import { ErrorCode, errorInfo } from "../../protocol/error_codes.ts";
 import { CorruptDataError, KafkaProtocolError } from "../../protocol/errors.ts";
@@ -47,7 +47,7 @@ export interface MemberIdentity {
 }
 
 /** The first OffsetFetch and OffsetCommit version that names topics by id only (KIP-848). */
-const TOPIC_ID_VERSION = 10;
+const TOPIC_ID_VERSION = fieldSince(OffsetCommitApi.request, ["topics", "topicId"]);
 
 /**
  * Codes that send a group call to the coordinator again: those after which

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ListOffsetsTimestamp } from "../../protocol/list_offsets_timestamps.ts";
 import type { Cluster } from "../../net/cluster.ts";
 import { CorruptDataError, KafkaError, KafkaProtocolError } from "../../protocol/errors.ts";
 import { ListOffsetsApi } from "../../protocol/messages/list_offsets.ts";
@@ -37,7 +38,11 @@ export async function listOffset(
   signal?: AbortSignal,
   backoff: BackoffOptions = {},
 ): Promise<bigint> {
-  const timestamp = query === "earliest" ? -2n : query === "latest" ? -1n : BigInt(query.timestamp);
+  const timestamp = query === "earliest"
+    ? ListOffsetsTimestamp.EARLIEST
+    : query === "latest"
+    ? ListOffsetsTimestamp.LATEST
+    : BigInt(query.timestamp);
   for (let attempt = 0;; attempt++) {
     try {
       if (!cluster.topics.has(topic)) await cluster.refreshMetadata([topic]);
