@@ -117,13 +117,19 @@ secure_scram_args() {
   done
 }
 
-# alice: read and describe on topics and groups named "alice-*"; nothing else.
+# alice: read and describe on topics and groups named "alice-*", write on
+# those topics (the producer tests); nothing else.
 secure_acls() { # dir
   local dir=$1 port
   port=$(sed -n 1p "$dir/ports")
-  (tool acls --bootstrap-server "127.0.0.1:$port" --add --allow-principal User:alice \
-    --operation Read --operation Describe --topic "$SECURE_PREFIX" --group "$SECURE_PREFIX" \
-    --resource-pattern-type prefixed) >"$dir/acls.log" 2>&1 || {
+  # Subshells: tool runs java with exec.
+  {
+    (tool acls --bootstrap-server "127.0.0.1:$port" --add --allow-principal User:alice \
+      --operation Read --operation Describe --topic "$SECURE_PREFIX" --group "$SECURE_PREFIX" \
+      --resource-pattern-type prefixed) &&
+      (tool acls --bootstrap-server "127.0.0.1:$port" --add --allow-principal User:alice \
+        --operation Write --topic "$SECURE_PREFIX" --resource-pattern-type prefixed)
+  } >"$dir/acls.log" 2>&1 || {
     cat "$dir/acls.log" >&2
     return 1
   }
