@@ -327,6 +327,14 @@ export interface ConsumerOptions extends ClientOptions {
    */
   fetchMaxWaitMs?: number;
   /**
+   * Most records in one delivered batch (Java's `max.poll.records`): a
+   * longer one is delivered in pieces, each with its own `nextOffset` (one
+   * past its last record; the last piece carries the original). The fetched
+   * bytes stay counted against `maxBufferedBytes` until the last piece is
+   * delivered. No cap when not given.
+   */
+  maxBatchRecords?: number;
+  /**
    * Most bytes one Fetch response may carry (the broker still returns a
    * first batch larger than this, so progress is made). The effective limit
    * of each Fetch is `min(fetchMaxBytes, memory budget left)`.
@@ -553,6 +561,7 @@ const ALIASES: Record<string, string> = {
   fromBeginning: "autoOffsetReset",
   partitionAssignmentStrategy: "assignors",
   checkCrc: "checkCrcs",
+  maxPollRecords: "maxBatchRecords",
 };
 
 /** One schema per option; the object-level rules are in {@linkcode resolveOptions}. */
@@ -576,6 +585,7 @@ const shape = {
   maxBufferedBytes: int(MIN_BUFFERED_BYTES, Number.MAX_SAFE_INTEGER).default(32 * 1024 * 1024),
   fetchMinBytes: int(1).default(1),
   fetchMaxWaitMs: int(0).default(500),
+  maxBatchRecords: int(1).optional(),
   fetchMaxBytes: int(1).default(50 * 1024 * 1024),
   maxPartitionFetchBytes: int(1).default(1024 * 1024),
   checkCrcs: z.boolean({ error: "must be true or false" }).default(true),

@@ -324,30 +324,45 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         const next = this.#states.takeDeliverable();
         if (!next) continue;
         const { chunk } = next;
-        let decoded;
-        try {
-          decoded = decodeRecordBatches(chunk.data, {
-            topic: chunk.topic,
-            partition: chunk.partition,
-            fromOffset: chunk.fetchOffset,
-            verifyCrc: this.#opts.checkCrcs,
-            abortedTransactions: chunk.abortedTransactions,
-          });
-        } catch (e) {
-          this.#fail(e instanceof Error ? e : new Error(String(e)));
-          continue;
+        let records = chunk.records;
+        if (records === undefined) {
+          try {
+            records = decodeRecordBatches(chunk.data, {
+              topic: chunk.topic,
+              partition: chunk.partition,
+              fromOffset: chunk.fetchOffset,
+              verifyCrc: this.#opts.checkCrcs,
+              abortedTransactions: chunk.abortedTransactions,
+            }).records;
+          } catch (e) {
+            this.#fail(e instanceof Error ? e : new Error(String(e)));
+            continue;
+          }
         }
-        const ticket = this.#states.delivered(next, decoded.records.length > 0);
+        // maxBatchRecords: a longer batch goes out in pieces, the rest waits
+        // in front of the buffer (its bytes still reserved).
+        const max = this.#opts.maxBatchRecords;
+        let nextOffset = chunk.nextOffset;
+        let ticket: Ticket | null;
+        if (max !== undefined && records.length > max) {
+          const rest = records.slice(max);
+          records = records.slice(0, max);
+          nextOffset = records[max - 1].offset + 1n;
+          ticket = this.#states.deliveredPart(next, nextOffset, rest);
+        } else {
+          ticket = this.#states.delivered(next, records.length > 0);
+        }
         if (ticket === null) continue;
         const tracker = this.#tracker;
+        const delivered = ticket;
         controller.enqueue(
           new RecordBatch({
             topic: chunk.topic,
             partition: chunk.partition,
-            records: decoded.records,
-            nextOffset: chunk.nextOffset,
+            records,
+            nextOffset,
             highWatermark: chunk.highWatermark,
-            ack: () => this.#ack(tracker, ticket),
+            ack: (upTo) => this.#ack(tracker, delivered, upTo),
           }),
         );
         return;
@@ -366,13 +381,13 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
    * `sessionTimeoutMs` (the group may have given the partition away). The
    * partitions are then given up as lost, so that false stays the truth.
    */
-  #ack(tracker: AckTracker, ticket: Ticket): boolean {
+  #ack(tracker: AckTracker, ticket: Ticket, upTo?: bigint): boolean {
     const loss = this.#membership?.loseIfFenced("by ack()");
     if (loss) {
       loss.catch((e) => this.#fail(e));
       return false;
     }
-    return tracker.ack(ticket);
+    return tracker.ack(ticket, upTo);
   }
 
   #endStream(error: Error | null): void {

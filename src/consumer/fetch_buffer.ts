@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { KafkaRecord } from "../protocol/record.ts";
+
 /** Fetched, not yet decoded records of one partition from one response. */
 export interface FetchedChunk {
   /** Topic. */
@@ -23,6 +25,11 @@ export interface FetchedChunk {
   readonly nextOffset: bigint;
   /** High watermark from the response. */
   readonly highWatermark: bigint;
+  /**
+   * The records already decoded, when this is the rest of a chunk delivered
+   * in pieces (`maxBatchRecords`); `data` is then not decoded again.
+   */
+  readonly records?: readonly KafkaRecord[];
   /** Aborted transactions from the response (read_committed), else null. */
   readonly abortedTransactions: ReadonlyArray<{ producerId: bigint; firstOffset: bigint }> | null;
   /** Incarnation id of the partition when fetched: stale chunks are dropped. */
@@ -118,6 +125,16 @@ export class FetchBuffer {
     }
     this.release(c.bytes);
     return c;
+  }
+
+  /**
+   * Puts a chunk back in front (the rest of one delivered in pieces), its
+   * bytes charged again: they stay reserved until its last piece is taken.
+   */
+  unshift(chunk: FetchedChunk): void {
+    this.#used += chunk.bytes;
+    if (this.#head > 0) this.#queue[--this.#head] = chunk;
+    else this.#queue.unshift(chunk);
   }
 
   /** Drops every chunk matching `predicate`, releasing their bytes. */

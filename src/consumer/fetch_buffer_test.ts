@@ -45,3 +45,18 @@ Deno.test("FetchBuffer.drop removes one partition's chunks and wakes fetchers wa
   assert.equal(b.length, 1);
   assert.equal(b.shift()?.partition, 1);
 });
+
+Deno.test("FetchBuffer.unshift puts the rest of a chunk first, its bytes still charged", () => {
+  const b = new FetchBuffer(1000);
+  b.tryReserve(1, 300);
+  b.push(chunk(0, 300));
+  b.tryReserve(1, 200);
+  b.push(chunk(1, 200));
+  const first = b.shift()!;
+  assert.equal(b.used, 200);
+  b.unshift({ ...first, fetchOffset: 1n });
+  assert.equal(b.used, 500, "reserved until the last piece is taken");
+  assert.equal(b.shift()?.partition, 0, "the rest comes before later chunks");
+  assert.equal(b.shift()?.partition, 1);
+  assert.equal(b.used, 0);
+});

@@ -30,6 +30,7 @@
  * @module
  */
 
+import type { KafkaRecord } from "../protocol/record.ts";
 import type { TopicPartition } from "../config.ts";
 import { partitionKey } from "../util/partitions.ts";
 import type { FetchBuffer, FetchedChunk } from "./fetch_buffer.ts";
@@ -369,6 +370,24 @@ export class PartitionStates {
       return null;
     }
     return this.#tracker.delivered(incarnation, chunk.fetchOffset, chunk.nextOffset);
+  }
+
+  /**
+   * The first `pieceNext - fetchOffset` offsets of a taken chunk were
+   * delivered as one batch (`maxBatchRecords`): its ticket is returned, and
+   * the `rest` of the records goes back in front of the buffer, as a chunk
+   * starting at `pieceNext` whose bytes stay reserved. A pause, seek or
+   * revocation before it is taken drops it like any buffered chunk.
+   */
+  deliveredPart(
+    taken: { chunk: FetchedChunk; incarnation: Incarnation },
+    pieceNext: bigint,
+    rest: readonly KafkaRecord[],
+  ): Ticket {
+    const { chunk, incarnation } = taken;
+    const ticket = this.#tracker.delivered(incarnation, chunk.fetchOffset, pieceNext);
+    this.#buffer.unshift({ ...chunk, fetchOffset: pieceNext, records: rest });
+    return ticket;
   }
 
   // -------------------------------------------------------------------

@@ -19,8 +19,12 @@ export interface RecordBatchInit {
   nextOffset: bigint;
   /** The partition's high watermark when the batch was fetched. */
   highWatermark: bigint;
-  /** What {@linkcode RecordBatch.ack} does: true when the ack counts toward a commit. */
-  ack: () => boolean;
+  /**
+   * What {@linkcode RecordBatch.ack} does: true when the ack counts toward a
+   * commit. `upTo`, when given, is one past the last acknowledged offset of
+   * a partial ack (below `nextOffset`).
+   */
+  ack: (upTo?: bigint) => boolean;
 }
 
 /**
@@ -55,7 +59,7 @@ export class RecordBatch {
   readonly nextOffset: bigint;
   /** The partition's high watermark when the batch was fetched. */
   readonly highWatermark: bigint;
-  readonly #ack: () => boolean;
+  readonly #ack: (upTo?: bigint) => boolean;
 
   /**
    * Created by the consumer; applications receive batches from the stream.
@@ -86,12 +90,79 @@ export class RecordBatch {
   }
 
   /**
-   * Marks the batch processed. Returns true when it will count toward a
-   * commit; false when the partition was revoked, lost or seeked since
-   * delivery (the ack is fenced and ignored; the records will be delivered
-   * again, to this consumer or another, from the committed offset).
+   * Marks the batch processed — or with `upTo`, its records up to and
+   * including `upTo` (one of this batch's records, or an offset from the
+   * first record's up to `nextOffset`, exclusive). Acknowledging the last
+   * record is the same as `ack()`: the commit then passes trailing control
+   * records too. The consumer commits one past the longest acknowledged
+   * prefix, which may end inside a batch; a lower or repeated call changes
+   * nothing.
+   *
+   * Returns true when it will count toward a commit; false when the
+   * partition was revoked, lost or seeked since delivery (the ack is fenced
+   * and ignored; the records will be delivered again, to this consumer or
+   * another, from the committed offset).
+   *
+   * @param upTo The last record acknowledged (a record of this batch or its offset).
+   * @throws {TypeError} When `upTo` is a record of another batch.
+   * @throws {RangeError} When `upTo` is an offset outside the batch.
+   *
+   * @example
+   * ```ts
+   * import type { RecordBatch } from "@sluice/kafka";
+   * async function handle(batch: RecordBatch, store: (v: Uint8Array | null) => Promise<boolean>) {
+   *   for (const record of batch.records) {
+   *     if (!(await store(record.value))) break; // the rest is delivered again
+   *     batch.ack(record); // committed up to here, even if the process dies next
+   *   }
+   * }
+   * ```
    */
-  ack(): boolean {
-    return this.#ack();
+  ack(upTo?: KafkaRecord | bigint): boolean {
+    if (upTo === undefined) return this.#ack();
+    return this.#ack(this.#partEnd(upTo));
   }
+
+  /** One past the last offset `upTo` acknowledges (`nextOffset` for the last record). */
+  #partEnd(upTo: KafkaRecord | bigint): bigint {
+    const records = this.records;
+    let offset: bigint;
+    if (typeof upTo === "bigint") {
+      const first = records[0]?.offset ?? this.nextOffset;
+      if (upTo < first || upTo >= this.nextOffset) {
+        throw new RangeError(
+          `ack(upTo): offset ${upTo} is outside this batch of ${this.topic}/${this.partition} ` +
+            `(${first} up to ${this.nextOffset}, exclusive)`,
+        );
+      }
+      offset = upTo;
+    } else {
+      const i = typeof upTo === "object" && upTo !== null && typeof upTo.offset === "bigint"
+        ? indexOfOffset(records, upTo.offset)
+        : -1;
+      if (i < 0 || records[i] !== upTo) {
+        throw new TypeError(
+          `ack(upTo): not a record of this batch of ${this.topic}/${this.partition}; ` +
+            "acknowledge a record through the batch that delivered it",
+        );
+      }
+      offset = upTo.offset;
+    }
+    const last = records[records.length - 1].offset;
+    return offset >= last ? this.nextOffset : offset + 1n;
+  }
+}
+
+/** Index of the record with `offset` (records are in offset order), or -1. */
+function indexOfOffset(records: readonly KafkaRecord[], offset: bigint): number {
+  let lo = 0;
+  let hi = records.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const o = records[mid].offset;
+    if (o === offset) return mid;
+    if (o < offset) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

@@ -113,6 +113,9 @@ class TrackedIncarnation implements Incarnation {
   // batch's nextOffset and whether it was acknowledged (out of order).
   nexts: bigint[] = new Array<bigint>(INITIAL_CAPACITY).fill(0n);
   done = new Uint8Array(INITIAL_CAPACITY);
+  // Per slot, one past the records acknowledged so far of a batch acked in
+  // part (`batch.ack(upTo)`); 0n when none.
+  partial: bigint[] = new Array<bigint>(INITIAL_CAPACITY).fill(0n);
   head = 0;
   count = 0;
   /** Sequence number of the batch in the head slot. */
@@ -140,6 +143,20 @@ class TrackedIncarnation implements Incarnation {
     return seq;
   }
 
+  /**
+   * Marks the records of a batch below `next` acknowledged (a part of it);
+   * the acknowledged prefix then reaches `next` once every batch before it
+   * is acknowledged. A lower or repeated part changes nothing.
+   */
+  markPart(seq: number, next: bigint): void {
+    const idx = seq - this.headSeq;
+    if (idx < 0) return; // the whole batch is in the collapsed prefix
+    const slot = (this.head + idx) & (this.nexts.length - 1);
+    if (this.done[slot] || next <= this.partial[slot]) return;
+    this.partial[slot] = next;
+    if (idx === 0 && next > this.acked) this.acked = next;
+  }
+
   /** Marks a batch acknowledged; false when it already was. */
   mark(seq: number): boolean {
     const idx = seq - this.headSeq;
@@ -156,13 +173,19 @@ class TrackedIncarnation implements Incarnation {
     while (this.count > 0 && this.done[this.head]) {
       this.acked = this.nexts[this.head];
       this.done[this.head] = 0;
+      this.partial[this.head] = 0n;
       this.head = (this.head + 1) & mask;
       this.count--;
       this.headSeq++;
     }
+    // The new oldest batch may have been acknowledged in part already.
+    if (this.count > 0 && this.partial[this.head] > this.acked) {
+      this.acked = this.partial[this.head];
+    }
     if (this.count === 0 && this.nexts.length > SHRINK_ABOVE) {
       this.nexts = new Array<bigint>(INITIAL_CAPACITY).fill(0n);
       this.done = new Uint8Array(INITIAL_CAPACITY);
+      this.partial = new Array<bigint>(INITIAL_CAPACITY).fill(0n);
       this.head = 0;
     }
   }
@@ -172,13 +195,16 @@ class TrackedIncarnation implements Incarnation {
     const mask = this.nexts.length - 1;
     const nexts = new Array<bigint>(size).fill(0n);
     const done = new Uint8Array(size);
+    const partial = new Array<bigint>(size).fill(0n);
     for (let i = 0; i < this.count; i++) {
       const slot = (this.head + i) & mask;
       nexts[i] = this.nexts[slot];
       done[i] = this.done[slot];
+      partial[i] = this.partial[slot];
     }
     this.nexts = nexts;
     this.done = done;
+    this.partial = partial;
     this.head = 0;
   }
 }
@@ -319,19 +345,28 @@ export class AckTracker {
   }
 
   /**
-   * Acknowledges a delivered batch.
+   * Acknowledges a delivered batch, or with `upTo` the part of it below
+   * `upTo` (an offset above `ticket.firstOffset`; `ticket.nextOffset` or
+   * more is the whole batch). The committable offset is one past the longest
+   * acknowledged prefix, which may end inside a batch acknowledged in part;
+   * such a batch still counts as outstanding until it is acknowledged whole.
    *
    * @param ticket The batch's ticket.
+   * @param upTo One past the last acknowledged offset of a partial ack.
    * @returns True when the ack counts (also when repeated); false when the
    *   batch's incarnation has ended: the ack is fenced and changes nothing.
    * @throws {TypeError} For a ticket this module did not make.
    */
-  ack(ticket: Ticket): boolean {
+  ack(ticket: Ticket, upTo?: bigint): boolean {
     if (!(ticket instanceof BatchTicket)) {
       throw new TypeError("ack() needs a ticket returned by AckTracker.delivered()");
     }
     const inc = ticket.incarnation;
     if (inc.ended !== null) return false;
+    if (upTo !== undefined && upTo < ticket.nextOffset) {
+      if (upTo > ticket.firstOffset) inc.markPart(ticket.seq, upTo);
+      return true;
+    }
     if (inc.mark(ticket.seq)) {
       inc.unacked--;
       if (inc.unacked === 0) this.#settle();

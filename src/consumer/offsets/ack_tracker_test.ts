@@ -300,3 +300,60 @@ Deno.test("AckTracker property: committable is always the longest acknowledged p
     assert.equal(t.committable(tp), pos, "everything acknowledged: commit to the end");
   }
 });
+
+Deno.test("AckTracker: a batch acked in part moves the prefix inside it, once all before it are", () => {
+  const t = new AckTracker();
+  const inc = t.startIncarnation(tp, 0n, { committed: 0n });
+  const a = t.delivered(inc, 0n, 10n);
+  const b = t.delivered(inc, 10n, 20n);
+  assert.equal(t.ack(b, 14n), true);
+  assert.equal(t.committable(tp), null, "a is not acknowledged: nothing beyond it");
+  assert.equal(t.ack(a, 4n), true);
+  assert.equal(t.committable(tp), 4n);
+  assert.equal(t.ack(a, 2n), true, "a lower part changes nothing");
+  assert.equal(t.committable(tp), 4n);
+  assert.equal(t.ack(a), true);
+  assert.equal(t.committable(tp), 14n, "b's earlier part counts once a is whole");
+  assert.equal(t.outstanding(tp), 1, "b is still outstanding");
+  assert.equal(t.ack(b, 20n), true, "up to nextOffset is the whole batch");
+  assert.equal(t.committable(tp), 20n);
+  assert.equal(t.outstanding(tp), 0);
+});
+
+Deno.test("AckTracker fences a part ack of an ended incarnation", () => {
+  const t = new AckTracker();
+  const inc = t.startIncarnation(tp, 0n, { committed: 0n });
+  const a = t.delivered(inc, 0n, 10n);
+  t.endIncarnation(tp, "lost");
+  assert.equal(t.ack(a, 5n), false);
+  assert.equal(t.committable(tp), null);
+});
+
+Deno.test("AckTracker property: part acks keep committable the longest acknowledged prefix", () => {
+  const rng = new Rng(0x9a27);
+  const int = (n: number) => Math.floor(rng.next() * n);
+  for (let round = 0; round < 2000; round++) {
+    const t = new AckTracker();
+    const inc = t.startIncarnation(tp, 0n, { committed: 0n });
+    // acked[o] = offset o acknowledged; batches of 1..6 offsets.
+    const batches: { first: bigint; next: bigint; ticket: Ticket; upTo: bigint }[] = [];
+    let pos = 0n;
+    for (let i = 0; i < 1 + int(20); i++) {
+      const next = pos + 1n + BigInt(int(6));
+      batches.push({ first: pos, next, ticket: t.delivered(inc, pos, next), upTo: pos });
+      pos = next;
+    }
+    for (let step = 0; step < 40; step++) {
+      const b = batches[int(batches.length)];
+      const upTo = b.first + 1n + BigInt(int(Number(b.next - b.first)));
+      t.ack(b.ticket, upTo);
+      if (upTo > b.upTo) b.upTo = upTo > b.next ? b.next : upTo;
+      let prefix = 0n;
+      for (const x of batches) {
+        prefix = x.upTo;
+        if (x.upTo < x.next) break;
+      }
+      assert.equal(t.committable(tp), prefix === 0n ? null : prefix);
+    }
+  }
+});
