@@ -50,6 +50,12 @@ export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./src/net/sasl/
 export type { KafkaRecord, RecordHeader } from "./src/protocol/record.ts";
 export { Consumer, type PartitionLag, type SeekTarget } from "./src/consumer/consumer.ts";
 export { RecordBatch, type RecordBatchInit } from "./src/consumer/record_batch.ts";
+export {
+  type ErrorAction,
+  processConcurrently,
+  type ProcessConcurrentlyOptions,
+  type RecordContext,
+} from "./src/consumer/process_concurrently.ts";
 export { Producer, type SinkOutput } from "./src/producer/producer.ts";
 export type { ProducerRecord } from "./src/producer/batch.ts";
 export {

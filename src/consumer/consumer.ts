@@ -363,6 +363,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
             nextOffset,
             highWatermark: chunk.highWatermark,
             ack: (upTo) => this.#ack(tracker, delivered, upTo),
+            signal: delivered.incarnation.signal,
           }),
         );
         return;

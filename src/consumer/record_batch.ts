@@ -25,7 +25,11 @@ export interface RecordBatchInit {
    * a partial ack (below `nextOffset`).
    */
   ack: (upTo?: bigint) => boolean;
+  /** Aborted when the batch's partition is revoked, lost, seeked or closed. @default {never aborted} */
+  signal?: AbortSignal;
 }
+
+const NEVER: AbortSignal = new AbortController().signal;
 
 /**
  * One partition's records from one Fetch response (possibly several wire
@@ -59,6 +63,12 @@ export class RecordBatch {
   readonly nextOffset: bigint;
   /** The partition's high watermark when the batch was fetched. */
   readonly highWatermark: bigint;
+  /**
+   * Aborted when this batch's partition is revoked, lost, seeked or the
+   * consumer closes: its acks no longer count, so long work on its records
+   * may stop (its `reason` says why).
+   */
+  readonly signal: AbortSignal;
   readonly #ack: (upTo?: bigint) => boolean;
 
   /**
@@ -86,6 +96,7 @@ export class RecordBatch {
     this.records = init.records;
     this.nextOffset = init.nextOffset;
     this.highWatermark = init.highWatermark;
+    this.signal = init.signal ?? NEVER;
     this.#ack = init.ack;
   }
 

@@ -45,6 +45,8 @@ export interface Incarnation extends TopicPartition {
   readonly position: bigint;
   /** Why it ended, or null while it is live. */
   readonly ended: IncarnationEndReason | null;
+  /** Aborted when it ends (revoked, lost, seek, closed): work on its records may stop. */
+  readonly signal: AbortSignal;
 }
 
 /** The receipt of one delivered batch, handed back to {@linkcode AckTracker.ack}. */
@@ -105,6 +107,7 @@ class TrackedIncarnation implements Incarnation {
   readonly startOffset: bigint;
   position: bigint;
   ended: IncarnationEndReason | null = null;
+  #abort: AbortController | undefined;
   /** One past the acknowledged prefix. */
   acked: bigint;
   /** Delivered batches not yet acknowledged. */
@@ -128,6 +131,24 @@ class TrackedIncarnation implements Incarnation {
     this.startOffset = position;
     this.position = position;
     this.acked = position;
+  }
+
+  get signal(): AbortSignal {
+    this.#abort ??= new AbortController();
+    return this.#abort.signal;
+  }
+
+  /** Ends the incarnation, aborting its signal. */
+  end(reason: IncarnationEndReason): void {
+    this.ended = reason;
+    this.#abort?.abort(
+      new DOMException(
+        `${this.topic}/${this.partition}: the partition was ${
+          reason === "seek" ? "seeked" : reason
+        }`,
+        "AbortError",
+      ),
+    );
   }
 
   /** Appends a batch; returns its sequence number. */
@@ -578,7 +599,7 @@ export class AckTracker {
   }
 
   #end(inc: TrackedIncarnation, reason: IncarnationEndReason): void {
-    inc.ended = reason;
+    inc.end(reason);
   }
 
   // Resolves the waiters whose partitions have nothing outstanding. Called
