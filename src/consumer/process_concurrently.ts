@@ -95,7 +95,8 @@ class BatchProgress {
  * import { Consumer, processConcurrently } from "@sluice/kafka";
  * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "mailer", topics: ["signups"] });
  * await consumer.readable.pipeTo(processConcurrently(async (record, { signal }) => {
- *   await fetch("https://mail.example/send", { method: "POST", body: record.value, signal });
+ *   const body = new TextDecoder().decode(record.value ?? new Uint8Array());
+ *   await fetch("https://mail.example/send", { method: "POST", body, signal });
  * }, { concurrency: 64, order: "key", onError: () => "retry" }));
  * ```
  */
