@@ -239,6 +239,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
    */
   async seek(tp: TopicPartition, to: SeekTarget): Promise<void> {
     this.#checkOpen("seek");
+    // Assign mode knows its partitions before the first read: start now,
+    // so the seek sets where fetching begins (as Java's seek() before poll()).
+    if (this.#opts.mode === "assign" && !this.#started) await this.#ensureStarted();
     if (!this.#states.get(tp)) throw this.#notAssigned("seek", tp);
     const offset = typeof to === "bigint" ? to : await listOffset(
       this.#cluster,
@@ -251,6 +254,12 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     );
     if (!this.#states.get(tp)) throw this.#notAssigned("seek", tp);
     this.#states.seekTo(tp, offset);
+  }
+
+  /** Starts the consumer once (bootstrap, group join or assignment); the first read does. */
+  #ensureStarted(): Promise<void> {
+    this.#started ??= this.#start().finally(() => this.#startSettled = true);
+    return this.#started;
   }
 
   /** Per assigned partition: position, committed offset, high watermark and lag. */
@@ -292,13 +301,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     // A pending read is the reader asking: the poll bound does not run.
     this.#liveness.pulling(true);
     try {
-      this.#started ??= this.#start().finally(() => this.#startSettled = true);
-      await this.#started;
+      await this.#ensureStarted();
       if (this.#membership?.takeLeftForPollBound() && !this.#closing) {
         this.#membership.requestRejoin("the reader asked again after maxPollIntervalMs");
       }
       while (true) {
         if (this.#error) {
+          // The reader hears of the error once the final commit and
+          // LeaveGroup are done: a program exiting in its catch loses nothing.
+          await this.#closing;
           this.#endStream(this.#error);
           return;
         }
@@ -370,6 +381,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       }
     } catch (e) {
       this.#fail(e instanceof Error ? e : new Error(String(e)));
+      await this.#closing;
       this.#endStream(this.#error);
     } finally {
       this.#liveness.pulling(false);
@@ -628,7 +640,12 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     try {
       await fn(partitions.map((p) => ({ ...p })));
     } catch (e) {
-      this.#opts.logger.error(`${name} threw`, { error: e });
+      // As Java's poll() rethrows a listener's exception: never swallowed.
+      // The stream ends with it, after the usual commit and LeaveGroup.
+      const error = e instanceof Error ? e : new Error(String(e));
+      this.#opts.logger.error(`${name} threw; the consumer ends with its error`, { error });
+      if (this.#closing) this.#error ??= error;
+      else this.#fail(error);
     }
   }
 
