@@ -27,8 +27,7 @@ suiteTest("seek() before the first read in assign mode sets where reading starts
 suiteTest("seek() inside onAssigned sets where fetching starts", async (t) => {
   const topic = await t.newTopic("seek-on-assigned", 1);
   await t.produceValues(topic, 0, values("v", 10), { perBatch: 10 });
-  let consumer!: Consumer;
-  consumer = new Consumer(t.options({
+  const consumer: Consumer = new Consumer(t.options({
     groupId: uniqueName("seek-on-assigned"),
     topics: [topic],
     onAssigned: async (partitions) => {
