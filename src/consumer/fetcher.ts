@@ -212,13 +212,12 @@ export class Fetcher {
       }
       // The gate: fetch only with budget left, at most fetchMaxBytes, and at
       // most a fair share of the budget per broker loop — a long-polling
-      // Fetch holds its reservation, and one loop holding it all would starve
-      // the partitions led by other brokers.
-      const minimum = Math.min(this.#opts.maxPartitionFetchBytes, 64 * 1024);
-      const share = Math.max(
-        minimum,
-        Math.floor(this.#buffer.capacity / Math.max(1, this.#loops.size)),
-      );
+      // Fetch holds its reservation, and one loop holding it all (even
+      // polling a drained partition) starved the partitions led by other
+      // brokers. A share below 64 KiB is fine: a broker returns at least one
+      // whole batch however small the limit (KIP-74).
+      const share = Math.max(1, Math.floor(this.#buffer.capacity / Math.max(1, this.#loops.size)));
+      const minimum = Math.min(this.#opts.maxPartitionFetchBytes, 64 * 1024, share);
       const reserved = this.#buffer.tryReserve(minimum, Math.min(this.#opts.fetchMaxBytes, share));
       if (reserved === 0) {
         await this.#buffer.whenSpace(this.#signal);

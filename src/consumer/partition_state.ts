@@ -365,6 +365,7 @@ export class PartitionStates {
     hasRecords: boolean,
   ): Ticket | null {
     const { chunk, incarnation } = taken;
+    this.#toEnd(chunk);
     if (!hasRecords) {
       this.#tracker.skipped(incarnation, chunk.fetchOffset, chunk.nextOffset);
       return null;
@@ -385,12 +386,27 @@ export class PartitionStates {
     rest: readonly KafkaRecord[],
   ): Ticket {
     const { chunk, incarnation } = taken;
+    this.#toEnd(chunk);
     const ticket = this.#tracker.delivered(incarnation, chunk.fetchOffset, pieceNext);
     this.#buffer.unshift({ ...chunk, fetchOffset: pieceNext, records: rest });
     return ticket;
   }
 
   // -------------------------------------------------------------------
+
+  /**
+   * A partition whose data was delivered goes to the end of the order the
+   * fetcher builds its requests in, as Java's consumer does: a broker fills
+   * a Fetch in request order up to its byte limit, so under a small budget
+   * the first partitions would otherwise take every response.
+   */
+  #toEnd(tp: TopicPartition): void {
+    const key = partitionKey(tp.topic, tp.partition);
+    const s = this.#states.get(key);
+    if (s === undefined) return;
+    this.#states.delete(key);
+    this.#states.set(key, s);
+  }
 
   #state(tp: TopicPartition): State | undefined {
     return this.#states.get(partitionKey(tp.topic, tp.partition));
