@@ -50,6 +50,7 @@ export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./src/net/sasl/
 export type { KafkaRecord, RecordHeader } from "./src/protocol/record.ts";
 export { Consumer, type PartitionLag, type SeekTarget } from "./src/consumer/consumer.ts";
 export { RecordBatch, type RecordBatchInit } from "./src/consumer/record_batch.ts";
+export type { UnavailablePartition } from "./src/consumer/unavailable.ts";
 export {
   type ErrorAction,
   processConcurrently,

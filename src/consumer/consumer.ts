@@ -11,6 +11,7 @@
  */
 
 import {
+  type AssignedPartition,
   ConfigError,
   type ConsumerOptions,
   type OffsetSpec,
@@ -22,7 +23,7 @@ import { Cluster, type ClusterOptions } from "../net/cluster.ts";
 import { RequestTimeoutError, UnsupportedVersionError } from "../net/errors.ts";
 import { CorruptDataError, KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
 import { LogTruncationError } from "./errors.ts";
-import { ErrorCode } from "../protocol/error_codes.ts";
+import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import { decodeRecordBatches } from "../protocol/wire_batch.ts";
 import { backoffMs, delay, sleep } from "../util/async.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
@@ -35,6 +36,7 @@ import { Liveness } from "./group/liveness.ts";
 import { AckTracker, type Ticket } from "./offsets/ack_tracker.ts";
 import { listOffset } from "./offsets/list_offsets.ts";
 import { RecordBatch } from "./record_batch.ts";
+import { Unavailable, type UnavailablePartition } from "./unavailable.ts";
 
 /** One partition's numbers from {@linkcode Consumer.lag}. */
 export interface PartitionLag {
@@ -96,6 +98,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   readonly #group: GroupClient | null;
   #membership: Membership | null = null;
   #started: Promise<void> | null = null;
+  readonly #unavailable: Unavailable;
   #startSettled = false;
   #closing: Promise<void> | null = null;
   #closed = false;
@@ -137,12 +140,17 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         }),
     };
     this.#cluster = new Cluster(this.#clusterOptions);
+    this.#unavailable = new Unavailable(o.logger);
     this.#buffer = new FetchBuffer(o.maxBufferedBytes);
     this.#states = new PartitionStates(this.#tracker, this.#buffer);
     this.#fetcher = new Fetcher(this.#cluster, this.#states, this.#buffer, o, {
       outOfRange: (c) => this.#resetOutOfRange(c),
       truncated: (c, at) => this.#truncated(c, at),
       fatal: (e) => this.#fail(e),
+      unavailable: (c, reason) =>
+        reason === null
+          ? this.#unavailable.clear(c.topic, c.partition)
+          : this.#unavailable.mark(c.topic, c.partition, reason),
     }, this.#stop.signal);
     this.#states.onChange(() => this.#fetcher.wake());
     this.#group = o.groupId
@@ -254,6 +262,27 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     );
     if (!this.#states.get(tp)) throw this.#notAssigned("seek", tp);
     this.#states.seekTo(tp, offset);
+  }
+
+  /**
+   * What this consumer wants and cannot read now, with Kafka's answer: a
+   * subscribed topic that does not exist, an assigned partition beyond the
+   * topic's count, a partition without a leader. Each is also logged as a
+   * warning when it appears; the consumer keeps looking (with backoff) and
+   * reads it once it exists, as Kafka's Java consumer does.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({
+   *   brokers: "127.0.0.1:9092",
+   *   assign: [{ topic: "orders", partition: 7 }],
+   * });
+   * for (const u of consumer.unavailable()) console.warn(u.topic, u.partition, u.reason);
+   * ```
+   */
+  unavailable(): UnavailablePartition[] {
+    return this.#unavailable.list();
   }
 
   /** Starts the consumer once (bootstrap, group join or assignment); the first read does. */
@@ -434,38 +463,14 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           await delay(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal);
         }
       }
-      const committed = this.#group
-        ? await this.#group.fetchOffsets(o.assign)
-        : new Map<string, bigint | null>();
-      const starts: Array<() => void> = [];
-      for (const a of o.assign) {
-        const spec: OffsetSpec | undefined = a.offset;
-        let position: bigint;
-        if (typeof spec === "bigint") position = spec;
-        else if (spec !== undefined) {
-          position = await listOffset(
-            this.#cluster,
-            a.topic,
-            a.partition,
-            spec,
-            this.#isolation(),
-            this.#stop.signal,
-            this.#opts.retryBackoff,
-          );
-        } else {
-          position = committed.get(partitionKey(a.topic, a.partition)) ??
-            await this.#resetPosition(a);
-        }
-        starts.push(
-          this.#startPartition(
-            a,
-            position,
-            committed.get(partitionKey(a.topic, a.partition)) ?? null,
-          ),
-        );
-      }
+      // A partition the cluster does not have (yet) is waited for, not
+      // failed: reported, looked for with backoff, started once it exists.
+      const present = o.assign.filter((a) => this.#inMetadata(a));
+      const missing = o.assign.filter((a) => !this.#inMetadata(a));
+      const starts = await this.#assignStarts(present);
       // Assign mode has no group events (GUIDE §1): no onAssigned.
       for (const start of starts) start();
+      if (missing.length > 0) this.#loops.push(this.#awaitAssigned(missing));
     } else {
       this.#membership = new Membership(
         this.#cluster,
@@ -499,6 +504,76 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     if (o.commit === "auto" && this.#group) this.#loops.push(this.#autoCommitLoop());
   }
 
+  /** Whether metadata knows this partition (its topic exists with that many partitions). */
+  #inMetadata(tp: TopicPartition): boolean {
+    const t = this.#cluster.topics.get(tp.topic);
+    return t !== undefined && t.errorCode === 0 && t.partitions.has(tp.partition);
+  }
+
+  /** Assign mode: start positions (committed, given, or reset) and what starts each. */
+  async #assignStarts(partitions: AssignedPartition[]): Promise<Array<() => void>> {
+    if (partitions.length === 0) return [];
+    const committed = this.#group
+      ? await this.#group.fetchOffsets(partitions)
+      : new Map<string, bigint | null>();
+    const starts: Array<() => void> = [];
+    for (const a of partitions) {
+      const spec: OffsetSpec | undefined = a.offset;
+      let position: bigint;
+      if (typeof spec === "bigint") position = spec;
+      else if (spec !== undefined) {
+        position = await listOffset(
+          this.#cluster,
+          a.topic,
+          a.partition,
+          spec,
+          this.#isolation(),
+          this.#stop.signal,
+          this.#opts.retryBackoff,
+        );
+      } else {
+        position = committed.get(partitionKey(a.topic, a.partition)) ??
+          await this.#resetPosition(a);
+      }
+      starts.push(
+        this.#startPartition(
+          a,
+          position,
+          committed.get(partitionKey(a.topic, a.partition)) ?? null,
+        ),
+      );
+    }
+    return starts;
+  }
+
+  /** Assign mode: looks for partitions the cluster did not have, starts each once it does. */
+  async #awaitAssigned(missing: AssignedPartition[]): Promise<void> {
+    const topics = [...new Set(missing.map((a) => a.topic))];
+    for (let attempt = 0; missing.length > 0 && !this.#stop.signal.aborted; attempt++) {
+      for (const a of missing) this.#unavailable.mark(a.topic, a.partition, this.#whyMissing(a));
+      if (!(await sleep(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal))) return;
+      try {
+        await this.#cluster.refreshMetadata(topics);
+        const now = missing.filter((a) => this.#inMetadata(a));
+        if (now.length === 0) continue;
+        missing = missing.filter((a) => !this.#inMetadata(a));
+        for (const start of await this.#assignStarts(now)) start();
+        for (const a of now) this.#unavailable.clear(a.topic, a.partition);
+      } catch (e) {
+        if (this.#stop.signal.aborted) return;
+        this.#opts.logger.warn("looking for assigned partitions failed; retrying", { error: e });
+      }
+    }
+  }
+
+  /** Kafka's answer for a partition metadata does not have, in words. */
+  #whyMissing(tp: TopicPartition): string {
+    const t = this.#cluster.topics.get(tp.topic);
+    if (t === undefined) return "not in the cluster metadata";
+    if (t.errorCode !== 0) return errorInfo(t.errorCode).name;
+    return `the topic has ${t.partitions.size} partition${t.partitions.size === 1 ? "" : "s"}`;
+  }
+
   async #subscription(): Promise<string[]> {
     const o = this.#opts;
     if (o.mode !== "subscribe") return [];
@@ -507,9 +582,17 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       // the consumer (a RegExp just never matches what it cannot see).
       await this.#cluster.refreshMetadata(o.topics);
       for (const topic of o.topics) {
-        if (this.#cluster.topics.get(topic)?.errorCode === ErrorCode.TOPIC_AUTHORIZATION_FAILED) {
+        const t = this.#cluster.topics.get(topic);
+        if (t?.errorCode === ErrorCode.TOPIC_AUTHORIZATION_FAILED) {
           throw KafkaProtocolError.from(ErrorCode.TOPIC_AUTHORIZATION_FAILED, { topic });
         }
+        // As Java's consumer: a missing topic is waited for, with a warning.
+        if (t === undefined || t.errorCode !== 0 || t.partitions.size === 0) {
+          const reason = t === undefined || t.errorCode === 0
+            ? "not in the cluster metadata"
+            : errorInfo(t.errorCode).name;
+          this.#unavailable.mark(topic, null, reason);
+        } else this.#unavailable.clear(topic, null);
       }
       return [...o.topics];
     }
@@ -618,6 +701,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     // Taking the partitions out first makes revocation happen once, whether
     // a rebalance or close() gets there first.
     const partitions = this.#states.revoke();
+    this.#forgetUnavailable();
     // Delivered batches get a bounded part of the rebalance timeout to be acked.
     await this.#waitAcks(partitions, Math.floor(this.#opts.rebalanceTimeoutMs / 2));
     this.#states.endRevoked(partitions);
@@ -625,8 +709,16 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     await this.#callback("onRevoked", partitions);
   }
 
+  /** Partitions no longer assigned are no longer waited for. */
+  #forgetUnavailable(): void {
+    this.#unavailable.retain((topic, partition) =>
+      partition === null || this.#states.get({ topic, partition }) !== undefined
+    );
+  }
+
   async #loseAll(reason: string): Promise<void> {
     const partitions = this.#states.lose();
+    this.#forgetUnavailable();
     this.#opts.logger.warn("partitions lost", { reason, count: partitions.length });
     await this.#callback("onLost", partitions);
   }
@@ -663,13 +755,29 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   async #metadataLoop(): Promise<void> {
     const o = this.#opts;
     if (o.mode !== "subscribe") return;
+    let last = Date.now();
     while (!this.#stop.signal.aborted) {
-      if (!(await sleep(o.metadataMaxAgeMs, this.#stop.signal))) return;
+      // Every metadataMaxAgeMs; while a subscribed topic does not exist,
+      // every retryBackoffMaxMs (it is picked up soon after it is created).
+      if (!(await sleep(Math.min(o.metadataMaxAgeMs, o.retryBackoffMaxMs), this.#stop.signal))) {
+        return;
+      }
+      const missing = this.#unavailable.list().some((u) => u.partition === null);
+      if (!missing && Date.now() - last < o.metadataMaxAgeMs) continue;
+      last = Date.now();
       const m = this.#membership;
       if (!m || m.state !== "stable") continue;
       try {
         // #subscription() refreshes the metadata of what it returns.
+        const missingBefore = this.#unavailable.list().filter((u) => u.partition === null);
         const wanted = await this.#subscription();
+        const appeared = missingBefore.filter((u) =>
+          !this.#unavailable.list().some((n) => n.partition === null && n.topic === u.topic)
+        );
+        if (appeared.length > 0) {
+          m.requestRejoin(`subscribed topic ${appeared[0].topic} exists now`);
+          continue;
+        }
         const before = [...m.subscribed].sort().join(",");
         if (wanted.sort().join(",") !== before) {
           m.requestRejoin("the set of subscribed topics changed");

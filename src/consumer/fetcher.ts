@@ -52,6 +52,8 @@ export interface FetcherHooks {
   truncated(partition: PartitionView, divergentOffset: bigint): void;
   /** An unrecoverable error: end the stream. */
   fatal(error: Error): void;
+  /** A started partition has no leader in metadata (`reason`), or has one again (null). */
+  unavailable(partition: PartitionView, reason: string | null): void;
 }
 
 /** Fetches assigned partitions from their leaders into the buffer. */
@@ -115,14 +117,17 @@ export class Fetcher {
 
   #ensureLoops(): void {
     if (this.#signal.aborted) return;
+    let missing = false;
     for (const c of this.#started()) {
       let leader: number;
       try {
         leader = this.#cluster.leaderOf(c.topic, c.partition);
       } catch {
-        this.#refreshSoon();
+        missing = true;
+        this.#hooks.unavailable(c, this.#whyNoLeader(c));
         continue;
       }
+      this.#hooks.unavailable(c, null);
       if (!this.#loops.has(leader)) {
         const loop = this.#brokerLoop(leader).catch((e) => {
           this.#opts.logger.error("fetch loop failed", { broker: leader, error: e });
@@ -135,11 +140,32 @@ export class Fetcher {
         this.#loops.set(leader, loop);
       }
     }
+    // Look again with backoff (retryBackoffMs up to retryBackoffMaxMs):
+    // a partition may be created or get a leader later.
+    if (missing) this.#refreshSoon(this.#missingRounds++);
+    else this.#missingRounds = 0;
   }
 
-  #refreshSoon(): void {
+  #missingRounds = 0;
+
+  /** Kafka's answer for a partition without a known leader, in words. */
+  #whyNoLeader(c: PartitionView): string {
+    const t = this.#cluster.topics.get(c.topic);
+    if (t === undefined) return "not in the cluster metadata yet";
+    if (t.errorCode !== 0) return errorInfo(t.errorCode).name;
+    const p = t.partitions.get(c.partition);
+    if (p === undefined) {
+      return `the topic has ${t.partitions.size} partition${t.partitions.size === 1 ? "" : "s"}`;
+    }
+    return p.errorCode !== 0 ? errorInfo(p.errorCode).name : "no leader right now";
+  }
+
+  #refreshSoon(attempt = 0): void {
     if (this.#metadataRefresh || this.#signal.aborted) return;
-    const wait = Math.max(0, this.#lastRefresh + this.#opts.retryBackoff.initialMs - Date.now());
+    const pause = attempt === 0
+      ? this.#opts.retryBackoff.initialMs
+      : backoffMs(attempt, this.#opts.retryBackoff);
+    const wait = Math.max(0, this.#lastRefresh + pause - Date.now());
     this.#metadataRefresh = (async () => {
       try {
         if (wait > 0) await delay(wait, this.#signal);
