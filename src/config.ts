@@ -381,38 +381,13 @@ export interface ConsumerOptions extends ClientOptions {
   onLost?: RebalanceListener;
 }
 
-/**
- * Options whose value is always known once resolved: the ones with a
- * default, and those computed from others (`rebalanceTimeoutMs`, the backoff
- * maxima).
- */
-type AlwaysSet =
-  | "autoOffsetReset"
-  | "commit"
-  | "autoCommitIntervalMs"
-  | "sessionTimeoutMs"
-  | "heartbeatIntervalMs"
-  | "maxPollIntervalMs"
-  | "heartbeatThread"
-  | "rebalanceTimeoutMs"
-  | "closeTimeoutMs"
-  | "assignors"
-  | "isolationLevel"
-  | "maxBufferedBytes"
-  | "fetchMinBytes"
-  | "fetchMaxWaitMs"
-  | "fetchMaxBytes"
-  | "maxPartitionFetchBytes"
-  | "checkCrcs"
-  | "metadataMaxAgeMs";
-
 /** Options whose resolved form differs from what the user gives. */
 type Transformed = keyof ResolvedClientOptions | "topics" | "assign";
 
 /**
- * The options of the consumer after validation, whatever the mode: derived
- * from {@linkcode ConsumerOptions} (each field documented there), every
- * default filled in, and these in their resolved form: `brokers` a list
+ * The options of the consumer after validation, whatever the mode: the
+ * schema's output (each field documented in {@linkcode ConsumerOptions}),
+ * every default filled in, and these in their resolved form: `brokers` a list
  * without duplicates, `tls` and `sasl` ready to use (secrets as `Secret`s),
  * `logger` with every level, plus the two backoffs as ranges.
  *
@@ -428,8 +403,10 @@ type Transformed = keyof ResolvedClientOptions | "topics" | "assign";
  * ```
  */
 export type ResolvedCommonOptions =
-  & Omit<ConsumerOptions, AlwaysSet | Transformed>
-  & { [K in AlwaysSet]-?: Exclude<ConsumerOptions[K], undefined> }
+  // What the schema outputs: defaults filled (so never undefined), the rest
+  // optional — no second list of option names to keep in step.
+  & Omit<Parsed, Transformed | "rebalanceTimeoutMs">
+  & { rebalanceTimeoutMs: number }
   & ResolvedClientOptions;
 
 /**

@@ -184,33 +184,22 @@ type Assert<T extends true> = T;
 type _SameKeys = Assert<Same<keyof ProducerOptions, keyof SchemaInput>>;
 type _SameFields = Assert<false extends FieldsAgree ? false : true>;
 
-/** The producer's options after validation, every default filled in. */
-export interface ResolvedProducerOptions extends ResolvedClientOptions {
-  /** Required acks as the protocol writes them: 0, 1 or -1 (all). */
-  acks: 0 | 1 | -1;
-  /** Idempotence, after Java's rules. */
-  idempotent: boolean;
-  /** Codec id: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd. */
-  compression: number;
-  /** See {@linkcode ProducerOptions.lingerMs}. */
-  lingerMs: number;
-  /** See {@linkcode ProducerOptions.batchSize}. */
-  batchSize: number;
-  /** See {@linkcode ProducerOptions.bufferMemory}. */
-  bufferMemory: number;
-  /** See {@linkcode ProducerOptions.deliveryTimeoutMs}. */
-  deliveryTimeoutMs: number;
-  /** See {@linkcode ProducerOptions.maxBlockMs}. */
-  maxBlockMs: number;
-  /** See {@linkcode ProducerOptions.maxRequestSize}. */
-  maxRequestSize: number;
-  /** See {@linkcode ProducerOptions.maxInFlightRequestsPerConnection}. */
-  maxInFlightRequestsPerConnection: number;
-  /** See {@linkcode ProducerOptions.metadataMaxAgeMs}. */
-  metadataMaxAgeMs: number;
-  /** See {@linkcode ProducerOptions.closeTimeoutMs}. */
-  closeTimeoutMs: number;
-}
+/**
+ * The producer's options after validation: the schema's output (every
+ * default filled in; each field documented in {@linkcode ProducerOptions}),
+ * the shared ones resolved, and these in the form the protocol uses.
+ */
+export type ResolvedProducerOptions =
+  & Omit<Parsed, keyof ResolvedClientOptions | "acks" | "idempotent" | "compression">
+  & ResolvedClientOptions
+  & {
+    /** Required acks as the protocol writes them: 0, 1 or -1 (all). */
+    acks: 0 | 1 | -1;
+    /** Idempotence, after Java's rules. */
+    idempotent: boolean;
+    /** Codec id: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd. */
+    compression: number;
+  };
 
 const CODECS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
@@ -270,19 +259,13 @@ export function resolveProducerOptions(input: unknown): ResolvedProducerOptions 
   const p = o as Parsed;
   const idempotent = p.idempotent ??
     (p.acks === "all" && p.maxInFlightRequestsPerConnection <= 5);
+  // tls, sasl and logger change type when resolved: resolveClient has them.
+  const { tls: _tls, sasl: _sasl, logger: _logger, ...rest } = p;
   return {
+    ...rest,
     ...resolveClient(p),
     acks: p.acks === "all" ? -1 : p.acks,
     idempotent,
     compression: CODECS[p.compression],
-    lingerMs: p.lingerMs,
-    batchSize: p.batchSize,
-    bufferMemory: p.bufferMemory,
-    deliveryTimeoutMs: p.deliveryTimeoutMs,
-    maxBlockMs: p.maxBlockMs,
-    maxRequestSize: p.maxRequestSize,
-    maxInFlightRequestsPerConnection: p.maxInFlightRequestsPerConnection,
-    metadataMaxAgeMs: p.metadataMaxAgeMs,
-    closeTimeoutMs: p.closeTimeoutMs,
   };
 }
