@@ -38,7 +38,17 @@ import { listOffset } from "./offsets/list_offsets.ts";
 import { RecordBatch } from "./record_batch.ts";
 import { Unavailable, type UnavailablePartition } from "./unavailable.ts";
 
-/** One partition's numbers from {@linkcode Consumer.lag}. */
+/**
+ * One partition's numbers from {@linkcode Consumer.lag}.
+ *
+ * @example
+ * ```ts
+ * import type { Consumer, PartitionLag } from "@sluice/kafka";
+ * function mostBehind(consumer: Consumer): PartitionLag | undefined {
+ *   return consumer.lag().sort((a, b) => Number((b.lag ?? 0n) - (a.lag ?? 0n)))[0];
+ * }
+ * ```
+ */
 export interface PartitionLag {
   /** Topic. */
   topic: string;
@@ -58,6 +68,12 @@ export interface PartitionLag {
  * Where {@linkcode Consumer.seek} moves a partition: an offset, the
  * earliest or latest offset, or the first offset at or after a timestamp —
  * the same choices as an `assign` entry's `offset` ({@linkcode OffsetSpec}).
+ *
+ * @example
+ * ```ts
+ * import type { SeekTarget } from "@sluice/kafka";
+ * const targets: SeekTarget[] = [0n, "earliest", "latest", { timestamp: Date.now() - 60_000 }];
+ * ```
  */
 export type SeekTarget = OffsetSpec;
 
@@ -169,12 +185,38 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     }
   }
 
-  /** Iterates the batches of {@linkcode Consumer.readable}; `break` closes the consumer. */
+  /**
+   * Iterates the batches of {@linkcode Consumer.readable}; `break` closes the consumer.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["orders"] });
+   * for await (const batch of consumer) {
+   *   console.log(batch.topic, batch.partition, batch.records.length);
+   *   batch.ack();
+   * }
+   * ```
+   */
   [Symbol.asyncIterator](): AsyncIterator<RecordBatch> {
     return this.readable[Symbol.asyncIterator]();
   }
 
-  /** Closes the consumer (`await using`). */
+  /**
+   * Closes the consumer (`await using`), as {@linkcode Consumer.close}.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * {
+   *   await using consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["t"] });
+   *   for await (const batch of consumer) {
+   *     batch.ack();
+   *     break;
+   *   }
+   * } // committed and left the group here
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -182,6 +224,16 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   /**
    * Commits the acknowledged offsets now. Valid inside `onRevoked`. Needs a
    * `groupId`.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["orders"] });
+   * for await (const batch of consumer) {
+   *   batch.ack();
+   *   await consumer.commit(); // with commit: "manual", only here
+   * }
+   * ```
    */
   async commit(): Promise<void> {
     this.#checkOpen("commit");
@@ -207,12 +259,28 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
    * Stops fetching, waits up to `closeTimeoutMs` for outstanding acks,
    * commits (auto mode), leaves the group, closes sockets and ends the
    * stream. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["orders"] });
+   * Deno.addSignalListener("SIGTERM", () => void consumer.close());
+   * ```
    */
   close(): Promise<void> {
     return this.#close(true);
   }
 
-  /** The partitions assigned now (in assign mode: the configured ones, from the start). */
+  /**
+   * The partitions assigned now (in assign mode: the configured ones, from the start).
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["orders"] });
+   * console.log(consumer.assignment()); // [] until the group assigns some
+   * ```
+   */
   assignment(): TopicPartition[] {
     this.#checkOpen("assignment");
     const o = this.#opts;
@@ -222,7 +290,21 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     return this.#states.assigned();
   }
 
-  /** Stops delivering and fetching these partitions until {@linkcode Consumer.resume}. */
+  /**
+   * Stops delivering and fetching these partitions until {@linkcode Consumer.resume}.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["orders"] });
+   * for await (const batch of consumer) {
+   *   const tp = { topic: batch.topic, partition: batch.partition };
+   *   consumer.pause([tp]); // e.g. while a downstream system is busy
+   *   setTimeout(() => consumer.resume([tp]), 1000);
+   *   batch.ack();
+   * }
+   * ```
+   */
   pause(partitions: readonly TopicPartition[]): void {
     this.#checkOpen("pause");
     for (const tp of partitions) {
@@ -231,7 +313,17 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     for (const tp of partitions) this.#states.pause(tp);
   }
 
-  /** Resumes paused partitions. */
+  /**
+   * Resumes paused partitions.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["orders"] });
+   * const tp = { topic: "orders", partition: 0 };
+   * consumer.resume([tp]);
+   * ```
+   */
   resume(partitions: readonly TopicPartition[]): void {
     this.#checkOpen("resume");
     for (const tp of partitions) {
@@ -243,7 +335,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   /**
    * Moves an assigned partition: to an offset, the earliest or latest, or
    * the first offset at or after a timestamp. Batches already delivered from
-   * before the seek are fenced (`ack()` returns false).
+   * before the seek are fenced (`ack()` returns false). Works inside
+   * `onAssigned` and, in assign mode, before the first read.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["orders"] });
+   * await consumer.seek({ topic: "orders", partition: 0 }, { timestamp: Date.now() - 3_600_000 });
+   * ```
    */
   async seek(tp: TopicPartition, to: SeekTarget): Promise<void> {
     this.#checkOpen("seek");
@@ -291,7 +391,16 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     return this.#started;
   }
 
-  /** Per assigned partition: position, committed offset, high watermark and lag. */
+  /**
+   * Per assigned partition: position, committed offset, high watermark and lag.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["orders"] });
+   * const behind = consumer.lag().reduce((n, p) => n + (p.lag ?? 0n), 0n);
+   * ```
+   */
   lag(): PartitionLag[] {
     this.#checkOpen("lag");
     const acks = new Map(
@@ -314,7 +423,17 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     });
   }
 
-  /** The broker's view of the group: state, protocol, members and their assignments. */
+  /**
+   * The broker's view of the group: state, protocol, members and their assignments.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["orders"] });
+   * const group = await consumer.describeGroup();
+   * console.log(group.state, group.members.length);
+   * ```
+   */
   async describeGroup(): Promise<GroupDescription> {
     this.#checkOpen("describeGroup");
     if (!this.#group) {

@@ -11,7 +11,18 @@ import type { KafkaRecord } from "../protocol/record.ts";
 import { backoffMs, sleep } from "../util/async.ts";
 import type { RecordBatch } from "./record_batch.ts";
 
-/** What a record's handler gets besides the record. */
+/**
+ * What a record's handler gets besides the record.
+ *
+ * @example
+ * ```ts
+ * import type { KafkaRecord, RecordContext } from "@sluice/kafka";
+ * async function handle(record: KafkaRecord, { signal, attempt }: RecordContext): Promise<void> {
+ *   if (attempt > 1) console.warn("retrying", record.offset);
+ *   await fetch("https://example.com/hook", { method: "POST", signal });
+ * }
+ * ```
+ */
 export interface RecordContext {
   /** The batch that delivered the record. */
   batch: RecordBatch;
@@ -21,10 +32,26 @@ export interface RecordContext {
   attempt: number;
 }
 
-/** What to do with a record whose handler failed. */
+/**
+ * What to do with a record whose handler failed.
+ *
+ * @example
+ * ```ts
+ * import type { ErrorAction } from "@sluice/kafka";
+ * const onError = (e: unknown): ErrorAction => e instanceof TypeError ? "skip" : "retry";
+ * ```
+ */
 export type ErrorAction = "retry" | "skip" | "stop";
 
-/** Options of {@linkcode processConcurrently}. */
+/**
+ * Options of {@linkcode processConcurrently}.
+ *
+ * @example
+ * ```ts
+ * import type { ProcessConcurrentlyOptions } from "@sluice/kafka";
+ * const options: ProcessConcurrentlyOptions = { concurrency: 64, order: "key", maxAttempts: 3 };
+ * ```
+ */
 export interface ProcessConcurrentlyOptions {
   /**
    * Most records accepted and not yet completed (running or waiting behind

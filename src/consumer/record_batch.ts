@@ -7,7 +7,24 @@
 
 import type { KafkaRecord } from "../protocol/record.ts";
 
-/** What a {@linkcode RecordBatch} is made of. */
+/**
+ * What a {@linkcode RecordBatch} is made of: to build one in a handler's
+ * test.
+ *
+ * @example
+ * ```ts
+ * import { RecordBatch, type RecordBatchInit } from "@sluice/kafka";
+ * const init: RecordBatchInit = {
+ *   topic: "orders",
+ *   partition: 0,
+ *   records: [],
+ *   nextOffset: 0n,
+ *   highWatermark: 0n,
+ *   ack: () => true,
+ * };
+ * new RecordBatch(init).ack(); // true
+ * ```
+ */
 export interface RecordBatchInit {
   /** Topic of every record. */
   topic: string;

@@ -32,27 +32,68 @@ export class Secret {
     this.#value = value;
   }
 
-  /** The value itself: call it only where the secret is used. */
+  /**
+   * The value itself: call it only where the secret is used.
+   *
+   * @example
+   * ```ts
+   * import { Secret } from "@sluice/kafka";
+   * new Secret("hunter2").reveal(); // "hunter2"
+   * ```
+   */
   reveal(): string {
     return this.#value;
   }
 
-  /** `<redacted>`. */
+  /**
+   * `<redacted>`.
+   *
+   * @example
+   * ```ts
+   * import { Secret } from "@sluice/kafka";
+   * `${new Secret("hunter2")}`; // "<redacted>"
+   * ```
+   */
   toString(): string {
     return REDACTED;
   }
 
-  /** `<redacted>`: `JSON.stringify` never shows the value. */
+  /**
+   * `<redacted>`: `JSON.stringify` never shows the value.
+   *
+   * @example
+   * ```ts
+   * import { Secret } from "@sluice/kafka";
+   * JSON.stringify({ password: new Secret("hunter2") }); // {"password":"<redacted>"}
+   * ```
+   */
   toJSON(): string {
     return REDACTED;
   }
 
-  /** `<redacted>` for `Deno.inspect` and `console.log`. */
+  /**
+   * `<redacted>` for `Deno.inspect` and `console.log`.
+   *
+   * @example
+   * ```ts
+   * import { Secret } from "@sluice/kafka";
+   * Deno.inspect(new Secret("hunter2")); // "<redacted>"
+   * ```
+   */
   [Symbol.for("Deno.customInspect")](): string {
     return REDACTED;
   }
 
-  /** `<redacted>` for `node:util`'s inspect. */
+  /**
+   * `<redacted>` for `node:util`'s inspect.
+   *
+   * @example
+   * ```ts
+   * import { inspect } from "node:util";
+   * import { Secret } from "@sluice/kafka";
+   * inspect(new Secret("hunter2")); // "<redacted>"
+   * ```
+   */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return REDACTED;
   }

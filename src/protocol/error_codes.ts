@@ -23,7 +23,17 @@
  * @module
  */
 
-/** What sluice knows about one Kafka error code. */
+/**
+ * What sluice knows about one Kafka error code.
+ *
+ * @example
+ * ```ts
+ * import { type ErrorInfo, errorInfo } from "@sluice/kafka";
+ * const info: ErrorInfo = errorInfo(6);
+ * info.name; // "NOT_LEADER_OR_FOLLOWER"
+ * info.retriable; // true
+ * ```
+ */
 export interface ErrorInfo {
   /** The numeric code on the wire (an int16). */
   readonly code: number;
@@ -47,7 +57,15 @@ export interface ErrorInfo {
   readonly description: string;
 }
 
-/** The name given to a code that is not in the table, e.g. `"UNKNOWN_ERROR_CODE_999"`. */
+/**
+ * The name given to a code that is not in the table, e.g. `"UNKNOWN_ERROR_CODE_999"`.
+ *
+ * @example
+ * ```ts
+ * import { errorName, type UnknownErrorName } from "@sluice/kafka";
+ * const name = errorName(999) as UnknownErrorName; // "UNKNOWN_ERROR_CODE_999"
+ * ```
+ */
 export type UnknownErrorName = `UNKNOWN_ERROR_CODE_${number}`;
 
 // Flags of a table row, or-ed together.
@@ -210,7 +228,16 @@ export const ErrorCode = {
   CONTROLLER_ID_NOT_REGISTERED: 136,
 } as const;
 
-/** Kafka's name of an error code it defines, e.g. `"NOT_LEADER_OR_FOLLOWER"`. */
+/**
+ * Kafka's name of an error code it defines, e.g. `"NOT_LEADER_OR_FOLLOWER"`.
+ *
+ * @example
+ * ```ts
+ * import { ErrorCode, type ErrorName } from "@sluice/kafka";
+ * const name: ErrorName = "OFFSET_OUT_OF_RANGE";
+ * ErrorCode[name]; // 1
+ * ```
+ */
 export type ErrorName = keyof typeof ErrorCode;
 
 /*

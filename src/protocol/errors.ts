@@ -36,7 +36,16 @@ export class KafkaError extends Error {
   }
 }
 
-/** Where in the record data a {@linkcode CorruptDataError} was found. */
+/**
+ * Where in the record data a {@linkcode CorruptDataError} was found.
+ *
+ * @example
+ * ```ts
+ * import { CorruptDataError, type DataLocation } from "@sluice/kafka";
+ * const where: DataLocation = { topic: "orders", partition: 3, offset: 1042n };
+ * new CorruptDataError("CRC mismatch", where).message; // names topic, partition and offset
+ * ```
+ */
 export interface DataLocation {
   /** Topic of the record data, when known. */
   topic?: string;
@@ -80,7 +89,16 @@ export class CorruptDataError extends KafkaError {
   }
 }
 
-/** Where and in which request a broker error code was met; all fields optional. */
+/**
+ * Where and in which request a broker error code was met; all fields optional.
+ *
+ * @example
+ * ```ts
+ * import { KafkaProtocolError, type KafkaProtocolErrorContext } from "@sluice/kafka";
+ * const context: KafkaProtocolErrorContext = { apiName: "Fetch", topic: "orders", partition: 0 };
+ * new KafkaProtocolError(6, context).message; // "Fetch failed for topic orders partition 0: ..."
+ * ```
+ */
 export interface KafkaProtocolErrorContext {
   /** The Kafka API whose response carried the code, e.g. `"Fetch"`, `"OffsetCommit"`. */
   apiName?: string;

@@ -14,7 +14,18 @@
  * @module
  */
 
-/** One record header: ordered, and keys may repeat. */
+/**
+ * One record header: ordered, and keys may repeat.
+ *
+ * @example
+ * ```ts
+ * import type { KafkaRecord, RecordHeader } from "@sluice/kafka";
+ * function traceId(record: KafkaRecord): string | undefined {
+ *   const h: RecordHeader | undefined = record.headers.find((h) => h.key === "trace-id");
+ *   return h?.value ? new TextDecoder().decode(h.value) : undefined;
+ * }
+ * ```
+ */
 export interface RecordHeader {
   /** Header key (UTF-8 on the wire; invalid sequences decode to U+FFFD). */
   readonly key: string;

@@ -14,7 +14,15 @@ import { HANDLERS } from "./handlers.ts";
 import { ClusterState, type PartitionState, type TopicState } from "./state.ts";
 import { narrowedVersions } from "./versions.ts";
 
-/** Options of {@linkcode EmbeddedCluster.start}. */
+/**
+ * Options of {@linkcode EmbeddedCluster.start}.
+ *
+ * @example
+ * ```ts
+ * import { EmbeddedCluster } from "@sluice/kafka/testing";
+ * await using cluster = await EmbeddedCluster.start({ brokers: 3 });
+ * ```
+ */
 export interface EmbeddedClusterOptions {
   /** Number of brokers (node ids 0 to brokers - 1; node 0 is the controller). @default 1 */
   brokers?: number;
@@ -56,7 +64,16 @@ export interface EmbeddedClusterOptions {
   advertisedVersions?: Partial<Record<ApiName, { min: number; max: number }>>;
 }
 
-/** Options of {@linkcode EmbeddedCluster.createTopic}. */
+/**
+ * Options of {@linkcode EmbeddedCluster.createTopic}.
+ *
+ * @example
+ * ```ts
+ * import { EmbeddedCluster } from "@sluice/kafka/testing";
+ * await using cluster = await EmbeddedCluster.start({ brokers: 3 });
+ * await cluster.createTopic("orders", { partitions: 6, replicationFactor: 3 });
+ * ```
+ */
 export interface EmbeddedTopicOptions {
   /** Number of partitions. @default 1 */
   partitions?: number;
@@ -66,7 +83,17 @@ export interface EmbeddedTopicOptions {
   configs?: Record<string, string>;
 }
 
-/** A partition of the embedded cluster, as metadata describes it. */
+/**
+ * A partition of the embedded cluster, as metadata describes it.
+ *
+ * @example
+ * ```ts
+ * import { EmbeddedCluster } from "@sluice/kafka/testing";
+ * await using cluster = await EmbeddedCluster.start();
+ * const topic = await cluster.createTopic("orders", { partitions: 2 });
+ * topic.partitions[1].leader; // the node id of its leader
+ * ```
+ */
 export interface EmbeddedPartitionInfo {
   /** Partition index. */
   readonly partition: number;
@@ -82,7 +109,17 @@ export interface EmbeddedPartitionInfo {
   readonly highWatermark: bigint;
 }
 
-/** A topic of the embedded cluster. */
+/**
+ * A topic of the embedded cluster.
+ *
+ * @example
+ * ```ts
+ * import { EmbeddedCluster } from "@sluice/kafka/testing";
+ * await using cluster = await EmbeddedCluster.start();
+ * await cluster.createTopic("orders");
+ * cluster.topic("orders")?.topicId; // a base64url UUID
+ * ```
+ */
 export interface EmbeddedTopicInfo {
   /** Topic name. */
   readonly name: string;
@@ -92,7 +129,17 @@ export interface EmbeddedTopicInfo {
   readonly partitions: readonly EmbeddedPartitionInfo[];
 }
 
-/** A record for {@linkcode EmbeddedCluster.produce}; strings are written as UTF-8. */
+/**
+ * A record for {@linkcode EmbeddedCluster.produce}; strings are written as UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { EmbeddedCluster } from "@sluice/kafka/testing";
+ * await using cluster = await EmbeddedCluster.start();
+ * await cluster.createTopic("orders");
+ * cluster.produce("orders", 0, [{ key: "c-1", value: "{}", headers: [{ key: "v", value: "1" }] }]);
+ * ```
+ */
 export interface EmbeddedRecord {
   /** Key; absent or null for none. */
   readonly key?: string | Uint8Array | null;
@@ -104,7 +151,17 @@ export interface EmbeddedRecord {
   readonly timestamp?: number;
 }
 
-/** A consumer group as the embedded cluster's coordinator holds it. */
+/**
+ * A consumer group as the embedded cluster's coordinator holds it.
+ *
+ * @example
+ * ```ts
+ * import { EmbeddedCluster } from "@sluice/kafka/testing";
+ * await using cluster = await EmbeddedCluster.start();
+ * const group = cluster.group("billing");
+ * group.state; // "Dead" for a group nobody joined
+ * ```
+ */
 export interface EmbeddedGroupInfo {
   /** Group id. */
   readonly groupId: string;
