@@ -68,7 +68,7 @@ suiteTest(
       groupId: `pipe-${crypto.randomUUID()}`,
       input,
       output,
-      delayMs: 5,
+      delayMs: 30,
     };
     const first = startPipeline(config);
     // Kill once a good part is through, without warning (no commit, no LeaveGroup).

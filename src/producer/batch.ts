@@ -7,8 +7,11 @@
  * @module
  */
 
+import { compress } from "../protocol/compression/mod.ts";
 import type { KafkaError } from "../protocol/errors.ts";
-import type { RecordToEncode } from "../protocol/wire_batch.ts";
+import { assembleBatch } from "../protocol/wire_batch_encode.ts";
+import { RECORDS_AT } from "../protocol/wire_batch_format.ts";
+import { type RecordFields, RecordsWriter } from "../protocol/wire_records_writer.ts";
 import type { RecordMetadata } from "./errors.ts";
 
 /**
@@ -43,6 +46,12 @@ export interface ProducerRecord {
   timestamp?: number;
 }
 
+/**
+ * Memory a buffered record costs beyond its encoded bytes (its timestamp,
+ * outcome and index slots), charged to `bufferMemory` with them.
+ */
+export const RECORD_OVERHEAD = 24;
+
 /** Fixed bytes of a record batch before its records (magic v2). */
 export const BATCH_OVERHEAD = 61;
 
@@ -57,15 +66,19 @@ function isBytes(v: unknown): boolean {
   return typeof v === "string" || v instanceof Uint8Array;
 }
 
+/** A record normalized to bytes, with its timestamp and an upper bound of its encoded size. */
+export interface NormalizedRecord extends RecordFields {
+  /** Create time, ms since the epoch. */
+  readonly timestamp: number;
+  /** At least its encoded size in a batch (varints at their widest). */
+  readonly size: number;
+}
+
 /**
- * The record as the batch encoder takes it, and its size estimate (an upper
- * bound of its encoded size: varints at their widest). Throws a `TypeError`
- * naming the field when the record is malformed.
+ * The record as bytes, and its size estimate. Throws a `TypeError` naming
+ * the field when the record is malformed.
  */
-export function normalizeRecord(r: ProducerRecord, now: number): {
-  record: RecordToEncode;
-  size: number;
-} {
+export function normalizeRecord(r: ProducerRecord, now: number): NormalizedRecord {
   if (typeof r !== "object" || r === null) throw new TypeError("A record must be an object");
   if (typeof r.topic !== "string" || r.topic === "") {
     throw new TypeError("record.topic must be a non-empty string");
@@ -102,11 +115,24 @@ export function normalizeRecord(r: ProducerRecord, now: number): {
       return { key: h.key, value: v };
     });
   }
-  return { record: { key, value, headers, timestamp: r.timestamp ?? now }, size };
+  return { key, value, headers, timestamp: r.timestamp ?? now, size };
 }
 
-/** The outcomes of one `send()` (or one write), filled in as batches complete. */
-export class SendGroup {
+/** Where the outcomes of records go, as their batches finish. */
+export interface Outcomes {
+  /**
+   * False when only failures matter (a stream): delivered records then cost
+   * no metadata object.
+   */
+  readonly wantsMetadata: boolean;
+  /** Record `index`'s outcome (metadata only when `wantsMetadata`). */
+  set(index: number, outcome: RecordMetadata | KafkaError | null): void;
+}
+
+/** The outcomes of one `send()`, filled in as batches complete. */
+export class SendGroup implements Outcomes {
+  /** Every outcome is kept (send() returns them). */
+  readonly wantsMetadata = true;
   readonly results: (RecordMetadata | KafkaError | undefined)[];
   #left: number;
   readonly #done: (group: SendGroup) => void;
@@ -120,8 +146,8 @@ export class SendGroup {
   }
 
   /** Records the outcome of record `index` (the first outcome counts). */
-  set(index: number, outcome: RecordMetadata | KafkaError): void {
-    if (this.results[index] !== undefined) return;
+  set(index: number, outcome: RecordMetadata | KafkaError | null): void {
+    if (outcome === null || this.results[index] !== undefined) return;
     this.results[index] = outcome;
     if (--this.#left === 0) this.#done(this);
   }
@@ -139,18 +165,16 @@ export function newOrder(): number {
   return nextOrder++;
 }
 
-/** Records of one partition written together; retried whole, keeping its sequence. */
+/**
+ * Records of one partition written together; retried whole, keeping its
+ * sequence. Records are encoded as they are appended (a {@linkcode RecordsWriter}),
+ * so what a batch holds, and what `bufferMemory` counts, is bytes.
+ */
 export class ProducerBatch {
   /** Creation order: the order batches of a partition must be written in. */
   order: number = newOrder();
-  /** The records, in call order. */
-  readonly records: RecordToEncode[] = [];
-  /** Where each record's outcome goes. */
-  readonly slots: { group: SendGroup; index: number }[] = [];
-  /** Estimated bytes (the memory it holds): the sum of `sizes`. */
+  /** Bytes of encoded records. */
   bytes: number = 0;
-  /** Each record's estimated size. */
-  readonly sizes: number[] = [];
   /** No more records go in (full, or being sent). */
   closed: boolean = false;
   /** Sequence of the first record (idempotence), -1 until first sent. */
@@ -167,19 +191,67 @@ export class ProducerBatch {
   finished: boolean = false;
   /** Resolves once finished. */
   readonly done: Promise<void>;
+  /** Each record's create time. */
+  readonly timestamps: number[] = [];
+  readonly #groups: Outcomes[] = [];
+  readonly #indexes: number[] = [];
+  #records: RecordsWriter;
   #resolveDone!: () => void;
 
-  /** A new batch, created now. */
-  constructor(readonly topic: string, readonly partition: number, readonly createdAt: number) {
+  /** A new batch, created now; `inPlace`: keep room for the header (uncompressed batches). */
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly createdAt: number,
+    readonly inPlace = true,
+    capacity = 1024,
+  ) {
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    this.#records = new RecordsWriter(capacity, inPlace ? RECORDS_AT : 0);
   }
 
-  /** Appends a record whose outcome goes to `group[index]`. */
-  add(record: RecordToEncode, size: number, group: SendGroup, index: number): void {
-    this.records.push(record);
-    this.sizes.push(size);
-    this.slots.push({ group, index });
+  /** Memory held, as charged to `bufferMemory`: encoded bytes plus {@linkcode RECORD_OVERHEAD} per record. */
+  get held(): number {
+    return this.bytes + this.count * RECORD_OVERHEAD;
+  }
+
+  /** Records in the batch. */
+  get count(): number {
+    return this.#records.count;
+  }
+
+  /** Appends a record whose outcome goes to `group[index]`; returns its encoded size. */
+  add(record: NormalizedRecord, group: Outcomes, index: number): number {
+    const base = this.timestamps.length > 0 ? this.timestamps[0] : record.timestamp;
+    const size = this.#records.append(record, this.count, record.timestamp - base);
+    this.timestamps.push(record.timestamp);
+    this.#groups.push(group);
+    this.#indexes.push(index);
     this.bytes += size;
+    return size;
+  }
+
+  /** The wire batch: header (producer id, epoch, sequence) + records, compressed with `codec`. */
+  encode(codec: number, producerId: bigint, producerEpoch: number): Uint8Array {
+    let max = -1;
+    for (const t of this.timestamps) if (t > max) max = t;
+    const fields = {
+      baseOffset: 0n,
+      partitionLeaderEpoch: -1,
+      attributes: codec,
+      lastOffsetDelta: this.count - 1,
+      baseTimestamp: this.timestamps[0],
+      maxTimestamp: max,
+      producerId,
+      producerEpoch,
+      baseSequence: this.baseSequence,
+      recordCount: this.count,
+    };
+    return codec === 0 && this.inPlace
+      ? assembleBatch(fields, { inPlace: this.#records.withHeadroom() })
+      : assembleBatch(fields, {
+        records: codec === 0 ? this.#records.records() : compress(codec, this.#records.records()),
+      });
   }
 
   /**
@@ -188,14 +260,28 @@ export class ProducerBatch {
    * on its own).
    */
   split(): ProducerBatch[] {
-    return this.records.map((r, i) => {
-      const one = new ProducerBatch(this.topic, this.partition, this.createdAt);
-      one.order = this.order + (i + 1) / (this.records.length + 1);
-      one.add(r, this.sizes[i], this.slots[i].group, this.slots[i].index);
+    const out: ProducerBatch[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const one = new ProducerBatch(this.topic, this.partition, this.createdAt, this.inPlace, 16);
+      const { writer, timestamp } = this.#records.single(
+        i,
+        this.timestamps[0],
+        this.inPlace ? RECORDS_AT : 0,
+      );
+      one.#records = writer;
+      one.timestamps.push(timestamp);
+      one.#groups.push(this.#groups[i]);
+      one.#indexes.push(this.#indexes[i]);
+      one.bytes = writer.size;
+      one.order = this.order + (i + 1) / (this.count + 1);
       one.closed = true;
       one.attempts = this.attempts;
-      return one;
-    });
+      out.push(one);
+    }
+    // Memory is released as it was charged: the parts hold what the batch did.
+    const parts = out.reduce((n, b) => n + b.bytes, 0);
+    if (out.length > 0) out[out.length - 1].bytes += this.bytes - parts;
+    return out;
   }
 
   /** Ends the batch without outcomes: its records moved to other batches (`split`). */
@@ -204,14 +290,22 @@ export class ProducerBatch {
     this.#resolveDone();
   }
 
-  /** Marks the batch finished, each record with `outcome(i)`. */
-  finish(outcome: (i: number) => RecordMetadata | KafkaError): void {
+  /** Marks the batch delivered; `metadata(i)` is made only for outcomes that keep it. */
+  succeed(metadata: (i: number) => RecordMetadata): void {
     if (this.finished) return;
     this.finished = true;
-    for (let i = 0; i < this.slots.length; i++) {
-      const s = this.slots[i];
-      s.group.set(s.index, outcome(i));
+    for (let i = 0; i < this.#groups.length; i++) {
+      const g = this.#groups[i];
+      g.set(this.#indexes[i], g.wantsMetadata ? metadata(i) : null);
     }
+    this.#resolveDone();
+  }
+
+  /** Marks the batch failed: every record with `error`. */
+  fail(error: KafkaError): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (let i = 0; i < this.#groups.length; i++) this.#groups[i].set(this.#indexes[i], error);
     this.#resolveDone();
   }
 }

@@ -14,7 +14,9 @@ import {
   BATCH_OVERHEAD,
   newOrder,
   normalizeRecord,
+  type Outcomes,
   type ProducerRecord,
+  RECORD_OVERHEAD,
   SendGroup,
 } from "./batch.ts";
 import {
@@ -95,6 +97,12 @@ export class Producer {
   #metadataTimer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | null = null;
   #writableController: WritableStreamDefaultController | undefined;
+  readonly #streamOutcomes: Outcomes = {
+    wantsMetadata: false,
+    set: (_index, outcome) => {
+      if (outcome instanceof Error) this.#writableController?.error(outcome);
+    },
+  };
 
   /**
    * Creates the producer. Nothing connects until the first record.
@@ -123,18 +131,16 @@ export class Producer {
     });
     this.#sticky = new StickyPartitioner(o.batchSize);
     this.#sender = new Sender(this.#cluster, o, {
-      released: (b) => this.#release(b.bytes),
+      released: (b) => this.#release(b.held),
       staleMetadata: (topics) => this.#refreshStale(topics),
     });
     this.writable = new WritableStream<ProducerRecord>({
       start: (controller) => {
         this.#writableController = controller;
       },
-      write: (record) =>
-        this.#enqueue([record], (group) => {
-          const r = group.results[0];
-          if (r instanceof Error) this.#writableController?.error(r);
-        }),
+      // One Outcomes for the whole stream: a delivered record costs no
+      // object, a failed one errors the stream.
+      write: (record) => this.#enqueue([record], this.#streamOutcomes),
       close: () => this.flush(),
     });
     if (o.signal) {
@@ -314,13 +320,16 @@ export class Producer {
   // Appending records, in call order
 
   /** Appends records in order (behind earlier appends that had to wait). */
-  #enqueue(records: readonly ProducerRecord[], done: (group: SendGroup) => void): Promise<void> {
+  #enqueue(
+    records: readonly ProducerRecord[],
+    done: ((group: SendGroup) => void) | Outcomes,
+  ): Promise<void> {
     if (this.#closing) {
       return Promise.reject(
         new ProducerClosedError("The producer is closed: no record can be sent after close()"),
       );
     }
-    const group = new SendGroup(records.length, done);
+    const group = typeof done === "function" ? new SendGroup(records.length, done) : done;
     const deadline = Date.now() + this.#o.maxBlockMs;
     const run = () => this.#appendFrom(records, 0, group, deadline);
     if (this.#waiting === 0) {
@@ -342,7 +351,7 @@ export class Producer {
   #appendFrom(
     records: readonly ProducerRecord[],
     i: number,
-    group: SendGroup,
+    group: Outcomes,
     deadline: number,
   ): Promise<void> | undefined {
     const now = Date.now();
@@ -368,7 +377,7 @@ export class Producer {
   #appendOne(
     r: ProducerRecord,
     index: number,
-    group: SendGroup,
+    group: Outcomes,
     now: number,
     deadline: number,
   ): Promise<void> | undefined {
@@ -386,7 +395,8 @@ export class Producer {
       group.set(index, new KafkaError(`Invalid record: ${(e as Error).message}`, { cause: e }));
       return undefined;
     }
-    const { record, size } = normalized;
+    const record = normalized;
+    const size = record.size;
     const topic = this.#cluster.topics.get(r.topic);
     if (topic === undefined || topic.errorCode !== 0 || topic.partitions.size === 0) {
       return this.#awaitTopic(r.topic, deadline);
@@ -424,10 +434,10 @@ export class Producer {
         available.length > 0 ? available : [...topic.partitions.keys()],
       );
     }
+    // The estimate is an upper bound; what is held is the encoded size.
     if (this.#used + size > this.#o.bufferMemory) return this.#awaitMemory(deadline, r.topic);
-    this.#used += size;
     const batch = this.#sender.openBatch(r.topic, partition, size, now);
-    batch.add(record, size, group, index);
+    this.#used += batch.add(record, group, index) + RECORD_OVERHEAD;
     this.#sender.filled(batch);
     return undefined;
   }

@@ -24,7 +24,6 @@ import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import { KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
 import { InitProducerIdApi } from "../protocol/messages/init_producer_id.ts";
 import { ProduceApi, type ProduceRequest } from "../protocol/messages/produce.ts";
-import { encodeRecordBatch } from "../protocol/wire_batch.ts";
 import type { Cluster } from "../net/cluster.ts";
 import { ConnectionError } from "../net/errors.ts";
 import { backoffMs } from "../util/async.ts";
@@ -70,7 +69,7 @@ class Written implements RecordMetadata {
   }
 
   get timestamp(): number {
-    return this.#appendTime >= 0 ? this.#appendTime : this.#batch.records[this.#index].timestamp!;
+    return this.#appendTime >= 0 ? this.#appendTime : this.#batch.timestamps[this.#index];
   }
 
   toJSON(): object {
@@ -162,13 +161,21 @@ export class Sender {
     let batch = pq.queue.at(-1);
     if (
       batch === undefined || batch.closed ||
-      (batch.records.length > 0 && batch.bytes + size > this.#o.batchSize)
+      (batch.count > 0 && batch.bytes + size > this.#o.batchSize)
     ) {
       if (batch !== undefined && !batch.closed) {
         batch.closed = true;
         this.wake();
       }
-      batch = new ProducerBatch(topic, partition, now);
+      // Uncompressed batches are assembled around their records in place;
+      // a first buffer of a batch's size saves regrowing.
+      batch = new ProducerBatch(
+        topic,
+        partition,
+        now,
+        this.#o.compression === 0,
+        Math.min(Math.max(size, this.#o.batchSize), 1 << 20),
+      );
       pq.queue.push(batch);
       if (pq.queue.length === 1) this.#scheduleAt(now + this.#o.lingerMs);
     }
@@ -314,20 +321,12 @@ export class Sender {
   #encode(pq: PartitionQueue, batch: ProducerBatch): Uint8Array {
     if (this.#o.idempotent && batch.baseSequence < 0) {
       batch.baseSequence = pq.nextSequence;
-      pq.nextSequence = addSequence(pq.nextSequence, batch.records.length);
+      pq.nextSequence = addSequence(pq.nextSequence, batch.count);
       batch.encoded = null;
     }
-    batch.encoded ??= encodeRecordBatch({
-      records: batch.records,
-      compression: this.#o.compression,
-      ...(this.#o.idempotent
-        ? {
-          producerId: this.#producerId,
-          producerEpoch: this.#producerEpoch,
-          baseSequence: batch.baseSequence,
-        }
-        : {}),
-    });
+    batch.encoded ??= this.#o.idempotent
+      ? batch.encode(this.#o.compression, this.#producerId, this.#producerEpoch)
+      : batch.encode(this.#o.compression, -1n, -1);
     return batch.encoded;
   }
 
@@ -443,7 +442,7 @@ export class Sender {
     }
     if (
       (code === ErrorCode.MESSAGE_TOO_LARGE || code === ErrorCode.RECORD_LIST_TOO_LARGE) &&
-      b.records.length > 1
+      b.count > 1
     ) {
       // As Java's producer: split, so that only a record too large alone fails.
       this.#leaveInFlight(b);
@@ -486,11 +485,11 @@ export class Sender {
     if (b.finished) return;
     const pq = this.#queue(b);
     if (b.baseSequence >= 0) {
-      pq.ackedSequence = addSequence(b.baseSequence, b.records.length);
+      pq.ackedSequence = addSequence(b.baseSequence, b.count);
       pq.established = true;
     }
     const appendTime = logAppendTime >= 0n ? Number(logAppendTime) : -1;
-    b.finish((i) => new Written(b, baseOffset, appendTime, i));
+    b.succeed((i) => new Written(b, baseOffset, appendTime, i));
     this.#hooks.released(b);
   }
 
@@ -512,7 +511,7 @@ export class Sender {
 
   #timeout(b: ProducerBatch, cause: KafkaError | undefined): ProducerTimeoutError {
     return new ProducerTimeoutError(
-      `${b.records.length} record(s) for ${b.topic}/${b.partition} not delivered within ` +
+      `${b.count} record(s) for ${b.topic}/${b.partition} not delivered within ` +
         `deliveryTimeoutMs (${this.#o.deliveryTimeoutMs} ms) after ${b.attempts} attempt(s)` +
         (cause ? `; last error: ${cause.message}` : ""),
       { cause },
@@ -530,7 +529,7 @@ export class Sender {
   #fail(b: ProducerBatch, err: KafkaError): void {
     this.#leaveInFlight(b);
     if (b.finished) return;
-    b.finish(() => err);
+    b.fail(err);
     this.#hooks.released(b);
   }
 

@@ -9,6 +9,7 @@
 
 import { compress } from "./compression/mod.ts";
 import { crc32c } from "./crc32c.ts";
+import { RecordsWriter } from "./wire_records_writer.ts";
 import {
   ATTRIBUTES_AT,
   BASE_SEQUENCE_AT,
@@ -32,8 +33,6 @@ import {
   TIMESTAMP_TYPE_LOG_APPEND,
   TRANSACTIONAL,
 } from "./wire_batch_format.ts";
-
-const NO_KEYS: Uint8Array[] = [];
 
 /** One record to encode. */
 export interface RecordToEncode {
@@ -104,8 +103,6 @@ export interface ControlBatchInput {
   timestamp?: number;
 }
 
-const utf8 = new TextEncoder();
-
 /**
  * Encodes a complete magic v2 record batch with a correct CRC32C.
  *
@@ -130,11 +127,12 @@ export function encodeRecordBatch(input: RecordBatchInput): Uint8Array {
   const records = input.records;
   const baseTimestamp = input.baseTimestamp ??
     records.find((r) => r.timestamp !== undefined)?.timestamp ?? Date.now();
-
-  // Pass 1: sizes, so the records are written into one exact buffer.
-  const headerKeys: Uint8Array[][] = [];
-  const bodySizes: number[] = [];
-  let recordsSize = 0;
+  const codec = input.compression ?? 0;
+  if ((codec & ~COMPRESSION_MASK) !== 0) {
+    throw new RangeError(`compression codec ${codec} is invalid`);
+  }
+  // Uncompressed, the records go straight after the header's room.
+  const w = new RecordsWriter(64 * records.length, codec === 0 ? RECORDS_AT : 0);
   let maxTimestamp = -1;
   let previousDelta = -1;
   for (let i = 0; i < records.length; i++) {
@@ -146,52 +144,15 @@ export function encodeRecordBatch(input: RecordBatchInput): Uint8Array {
       throw new RangeError(`record ${i} offset delta ${offsetDelta} does not increase`);
     }
     previousDelta = offsetDelta;
-    const keys = r.headers === undefined || r.headers.length === 0
-      ? NO_KEYS
-      : r.headers.map((h) => utf8.encode(h.key));
-    headerKeys.push(keys);
-    let size = 1 + varlongSize(timestamp - baseTimestamp) + varintSize(offsetDelta) +
-      bytesSize(r.key ?? null) + bytesSize(r.value) + varintSize(keys.length);
-    for (let h = 0; h < keys.length; h++) {
-      size += bytesSize(keys[h]) + bytesSize(r.headers![h].value);
-    }
-    bodySizes.push(size);
-    recordsSize += varintSize(size) + size;
+    w.append(r, offsetDelta, timestamp - baseTimestamp);
   }
-
-  // Pass 2: the records; uncompressed, straight into the batch's buffer.
-  const codec = input.compression ?? 0;
-  const whole = codec === 0 ? new Uint8Array(RECORDS_AT + recordsSize) : undefined;
-  let body: Uint8Array = whole ? whole.subarray(RECORDS_AT) : new Uint8Array(recordsSize);
-  const w = new Writer(body);
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i];
-    w.varint(bodySizes[i]);
-    w.byte(0); // record attributes: unused
-    w.varlong((r.timestamp ?? baseTimestamp) - baseTimestamp);
-    w.varint(r.offsetDelta ?? i);
-    w.bytes(r.key ?? null);
-    w.bytes(r.value);
-    const keys = headerKeys[i];
-    w.varint(keys.length);
-    for (let h = 0; h < keys.length; h++) {
-      w.bytes(keys[h]);
-      w.bytes(r.headers![h].value);
-    }
-  }
-
-  if ((codec & ~COMPRESSION_MASK) !== 0) {
-    throw new RangeError(`compression codec ${codec} is invalid`);
-  }
-  if (codec !== 0) body = compress(codec, body);
-
   let attributes = codec;
   if (input.transactional) attributes |= TRANSACTIONAL;
   if (input.logAppendTime !== undefined) {
     attributes |= TIMESTAMP_TYPE_LOG_APPEND;
     maxTimestamp = input.logAppendTime;
   }
-  return assemble({
+  const fields: BatchFields = {
     baseOffset: input.baseOffset ?? 0n,
     partitionLeaderEpoch: input.partitionLeaderEpoch ?? -1,
     attributes,
@@ -204,8 +165,10 @@ export function encodeRecordBatch(input: RecordBatchInput): Uint8Array {
     producerEpoch: input.producerEpoch ?? -1,
     baseSequence: input.baseSequence ?? -1,
     recordCount: records.length,
-    records: body,
-  }, whole);
+  };
+  return codec === 0
+    ? assembleBatch(fields, { inPlace: w.withHeadroom() })
+    : assembleBatch(fields, { records: compress(codec, w.records()) });
 }
 
 /**
@@ -252,25 +215,60 @@ export function encodeControlBatch(input: ControlBatchInput): Uint8Array {
   return batch;
 }
 
-interface BatchFields {
+/** The header fields of a record batch (everything but the records and the CRC). */
+export interface BatchFields {
+  /** Offset of the first record; brokers overwrite it on Produce. */
   baseOffset: bigint;
+  /** Leader epoch; -1 from a producer. */
   partitionLeaderEpoch: number;
+  /** Codec, timestamp type, transactional and control bits. */
   attributes: number;
+  /** Offset delta of the last record. */
   lastOffsetDelta: number;
+  /** Timestamp the records' deltas are relative to. */
   baseTimestamp: number;
+  /** Largest record timestamp (or the log append time). */
   maxTimestamp: number;
+  /** Producer id; -1 for none. */
   producerId: bigint;
+  /** Producer epoch; -1 for none. */
   producerEpoch: number;
+  /** Sequence of the first record; -1 for none. */
   baseSequence: number;
+  /** Records in the batch. */
   recordCount: number;
-  records: Uint8Array;
 }
 
-/** Writes the 61-byte header in front of the (possibly compressed) records and signs it. */
-function assemble(f: BatchFields, inPlace?: Uint8Array): Uint8Array {
-  // `inPlace` already holds the records after the header's room.
-  const out = inPlace ?? new Uint8Array(RECORDS_AT + f.records.length);
-  const view = new DataView(out.buffer);
+/**
+ * Writes the 61-byte header in front of the records and signs it (CRC32C):
+ * either `records` (compressed or not), copied after a new header, or
+ * `inPlace`, a buffer whose first 61 bytes are free and whose rest holds the
+ * records already.
+ *
+ * @example
+ * ```ts
+ * import { assembleBatch } from "./wire_batch_encode.ts";
+ * const batch = assembleBatch({
+ *   baseOffset: 0n,
+ *   partitionLeaderEpoch: -1,
+ *   attributes: 0,
+ *   lastOffsetDelta: 0,
+ *   baseTimestamp: 0,
+ *   maxTimestamp: 0,
+ *   producerId: -1n,
+ *   producerEpoch: -1,
+ *   baseSequence: -1,
+ *   recordCount: 0,
+ * }, { records: new Uint8Array(0) });
+ * batch.length; // 61
+ * ```
+ */
+export function assembleBatch(
+  f: BatchFields,
+  body: { records: Uint8Array } | { inPlace: Uint8Array },
+): Uint8Array {
+  const out = "inPlace" in body ? body.inPlace : new Uint8Array(RECORDS_AT + body.records.length);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setBigInt64(0, f.baseOffset);
   view.setInt32(BATCH_LENGTH_AT, out.length - LOG_OVERHEAD);
   view.setInt32(PARTITION_LEADER_EPOCH_AT, f.partitionLeaderEpoch);
@@ -283,81 +281,7 @@ function assemble(f: BatchFields, inPlace?: Uint8Array): Uint8Array {
   view.setInt16(PRODUCER_EPOCH_AT, f.producerEpoch);
   view.setInt32(BASE_SEQUENCE_AT, f.baseSequence);
   view.setInt32(RECORD_COUNT_AT, f.recordCount);
-  if (inPlace === undefined) out.set(f.records, RECORDS_AT);
+  if ("records" in body) out.set(body.records, RECORDS_AT);
   view.setUint32(CRC_AT, crc32c(out, ATTRIBUTES_AT));
   return out;
-}
-
-/** Sequential writer of the record fields into a buffer sized by pass 1. */
-class Writer {
-  #buf: Uint8Array;
-  #pos = 0;
-
-  constructor(buf: Uint8Array) {
-    this.#buf = buf;
-  }
-
-  byte(b: number): void {
-    this.#buf[this.#pos++] = b;
-  }
-
-  /** Zigzag varint of an int32. */
-  varint(n: number): void {
-    let u = ((n << 1) ^ (n >> 31)) >>> 0;
-    while (u >= 0x80) {
-      this.#buf[this.#pos++] = (u & 0x7f) | 0x80;
-      u >>>= 7;
-    }
-    this.#buf[this.#pos++] = u;
-  }
-
-  /** Zigzag varlong of a safe integer. */
-  varlong(n: number): void {
-    let u = zigzagLong(n);
-    while (u >= 0x80) {
-      this.#buf[this.#pos++] = (u % 0x80) | 0x80;
-      u = Math.floor(u / 0x80);
-    }
-    this.#buf[this.#pos++] = u;
-  }
-
-  /** Length-prefixed bytes; length -1 for null. */
-  bytes(b: Uint8Array | null): void {
-    if (b === null) {
-      this.varint(-1);
-      return;
-    }
-    this.varint(b.length);
-    this.#buf.set(b, this.#pos);
-    this.#pos += b.length;
-  }
-}
-
-function zigzagLong(n: number): number {
-  if (!Number.isSafeInteger(n) || Math.abs(n) > 2 ** 51) {
-    throw new RangeError(`timestamp delta ${n} is not an integer that fits a varlong here`);
-  }
-  return n >= 0 ? n * 2 : -n * 2 - 1;
-}
-
-function varintSize(n: number): number {
-  if (!Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) {
-    throw new RangeError(`${n} does not fit an int32 varint`);
-  }
-  const u = ((n << 1) ^ (n >> 31)) >>> 0;
-  return u < 0x80 ? 1 : u < 0x4000 ? 2 : u < 0x200000 ? 3 : u < 0x10000000 ? 4 : 5;
-}
-
-function varlongSize(n: number): number {
-  let u = zigzagLong(n);
-  let size = 1;
-  while (u >= 0x80) {
-    u = Math.floor(u / 0x80);
-    size++;
-  }
-  return size;
-}
-
-function bytesSize(b: Uint8Array | null): number {
-  return b === null ? 1 : varintSize(b.length) + b.length;
 }
