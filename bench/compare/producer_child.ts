@@ -4,12 +4,12 @@
  * `bench/compare/producers.ts`.
  *
  *     deno run -A bench/compare/producer_child.ts --brokers 127.0.0.1:9092 --topic T \
- *       --records 1000000 --size 100 --codec none --mode send [--chunk 1000]
+ *       --records 1000000 --size 100 --codec none --mode send [--chunk 1000] [--batch-size B]
  *
  * Writes `--records` records without keys, each value the same `--size`
  * random bytes A–Z (as Kafka's `ProducerPerformance` does), `acks: "all"`,
  * idempotence on (the default), Java's defaults otherwise (`lingerMs` 5,
- * `batchSize` 16384, `bufferMemory` 32 MiB).
+ * `batchSize` 16384 unless `--batch-size`, `bufferMemory` 32 MiB).
  *
  * - `--mode send`: `send()` with arrays of `--chunk` records; sends are not
  *   awaited one by one: up to 32 MiB of records (the buffer) are in
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     acks: "all",
     compression: flag("codec", "none") as CompressionName,
     lingerMs: 5,
-    batchSize: 16384,
+    batchSize: Number(flag("batch-size", "16384")),
   });
   const t0 = performance.now();
   const cpu0 = cpuSeconds();
