@@ -323,7 +323,7 @@ interface PeerResult {
 let nodeSetup: Promise<{ dir: string; node: string; major: number } | string> | null = null;
 
 /** Installs the npm peers for Node once (cached across runs); resolves with a reason on failure. */
-function setupNode(): Promise<{ dir: string; node: string; major: number } | string> {
+export function setupNode(): Promise<{ dir: string; node: string; major: number } | string> {
   nodeSetup ??= (async () => {
     const v = await run("node", ["--version"], { track: false }).catch(() => null);
     if (v === null || v.code !== 0) return "no `node` on PATH";
@@ -365,7 +365,7 @@ function setupNode(): Promise<{ dir: string; node: string; major: number } | str
 let denoSetup: Promise<string | null> | null = null;
 
 /** Caches the npm peers for Deno once (Deno's own cache); resolves with a reason on failure. */
-function setupDeno(): Promise<string | null> {
+export function setupDeno(): Promise<string | null> {
   denoSetup ??= (async () => {
     const r = await run(Deno.execPath(), [
       "cache",

@@ -7,6 +7,7 @@
  *     deno task bench:compare --quick              # 100 B uncompressed, ours vs Java (1–2 min)
  *     deno task bench:compare --cells 100B-none,1KB-lz4 --peers ours,java,kcat --reps 1
  *     KAFKA_BROKERS=host:port deno task bench:compare ...      # an existing broker
+ *     deno task bench:compare --producers [--quick] ...        # the producer cells (producers.ts)
  *
  * Flags:
  * - `--quick`: one small cell (100B-none, 150,000 records), ours (assign) and
@@ -357,6 +358,12 @@ async function writeOutputs(flags: Flags, input: ReportInput): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (Deno.args[0] === "--producers") {
+    // The producer cells: bench/compare/producers.ts (`deno task bench:produce`).
+    const producers = await import("./producers.ts");
+    await producers.main(Deno.args.slice(1));
+    return;
+  }
   const flags = parseFlags(Deno.args);
   if (flags.render) {
     await writeOutputs(flags, fromJson(await Deno.readTextFile(flags.render)));

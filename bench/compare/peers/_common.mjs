@@ -108,3 +108,70 @@ export function deadline(ms, t) {
 export function finish(obj) {
   process.stdout.write(JSON.stringify(obj) + "\n", () => process.exit(0));
 }
+
+/**
+ * The flags of the producer peers (`*_produce.mjs`): `--brokers`, `--topic`,
+ * `--records`, `--size`, `--codec` (none|lz4), `--chunk` (1000), `--lib`.
+ */
+export function produceFlags() {
+  const args = process.argv.slice(2);
+  const get = (name, fallback) => {
+    const i = args.indexOf(`--${name}`);
+    if (i >= 0 && i + 1 < args.length) return args[i + 1];
+    if (fallback !== undefined) return fallback;
+    throw new Error(`peer: --${name} is required`);
+  };
+  return {
+    brokers: get("brokers").split(","),
+    topic: get("topic"),
+    records: Number(get("records")),
+    size: Number(get("size")),
+    codec: get("codec", "none"),
+    chunk: Number(get("chunk", "1000")),
+    lib: get("lib"),
+  };
+}
+
+/** `size` random bytes A–Z, the one value of every record (as Kafka's ProducerPerformance). */
+export function payload(size) {
+  const value = new Uint8Array(size);
+  for (let i = 0; i < size; i++) value[i] = 65 + Math.floor(Math.random() * 26);
+  return value;
+}
+
+/**
+ * `connect()`, then writes `records` records in chunks of `chunk` with
+ * `sendChunk(n)` (which resolves once that chunk is acknowledged), keeping
+ * at most 32 MiB of records in unacknowledged sends, as ours does (its
+ * buffer size); then `close()`. The window: from before `connect()` (ours
+ * and Java's producers connect on their first send, inside theirs) to
+ * `close()` resolved. Returns the result line's object.
+ */
+export async function timedWrites(records, chunk, size, connect, sendChunk, close) {
+  const budget = 32 * 1024 * 1024;
+  const t0 = performance.now();
+  const cpu0 = cpuSeconds();
+  await connect();
+  const outstanding = [];
+  let outstandingBytes = 0;
+  let acked = 0;
+  for (let sent = 0; sent < records;) {
+    const n = Math.min(chunk, records - sent);
+    sent += n;
+    outstanding.push({ p: sendChunk(n).then(() => n), bytes: n * size });
+    outstandingBytes += n * size;
+    while (outstandingBytes > budget) {
+      const o = outstanding.shift();
+      acked += await o.p;
+      outstandingBytes -= o.bytes;
+    }
+  }
+  for (const o of outstanding) acked += await o.p;
+  await close();
+  return {
+    records: acked,
+    windowMs: performance.now() - t0,
+    cpuWindowS: cpuSeconds() - cpu0,
+    runtime: typeof Deno === "undefined" ? `node ${process.version}` : `deno ${Deno.version.deno}`,
+  };
+}
