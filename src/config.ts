@@ -22,6 +22,7 @@ import {
   int,
   nonEmptyString,
   oneOf,
+  type OptionsMatch,
   resolveClient,
   type ResolvedClientOptions,
   topicName,
@@ -578,16 +579,7 @@ type Parsed = z.output<typeof optionsSchema>;
 
 // ConsumerOptions is written out for readable docs; this fails to compile
 // when it and the schema disagree on a key or on a field's type.
-type SchemaInput = z.input<typeof optionsSchema>;
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type FieldsAgree = {
-  [K in keyof ConsumerOptions]-?: K extends keyof SchemaInput
-    ? Same<ConsumerOptions[K], SchemaInput[K]>
-    : false;
-}[keyof ConsumerOptions];
-type Assert<T extends true> = T;
-type _SameKeys = Assert<Same<keyof ConsumerOptions, keyof SchemaInput>>;
-type _SameFields = Assert<false extends FieldsAgree ? false : true>;
+const _optionsMatchSchema: OptionsMatch<ConsumerOptions, z.input<typeof optionsSchema>> = true;
 
 // ---------------------------------------------------------------------------
 // resolveOptions

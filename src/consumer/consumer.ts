@@ -35,6 +35,7 @@ import { Membership } from "./group/membership.ts";
 import { Liveness } from "./group/liveness.ts";
 import { AckTracker, type Ticket } from "./offsets/ack_tracker.ts";
 import { listOffset } from "./offsets/list_offsets.ts";
+import { clusterOptions } from "../options/client.ts";
 import { RecordBatch } from "./record_batch.ts";
 import { Unavailable, type UnavailablePartition } from "./unavailable.ts";
 
@@ -134,27 +135,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   constructor(options: ConsumerOptions) {
     this.#opts = resolveOptions(options);
     const o = this.#opts;
-    this.#clusterOptions = {
-      brokers: o.brokers,
-      clientId: o.clientId,
-      requestTimeoutMs: o.requestTimeoutMs,
-      // The ApiVersions exchange of a new connection is a request too: a
-      // broker that never answers it must not hold a connect (and a close()
-      // waiting for the start-up) longer than any other request.
-      connectTimeoutMs: Math.min(10_000, o.requestTimeoutMs),
-      signal: this.#stop.signal,
-      tls: o.tls,
-      sasl: o.sasl,
-      bootstrapTimeoutMs: o.bootstrapTimeoutMs,
-      reconnectBackoff: o.reconnectBackoff,
-      onBootstrapFailure: ({ attempt, error }) =>
-        o.logger.warn("no bootstrap broker answered; retrying", {
-          attempt,
-          brokers: o.brokers.join(","),
-          error: error.reason,
-          bootstrapTimeoutMs: o.bootstrapTimeoutMs,
-        }),
-    };
+    this.#clusterOptions = clusterOptions(o, this.#stop.signal);
     this.#cluster = new Cluster(this.#clusterOptions);
     this.#unavailable = new Unavailable(o.logger);
     this.#buffer = new FetchBuffer(o.maxBufferedBytes);

@@ -9,6 +9,7 @@
 
 import { z } from "zod";
 import { OAuthBearerTokenCache, type OAuthBearerTokenProvider } from "../net/sasl/oauthbearer.ts";
+import type { ClusterOptions } from "../net/cluster.ts";
 import type { SaslConfig } from "../net/sasl/authenticate.ts";
 import { Secret } from "../net/secret.ts";
 import type { TlsConfig } from "../net/tls.ts";
@@ -480,3 +481,59 @@ export function resolveClient(p: ClientParsed): ResolvedClientOptions {
     reconnectBackoff: { initialMs: p.reconnectBackoffMs, maxMs: reconnectBackoffMaxMs },
   };
 }
+
+/**
+ * The Cluster settings of a client: its connection options, its stop
+ * signal, and a warning per failed bootstrap round.
+ *
+ * @example
+ * ```ts
+ * import { clientShape, clusterOptions, resolveClient } from "./client.ts";
+ * import { z } from "zod";
+ * const o = resolveClient(z.strictObject(clientShape).parse({ brokers: "127.0.0.1:9092" }));
+ * clusterOptions(o, new AbortController().signal).connectTimeoutMs; // 10000
+ * ```
+ */
+export function clusterOptions(o: ResolvedClientOptions, signal: AbortSignal): ClusterOptions {
+  return {
+    brokers: o.brokers,
+    clientId: o.clientId,
+    requestTimeoutMs: o.requestTimeoutMs,
+    // The ApiVersions exchange of a new connection is a request too: a
+    // broker that never answers it must not hold a connect (and a close()
+    // waiting for the start-up) longer than any other request.
+    connectTimeoutMs: Math.min(10_000, o.requestTimeoutMs),
+    signal,
+    tls: o.tls,
+    sasl: o.sasl,
+    bootstrapTimeoutMs: o.bootstrapTimeoutMs,
+    reconnectBackoff: o.reconnectBackoff,
+    onBootstrapFailure: ({ attempt, error }) =>
+      o.logger.warn("no bootstrap broker answered; retrying", {
+        attempt,
+        brokers: o.brokers.join(","),
+        error: error.reason,
+        bootstrapTimeoutMs: o.bootstrapTimeoutMs,
+      }),
+  };
+}
+
+/**
+ * True when `A` and `B` are the same type. With {@linkcode OptionsMatch}, the
+ * compile-time tie between an options interface written out for its docs
+ * and the zod schema that validates it.
+ */
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+/**
+ * `true` when `Options` (the documented interface) and `SchemaInput` (the
+ * schema's input type) have the same keys and the same type per key; used
+ * as `const _check: OptionsMatch<ProducerOptions, z.input<typeof schema>> = true`,
+ * which stops compiling when they drift apart.
+ */
+export type OptionsMatch<Options, SchemaInput> = Same<keyof Options, keyof SchemaInput> extends true
+  ? (false extends {
+    [K in keyof Options]-?: K extends keyof SchemaInput ? Same<Options[K], SchemaInput[K]> : false;
+  }[keyof Options] ? false
+    : true)
+  : false;

@@ -13,6 +13,7 @@ import {
   clientShape,
   int,
   oneOf,
+  type OptionsMatch,
   resolveClient,
   type ResolvedClientOptions,
 } from "../options/client.ts";
@@ -173,16 +174,7 @@ const ALIASES: Record<string, string> = {
 
 // ProducerOptions is written out for readable docs; this fails to compile
 // when it and the schema disagree on a key or on a field's type.
-type SchemaInput = z.input<typeof schema>;
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type FieldsAgree = {
-  [K in keyof ProducerOptions]-?: K extends keyof SchemaInput
-    ? Same<ProducerOptions[K], SchemaInput[K]>
-    : false;
-}[keyof ProducerOptions];
-type Assert<T extends true> = T;
-type _SameKeys = Assert<Same<keyof ProducerOptions, keyof SchemaInput>>;
-type _SameFields = Assert<false extends FieldsAgree ? false : true>;
+const _optionsMatchSchema: OptionsMatch<ProducerOptions, z.input<typeof schema>> = true;
 
 /**
  * The producer's options after validation: the schema's output (every

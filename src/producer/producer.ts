@@ -7,6 +7,7 @@
  */
 
 import { Cluster } from "../net/cluster.ts";
+import { clusterOptions } from "../options/client.ts";
 import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import { KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
 import { backoffMs, delay } from "../util/async.ts";
@@ -112,23 +113,7 @@ export class Producer {
   constructor(options: ProducerOptions) {
     const o = resolveProducerOptions(options);
     this.#o = o;
-    this.#cluster = new Cluster({
-      brokers: o.brokers,
-      clientId: o.clientId,
-      requestTimeoutMs: o.requestTimeoutMs,
-      connectTimeoutMs: Math.min(10_000, o.requestTimeoutMs),
-      signal: this.#stop.signal,
-      tls: o.tls,
-      sasl: o.sasl,
-      bootstrapTimeoutMs: o.bootstrapTimeoutMs,
-      reconnectBackoff: o.reconnectBackoff,
-      onBootstrapFailure: ({ attempt, error }) =>
-        o.logger.warn("no bootstrap broker answered; retrying", {
-          attempt,
-          brokers: o.brokers.join(","),
-          error: error.reason,
-        }),
-    });
+    this.#cluster = new Cluster(clusterOptions(o, this.#stop.signal));
     this.#sticky = new StickyPartitioner(o.batchSize);
     this.#sender = new Sender(this.#cluster, o, {
       released: (b) => this.#release(b.held),
