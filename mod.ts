@@ -51,7 +51,7 @@ export type { KafkaRecord, RecordHeader } from "./src/protocol/record.ts";
 export { Consumer, type PartitionLag, type SeekTarget } from "./src/consumer/consumer.ts";
 export { RecordBatch, type RecordBatchInit } from "./src/consumer/record_batch.ts";
 export { LogTruncationError } from "./src/consumer/errors.ts";
-export type { GroupDescription } from "./src/consumer/group/group_client.ts";
+export type { GroupDescription } from "./src/net/group_client.ts";
 export {
   type AssignedPartition,
   type AssignorName,

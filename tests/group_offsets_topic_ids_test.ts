@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { createTopics, deleteTopics } from "../src/net/admin.ts";
 import { Cluster } from "../src/net/cluster.ts";
-import { GroupClient } from "../src/consumer/group/group_client.ts";
+import { GroupClient } from "../src/net/group_client.ts";
 import { partitionKey } from "../src/util/partitions.ts";
 import { OffsetCommitApi } from "../src/protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../src/protocol/messages/offset_fetch.ts";

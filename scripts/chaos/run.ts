@@ -17,7 +17,7 @@
 
 import { Cluster } from "../../src/net/cluster.ts";
 import { createTopics } from "../../src/net/admin.ts";
-import { GroupClient } from "../../src/consumer/group/group_client.ts";
+import { GroupClient } from "../../src/net/group_client.ts";
 import { partitionKey } from "../../src/util/partitions.ts";
 import {
   checkRun,

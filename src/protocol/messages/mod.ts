@@ -28,5 +28,8 @@ export * from "./init_producer_id.ts";
 export * from "./offset_for_leader_epoch.ts";
 export * from "./sasl_authenticate.ts";
 export * from "./delete_groups.ts";
+export * from "./create_partitions.ts";
+export * from "./describe_configs.ts";
+export * from "./incremental_alter_configs.ts";
 export * from "./consumer_protocol_subscription.ts";
 export * from "./consumer_protocol_assignment.ts";

@@ -13,22 +13,21 @@
  * @module
  */
 
-import type { Cluster } from "../../net/cluster.ts";
-import type { Connection } from "../../net/connection.ts";
-import { ZERO_UUID } from "../../protocol/reader.ts";
-import type { ApiSchema } from "../../protocol/schema.ts";
-import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
-import { ErrorCode, errorInfo } from "../../protocol/error_codes.ts";
-import { CorruptDataError, KafkaProtocolError } from "../../protocol/errors.ts";
-import { FindCoordinatorApi } from "../../protocol/messages/find_coordinator.ts";
-import { OffsetCommitApi } from "../../protocol/messages/offset_commit.ts";
-import { OffsetFetchApi } from "../../protocol/messages/offset_fetch.ts";
-import { DescribeGroupsApi } from "../../protocol/messages/describe_groups.ts";
-import { LeaveGroupApi } from "../../protocol/messages/leave_group.ts";
-import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../../protocol/consumer_protocol.ts";
-import { backoffMs, type BackoffOptions, delay } from "../../util/async.ts";
-import { groupByTopic, partitionKey } from "../../util/partitions.ts";
-import type { TopicPartition } from "../offsets/ack_tracker.ts";
+import type { Cluster } from "./cluster.ts";
+import type { Connection } from "./connection.ts";
+import { ZERO_UUID } from "../protocol/reader.ts";
+import type { ApiSchema } from "../protocol/schema.ts";
+import { ConnectionError, RequestTimeoutError } from "./errors.ts";
+import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
+import { CorruptDataError, KafkaProtocolError } from "../protocol/errors.ts";
+import { FindCoordinatorApi } from "../protocol/messages/find_coordinator.ts";
+import { OffsetCommitApi } from "../protocol/messages/offset_commit.ts";
+import { OffsetFetchApi } from "../protocol/messages/offset_fetch.ts";
+import { DescribeGroupsApi } from "../protocol/messages/describe_groups.ts";
+import { LeaveGroupApi } from "../protocol/messages/leave_group.ts";
+import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../protocol/consumer_protocol.ts";
+import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
+import { groupByTopic, partitionKey, type TopicPartition } from "../util/partitions.ts";
 
 /** An offset to commit. */
 export interface OffsetToCommit extends TopicPartition {
