@@ -24,6 +24,7 @@ import { FindCoordinatorApi } from "../protocol/messages/find_coordinator.ts";
 import { OffsetCommitApi } from "../protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../protocol/messages/offset_fetch.ts";
 import { DescribeGroupsApi } from "../protocol/messages/describe_groups.ts";
+import { DeleteGroupsApi } from "../protocol/messages/delete_groups.ts";
 import { LeaveGroupApi } from "../protocol/messages/leave_group.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../protocol/consumer_protocol.ts";
 import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
@@ -305,6 +306,94 @@ export class GroupClient {
     return ids.size < topics ? Math.min(version, TOPIC_ID_VERSION - 1) : version;
   }
 
+  /**
+   * The group's committed offsets with their metadata: of `partitions`, or
+   * of every partition the group committed when `partitions` is null. A
+   * partition listed without a commit comes back with `offset` null. Topics
+   * named by id (v10) are named from metadata; a topic deleted since it was
+   * committed is left out.
+   */
+  committed(partitions: readonly TopicPartition[] | null): Promise<CommittedOffset[]> {
+    const byTopic = partitions === null ? null : groupByTopic(partitions, (p) => p.partition);
+    const names = byTopic === null ? [] : [...byTopic.keys()];
+    return this.#withTopicIds(names, (ids) =>
+      this.run("group", async (conn) => {
+        let version = conn.version(OffsetFetchApi);
+        if (byTopic !== null) {
+          version = this.#topicIdVersion(conn, OffsetFetchApi, byTopic.size, ids);
+        }
+        const topics = byTopic === null ? null : [...byTopic].map(([name, parts]) => ({
+          name,
+          topicId: ids.get(name),
+          partitionIndexes: parts,
+        }));
+        const res = await conn.send(OffsetFetchApi, {
+          groupId: this.groupId,
+          topics,
+          groups: [{ groupId: this.groupId, topics }],
+          requireStable: true,
+        }, { version });
+        const context = { apiName: "OffsetFetch", apiVersion: version, groupId: this.groupId };
+        const group = res.groups.length > 0 ? res.groups[0] : null;
+        const errorCode = group ? group.errorCode : res.errorCode;
+        if (errorCode !== 0) throw KafkaProtocolError.from(errorCode, context);
+        const resTopics = group ? group.topics : res.topics;
+        const byId = version >= TOPIC_ID_VERSION;
+        if (byId && resTopics.some((t) => this.#nameOfId(ids, t) === undefined)) {
+          await this.#cluster.refreshMetadata(null);
+        }
+        const out: CommittedOffset[] = [];
+        for (const t of resTopics) {
+          const name = byId ? this.#nameOfId(ids, t) : t.name;
+          if (name === undefined) continue;
+          for (const p of t.partitions) {
+            if (p.errorCode !== 0) {
+              throw KafkaProtocolError.from(p.errorCode, {
+                ...context,
+                topic: name,
+                partition: p.partitionIndex,
+              });
+            }
+            const none = p.committedOffset < 0n;
+            out.push({
+              topic: name,
+              partition: p.partitionIndex,
+              offset: none ? null : p.committedOffset,
+              leaderEpoch: none ? -1 : p.committedLeaderEpoch,
+              metadata: none ? null : p.metadata ?? "",
+            });
+          }
+        }
+        return out;
+      }));
+  }
+
+  #nameOfId(ids: ReadonlyMap<string, string>, t: object): string | undefined {
+    const topicId = "topicId" in t ? String(t.topicId) : "";
+    return nameOf(ids, topicId) ?? this.#cluster.topicName(topicId);
+  }
+
+  /**
+   * Deletes the group (DeleteGroups): only a group without members can go;
+   * GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP and the like throw.
+   */
+  async delete(): Promise<void> {
+    await this.run("group", async (conn) => {
+      const version = conn.version(DeleteGroupsApi);
+      const res = await conn.send(DeleteGroupsApi, { groupsNames: [this.groupId] }, { version });
+      const r = res.results.find((g) => g.groupId === this.groupId) ?? res.results[0];
+      const code = r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+      if (code !== 0) {
+        throw KafkaProtocolError.from(code, {
+          apiName: "DeleteGroups",
+          apiVersion: version,
+          groupId: this.groupId,
+          errorMessage: r?.errorMessage,
+        });
+      }
+    });
+  }
+
   /** The broker's view of the group. */
   async describe(): Promise<GroupDescription> {
     return await this.run("group", async (conn) => {
@@ -318,7 +407,8 @@ export class GroupClient {
         throw KafkaProtocolError.from(g.errorCode, {
           apiName: "DescribeGroups",
           apiVersion: version,
-          groupId: g.groupId,
+          groupId: this.groupId,
+          errorMessage: g.errorMessage,
         });
       }
       return {
@@ -369,6 +459,16 @@ export class GroupClient {
 function nameOf(ids: ReadonlyMap<string, string>, topicId: string): string | undefined {
   for (const [name, id] of ids) if (id === topicId) return name;
   return undefined;
+}
+
+/** A group's committed offset of one partition, from {@linkcode GroupClient.committed}. */
+export interface CommittedOffset extends TopicPartition {
+  /** The committed offset (the next one to consume), null when none is committed. */
+  offset: bigint | null;
+  /** Leader epoch committed with it, -1 when unknown or none. */
+  leaderEpoch: number;
+  /** Metadata committed with it ("" when none was given), null when nothing is committed. */
+  metadata: string | null;
 }
 
 /** The broker's view of a group, from {@linkcode GroupClient.describe}. */
