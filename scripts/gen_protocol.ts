@@ -35,6 +35,7 @@ export const APIS: ReadonlyArray<{ json: string; file: string }> = [
   { json: "CreatePartitions", file: "create_partitions" },
   { json: "DescribeConfigs", file: "describe_configs" },
   { json: "IncrementalAlterConfigs", file: "incremental_alter_configs" },
+  { json: "ConsumerGroupDescribe", file: "consumer_group_describe" },
 ];
 
 /** Data structures that are not requests: the ConsumerProtocol payloads. */

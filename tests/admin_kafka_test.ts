@@ -249,6 +249,7 @@ Deno.test("[kafka] Admin lists, describes, reads offsets of and deletes groups (
     reader.releaseLock();
     const [d] = await admin.describeGroups([member]);
     assert.equal(d.groupId, member);
+    assert.equal(d.type, "classic");
     assert.equal(d.state, "Stable");
     assert.equal(d.protocolType, "consumer");
     assert.equal(d.protocol, "range");
@@ -276,6 +277,52 @@ Deno.test("[kafka] Admin lists, describes, reads offsets of and deletes groups (
   await rejectsWith(admin.describeGroups([unknown]), "GROUP_ID_NOT_FOUND", { groupId: unknown });
   const both = await admin.deleteGroups([group, unknown]).then(() => undefined, (e) => e);
   assert.ok(both instanceof AdminBatchError && both.errors.length === 2, String(both));
+  await admin.deleteTopics([topic]);
+});
+
+Deno.test("[kafka] Admin describes a KIP-848 consumer group (ConsumerGroupDescribe) and its offsets", async () => {
+  await using admin = newAdmin();
+  const topic = uniqueName("admin-kip848");
+  const group = uniqueName("admin-kip848-group");
+  await admin.createTopics([{ name: topic, partitions: 2 }]);
+  await producePerf(topic, { numRecords: 10, recordSize: 10 });
+  // Java's console consumer in a `consumer`-protocol group reads (at least) 4 records and commits.
+  await kafkaTool("console-consumer", [
+    "--bootstrap-server",
+    brokers(),
+    "--topic",
+    topic,
+    "--group",
+    group,
+    "--consumer-property",
+    "group.protocol=consumer",
+    "--max-messages",
+    "4",
+    "--from-beginning",
+    "--timeout-ms",
+    "20000",
+  ]);
+  const listed = (await admin.listGroups({ types: ["consumer"] })).find((g) => g.groupId === group);
+  assert.deepEqual(listed, {
+    groupId: group,
+    protocolType: "consumer",
+    state: "Empty",
+    type: "consumer",
+  });
+  // DescribeGroups answers "not a classic group"; ConsumerGroupDescribe describes it.
+  const [d] = await admin.describeGroups([group]);
+  assert.equal(d.type, "consumer");
+  assert.equal(d.state, "Empty");
+  assert.equal(d.protocolType, "consumer");
+  assert.deepEqual(d.members, []);
+  const rows = await admin.groupOffsets(group);
+  const tool = (await describeGroup(group, { extra: ["--offsets"] })).rows;
+  assert.deepEqual(
+    rows.map((r) => [r.topic, r.partition, r.committed, r.logEnd, r.lag]),
+    tool.map((r) => [r.topic, r.partition, r.currentOffset, r.logEndOffset, r.lag]),
+  );
+  assert.ok(rows.reduce((s, r) => s + (r.committed ?? 0n), 0n) >= 4n);
+  await admin.deleteGroups([group]);
   await admin.deleteTopics([topic]);
 });
 

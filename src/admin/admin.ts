@@ -465,10 +465,10 @@ export class Admin implements AsyncDisposable {
   }
 
   /**
-   * Describes groups (DescribeGroups at each group's coordinator): state,
-   * assignor, and members with their assignments (decoded for consumer
-   * groups). For classic-protocol groups; KIP-848 `consumer` groups answer
-   * GROUP_ID_NOT_FOUND here ("not a classic group").
+   * Describes groups at each group's coordinator: type, state, assignor, and
+   * members with their assignments. Classic groups through DescribeGroups
+   * (assignments decoded for consumer groups); KIP-848 `consumer` groups,
+   * which DescribeGroups does not describe, through ConsumerGroupDescribe.
    *
    * @param groupIds The groups.
    * @returns One description per id, in the same order.

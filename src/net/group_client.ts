@@ -25,6 +25,7 @@ import { OffsetCommitApi } from "../protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../protocol/messages/offset_fetch.ts";
 import { DescribeGroupsApi } from "../protocol/messages/describe_groups.ts";
 import { DeleteGroupsApi } from "../protocol/messages/delete_groups.ts";
+import { ConsumerGroupDescribeApi } from "../protocol/messages/consumer_group_describe.ts";
 import { LeaveGroupApi } from "../protocol/messages/leave_group.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../protocol/consumer_protocol.ts";
 import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
@@ -394,7 +395,13 @@ export class GroupClient {
     });
   }
 
-  /** The broker's view of the group. */
+  /**
+   * The broker's view of the group: DescribeGroups (classic groups); when
+   * that answers GROUP_ID_NOT_FOUND and the coordinator speaks
+   * ConsumerGroupDescribe, that (KIP-848 `consumer` groups, which
+   * DescribeGroups calls "not a classic group"). A group neither knows
+   * throws DescribeGroups' error.
+   */
   async describe(): Promise<GroupDescription> {
     return await this.run("group", async (conn) => {
       const version = conn.version(DescribeGroupsApi);
@@ -403,6 +410,10 @@ export class GroupClient {
         includeAuthorizedOperations: false,
       }, { version });
       const g = res.groups[0];
+      if (g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND && conn.brokerVersions(69) !== undefined) {
+        const modern = await this.#describeConsumerGroup(conn);
+        if (modern !== null) return modern;
+      }
       if (g.errorCode !== 0) {
         throw KafkaProtocolError.from(g.errorCode, {
           apiName: "DescribeGroups",
@@ -413,6 +424,7 @@ export class GroupClient {
       }
       return {
         groupId: g.groupId,
+        type: "classic",
         state: g.groupState,
         protocolType: g.protocolType,
         protocol: g.protocolData,
@@ -429,6 +441,44 @@ export class GroupClient {
         })),
       };
     });
+  }
+
+  /** ConsumerGroupDescribe; null when the coordinator has no such consumer group either. */
+  async #describeConsumerGroup(conn: Connection): Promise<GroupDescription | null> {
+    const version = conn.version(ConsumerGroupDescribeApi);
+    const res = await conn.send(ConsumerGroupDescribeApi, {
+      groupIds: [this.groupId],
+      includeAuthorizedOperations: false,
+    }, { version });
+    const g = res.groups[0];
+    if (g === undefined || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) return null;
+    if (g.errorCode !== 0) {
+      throw KafkaProtocolError.from(g.errorCode, {
+        apiName: "ConsumerGroupDescribe",
+        apiVersion: version,
+        groupId: this.groupId,
+        errorMessage: g.errorMessage,
+      });
+    }
+    return {
+      groupId: g.groupId,
+      type: "consumer",
+      state: g.groupState,
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      protocol: g.assignorName,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignment: m.assignment.topicPartitions.flatMap((tp) =>
+          tp.partitions.map((partition) => ({
+            topic: tp.topicName || (this.#cluster.topicName(tp.topicId) ?? `id ${tp.topicId}`),
+            partition,
+          }))
+        ),
+      })),
+    };
   }
 
   async #find(): Promise<number> {
@@ -475,11 +525,19 @@ export interface CommittedOffset extends TopicPartition {
 export interface GroupDescription {
   /** Group id. */
   groupId: string;
-  /** Empty, PreparingRebalance, CompletingRebalance, Stable or Dead. */
+  /**
+   * `"classic"` (the JoinGroup/SyncGroup protocol, described by DescribeGroups) or
+   * `"consumer"` (KIP-848, described by ConsumerGroupDescribe).
+   */
+  type: "classic" | "consumer";
+  /**
+   * Classic: Empty, PreparingRebalance, CompletingRebalance, Stable or Dead.
+   * Consumer: Empty, Assigning, Reconciling, Stable or Dead.
+   */
   state: string;
   /** "consumer" for consumer groups. */
   protocolType: string;
-  /** The chosen assignor, e.g. "range". */
+  /** The chosen assignor, e.g. "range" (a consumer group's server-side assignor, e.g. "uniform"). */
   protocol: string;
   /** Members with their assignments. */
   members: Array<{

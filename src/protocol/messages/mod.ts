@@ -31,5 +31,6 @@ export * from "./delete_groups.ts";
 export * from "./create_partitions.ts";
 export * from "./describe_configs.ts";
 export * from "./incremental_alter_configs.ts";
+export * from "./consumer_group_describe.ts";
 export * from "./consumer_protocol_subscription.ts";
 export * from "./consumer_protocol_assignment.ts";
