@@ -116,3 +116,42 @@ Deno.test("[embedded] Admin lists, describes, reads offsets of and deletes group
   assert.ok(gone instanceof KafkaProtocolError && gone.groupId === "billing", String(gone));
   assert.equal(gone.errorName, "GROUP_ID_NOT_FOUND");
 });
+
+Deno.test("[embedded] Admin retries leader moves, coordinator moves and dropped connections", async () => {
+  await using cluster = await EmbeddedCluster.start({ brokers: 3 });
+  await using admin = new Admin({ brokers: cluster.bootstrap, retryBackoffMs: 10 });
+
+  // A connection dropped under CreateTopics: tried again on another.
+  const dropped = cluster.intercept({ apiKey: "CreateTopics", times: 1, action: { drop: true } });
+  await admin.createTopics([{ name: "orders", partitions: 2 }]);
+  assert.equal(dropped.hits, 1);
+  assert.equal((await admin.describeTopics(["orders"]))[0].partitions.length, 2);
+
+  // NOT_LEADER_OR_FOLLOWER: metadata refreshed, only that partition asked again.
+  await cluster.produce("orders", 0, [{ value: "a" }, { value: "b" }]);
+  const notLeader = cluster.intercept({
+    apiKey: "ListOffsets",
+    times: 1,
+    action: { errorCode: 6 },
+  });
+  const offsets = await admin.listOffsets([
+    { topic: "orders", partition: 0, at: "latest" },
+    { topic: "orders", partition: 1, at: "latest" },
+  ]);
+  assert.equal(notLeader.hits, 1);
+  assert.deepEqual(offsets.map((o) => o.offset), [2n, 0n]);
+
+  // NOT_COORDINATOR: the coordinator is looked up again.
+  const moved = cluster.intercept({ apiKey: "OffsetFetch", times: 1, action: { errorCode: 16 } });
+  const rows = await admin.groupOffsets("nobody", ["orders"]);
+  assert.equal(moved.hits, 1);
+  assert.deepEqual(rows.map((r) => r.logEnd), [2n, 0n]);
+
+  // A code that is not retriable is thrown at once, naming the topic.
+  const denied = cluster.intercept({ apiKey: "ListOffsets", times: 1, action: { errorCode: 29 } });
+  const e = await admin.listOffsets([{ topic: "orders", partition: 0, at: "earliest" }])
+    .then(() => null, (e) => e);
+  assert.equal(denied.hits, 1);
+  assert.ok(e instanceof KafkaProtocolError && e.topic === "orders", String(e));
+  assert.equal(e.errorName, "TOPIC_AUTHORIZATION_FAILED");
+});

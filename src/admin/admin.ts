@@ -104,6 +104,8 @@ export class Admin implements AsyncDisposable {
   readonly #cluster: Cluster;
   readonly #stop = new AbortController();
   #closed: Promise<void> | null = null;
+  /** The broker that last answered a call that may go to any broker. */
+  #preferred: number | null = null;
 
   /**
    * Validates the options; nothing connects until the first call.
@@ -882,8 +884,10 @@ export class Admin implements AsyncDisposable {
       try {
         return await call();
       } catch (e) {
-        // A bootstrap that never reached any broker has retried already.
-        const unreachable = e instanceof ConnectionError && this.#cluster.brokers.size === 0;
+        // A bootstrap that reached no broker has retried for bootstrapTimeoutMs already
+        // (src/net/cluster.ts words it so).
+        const unreachable = e instanceof ConnectionError &&
+          e.reason.startsWith("no bootstrap broker answered");
         if (
           !isRetriable(e) || unreachable || attempt + 1 >= MAX_ATTEMPTS || this.#stop.signal.aborted
         ) throw e;
@@ -892,17 +896,43 @@ export class Admin implements AsyncDisposable {
     }
   }
 
-  /** Runs `call` on a connection to any broker (retried on a new one if it breaks). */
+  /**
+   * Runs `call` on a connection to any broker (retried on another if it
+   * breaks): the last broker that answered, else the others known from
+   * metadata, else the bootstrap list.
+   */
   #anyBroker<T>(call: (conn: Connection) => Promise<T>): Promise<T> {
     return this.#retry(async () => {
-      const conn = await this.#cluster.connection("bootstrap", "admin");
+      const { conn, nodeId } = await this.#anyConnection();
       try {
         return await call(conn);
       } catch (e) {
         if (e instanceof RequestTimeoutError) conn.close();
+        if (e instanceof ConnectionError || e instanceof RequestTimeoutError) {
+          if (this.#preferred === nodeId) this.#preferred = null;
+        }
         throw e;
       }
     });
+  }
+
+  async #anyConnection(): Promise<{ conn: Connection; nodeId: number | "bootstrap" }> {
+    const known = [...this.#cluster.brokers.keys()];
+    const preferred = this.#preferred;
+    const order = preferred !== null && known.includes(preferred)
+      ? [preferred, ...known.filter((id) => id !== preferred)]
+      : known;
+    for (const nodeId of order) {
+      try {
+        const conn = await this.#cluster.connection(nodeId, "admin");
+        this.#preferred = nodeId;
+        return { conn, nodeId };
+      } catch (e) {
+        // Wrong credentials or a bad certificate fail the same everywhere.
+        if (!(e instanceof ConnectionError)) throw e;
+      }
+    }
+    return { conn: await this.#cluster.connection("bootstrap", "admin"), nodeId: "bootstrap" };
   }
 
   /** Runs `call` where `resource`'s configs live: its broker, or any broker. */
