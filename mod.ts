@@ -4,7 +4,9 @@
  *
  * The {@linkcode Consumer} reads in assign mode (explicit partitions) or
  * subscribe mode (a consumer group); `batch.ack()` marks what may be
- * committed. Errors are typed: every one extends {@linkcode KafkaError}.
+ * committed. The {@linkcode Admin} client manages topics, partitions, groups,
+ * offsets and configs. Errors are typed: every one extends
+ * {@linkcode KafkaError}.
  *
  * @example
  * ```ts
@@ -68,7 +70,7 @@ export {
 } from "./src/producer/errors.ts";
 export type { Acks, CompressionName, ProducerOptions } from "./src/producer/options.ts";
 export { LogTruncationError } from "./src/consumer/errors.ts";
-export type { GroupDescription } from "./src/consumer/group/group_client.ts";
+export type { GroupDescription } from "./src/net/group_client.ts";
 export {
   type AssignedPartition,
   type AssignorName,
@@ -91,3 +93,29 @@ export {
   type TlsOptions,
   type TopicPartition,
 } from "./src/config.ts";
+export { Admin } from "./src/admin/admin.ts";
+export { AdminBatchError } from "./src/admin/errors.ts";
+export type { AdminOptions } from "./src/admin/options.ts";
+export type {
+  AlterConfigsOptions,
+  ConfigChange,
+  ConfigEntry,
+  ConfigResource,
+  ConfigResourceType,
+  ConfigSource,
+  CreateTopicsOptions,
+  GroupListing,
+  GroupPartitionOffset,
+  ListedOffset,
+  ListGroupsOptions,
+  ListOffsetsOptions,
+  ListTopicsOptions,
+  NewPartitions,
+  NewTopic,
+  OffsetLookup,
+  OffsetQuery,
+  PartitionDescription,
+  ResourceConfigs,
+  TopicChangeOptions,
+  TopicDescription,
+} from "./src/admin/types.ts";

@@ -1,7 +1,8 @@
 /**
- * The demo: create a topic, write sample orders to it, and read them with a
- * group of two consumers, showing the rebalance, records, acks, commits, lag
- * and the group's state.
+ * The demo: create a topic (with the Admin client), write sample orders to
+ * it, and read them with a group of two consumers, showing the rebalance,
+ * records, acks, commits, lag and the group's state, then the group's
+ * committed offsets as the Admin client sees them.
  *
  * Without KAFKA_BROKERS it runs against the embedded cluster, in-process (no
  * Java, starts at once); with KAFKA_BROKERS against that cluster. `deno task
@@ -11,10 +12,12 @@
  *      KAFKA_BROKERS=127.0.0.1:9092 deno run -A examples/demo.ts
  */
 
-import { createTopics, deleteTopics, produce } from "../src/net/admin.ts";
+// The library has no public producer yet: records are written with the
+// internal one-batch append.
+import { produce } from "../src/net/admin.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import { Compression } from "../src/protocol/compression/mod.ts";
-import { Consumer } from "../mod.ts";
+import { Admin, Consumer } from "../mod.ts";
 import { EmbeddedCluster } from "../testing.ts";
 
 const embedded = Deno.env.get("KAFKA_BROKERS") ? null : await EmbeddedCluster.start({ brokers: 3 });
@@ -28,9 +31,10 @@ console.log(
 const enc = new TextEncoder();
 const topic = `sluice-demo-${Date.now()}`;
 const cluster = new Cluster({ brokers: brokers.split(","), clientId: "sluice-demo" });
+const admin = new Admin({ brokers, clientId: "sluice-demo-admin" });
 
 try {
-  await createTopics(cluster, [{ name: topic, partitions: 3 }]);
+  await admin.createTopics([{ name: topic, partitions: 3, replicationFactor: 1 }]);
   console.log(`created topic ${topic} with 3 partitions on ${brokers}`);
 
   const customers = ["ada", "grace", "linus", "margaret", "ken", "barbara"];
@@ -110,8 +114,20 @@ try {
     console.log(`  ${m.clientId}: ${m.assignment.map((t) => `p${t.partition}`).join(",")}`);
   }
   console.log(`\nconsumed ${seen} records; both consumers committed and left the group`);
+
+  console.log(`\nthe Admin client's view of group ${groupId}:`);
+  const [listed] = (await admin.listGroups()).filter((g) => g.groupId === groupId);
+  console.log(`  ${listed.groupId}: ${listed.state} (${listed.type} ${listed.protocolType} group)`);
+  for (const row of await admin.groupOffsets(groupId)) {
+    console.log(
+      `  p${row.partition}: committed ${row.committed}, log end ${row.logEnd}, lag ${row.lag}`,
+    );
+  }
+  await admin.deleteGroups([groupId]);
+  console.log(`  deleted group ${groupId}`);
 } finally {
-  await deleteTopics(cluster, [topic]).catch(() => {});
+  await admin.deleteTopics([topic]).catch(() => {});
+  await admin.close();
   await cluster.close();
   await embedded?.close();
 }

@@ -32,6 +32,10 @@ export const APIS: ReadonlyArray<{ json: string; file: string }> = [
   { json: "OffsetForLeaderEpoch", file: "offset_for_leader_epoch" },
   { json: "SaslAuthenticate", file: "sasl_authenticate" },
   { json: "DeleteGroups", file: "delete_groups" },
+  { json: "CreatePartitions", file: "create_partitions" },
+  { json: "DescribeConfigs", file: "describe_configs" },
+  { json: "IncrementalAlterConfigs", file: "incremental_alter_configs" },
+  { json: "ConsumerGroupDescribe", file: "consumer_group_describe" },
 ];
 
 /** Data structures that are not requests: the ConsumerProtocol payloads. */

@@ -28,7 +28,7 @@ import {
   topicName,
 } from "./options/client.ts";
 import { ConfigError, type ConfigIssue, describe, parseFields } from "./options/issues.ts";
-import { partitionKey } from "./util/partitions.ts";
+import { partitionKey, type TopicPartition } from "./util/partitions.ts";
 
 export {
   type ClientOptions,
@@ -40,26 +40,11 @@ export {
 } from "./options/client.ts";
 export { ConfigError, type ConfigIssue } from "./options/issues.ts";
 export { consoleLogger, type Logger, type LogLevel } from "./options/logger.ts";
+export type { TopicPartition } from "./util/partitions.ts";
 
 // ---------------------------------------------------------------------------
 // Public types
 // ---------------------------------------------------------------------------
-
-/**
- * A partition of a topic.
- *
- * @example
- * ```ts
- * import type { TopicPartition } from "@sluice/kafka";
- * const tp: TopicPartition = { topic: "orders", partition: 3 };
- * ```
- */
-export interface TopicPartition {
-  /** Topic name. */
-  topic: string;
-  /** Partition index, from 0. */
-  partition: number;
-}
 
 /**
  * Where to start reading a partition: an exact offset, the log start

@@ -26,9 +26,9 @@
  * @module
  */
 
-import { Consumer, type ConsumerOptions, type RecordBatch } from "../mod.ts";
+import { Admin, Consumer, type ConsumerOptions, type RecordBatch } from "../mod.ts";
 import { Cluster } from "../src/net/cluster.ts";
-import { createTopics, produce } from "../src/net/admin.ts";
+import { produce } from "../src/net/admin.ts";
 import type { RecordToEncode } from "../src/protocol/wire_batch.ts";
 import {
   brokers,
@@ -545,7 +545,7 @@ export function splitProblem(
 }
 
 // ---------------------------------------------------------------------------
-// Topics and records through our own admin client
+// Topics through the Admin client; records through the internal one-batch append
 
 /** Creates a topic named `prefix-<unique>` and waits for its leaders. */
 export async function newTopic(
@@ -555,17 +555,13 @@ export async function newTopic(
     {},
 ): Promise<string> {
   const name = uniqueName(prefix);
-  const cluster = new Cluster({ brokers: (options.bootstrap ?? brokers()).split(",") });
-  try {
-    await createTopics(cluster, [{
-      name,
-      partitions,
-      replicationFactor: options.replicationFactor ?? 1,
-      configs: options.configs,
-    }]);
-  } finally {
-    await cluster.close();
-  }
+  await using admin = new Admin({ brokers: options.bootstrap ?? brokers() });
+  await admin.createTopics([{
+    name,
+    partitions,
+    replicationFactor: options.replicationFactor ?? 1,
+    configs: options.configs,
+  }]);
   return name;
 }
 

@@ -3,9 +3,7 @@
 // consumer reads them once they exist. Both targets.
 
 import assert from "node:assert/strict";
-import { Consumer, type Logger } from "../mod.ts";
-import { Cluster } from "../src/net/cluster.ts";
-import { createTopics } from "../src/net/admin.ts";
+import { Admin, Consumer, type Logger } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
 import { BatchReader, values, waitFor } from "./_consumer_helpers.ts";
 import { suiteTest } from "./_targets.ts";
@@ -79,11 +77,9 @@ suiteTest(
       assert.equal(u.topic, topic);
       assert.equal(u.partition, null);
       assert.ok(warnings.some((w) => w.includes("a subscribed topic is not available")));
-      const cluster = new Cluster({ brokers: t.bootstrap.split(",") });
-      try {
-        await createTopics(cluster, [{ name: topic, partitions: 1 }]);
-      } finally {
-        await cluster.close();
+      {
+        await using admin = new Admin({ brokers: t.bootstrap });
+        await admin.createTopics([{ name: topic, partitions: 1, replicationFactor: 1 }]);
       }
       await t.produceValues(topic, 0, values("v", 2));
       const batch = await waiting;

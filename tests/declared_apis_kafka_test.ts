@@ -11,7 +11,8 @@
  */
 
 import assert from "node:assert/strict";
-import { createTopics, deleteTopics, produce } from "../src/net/admin.ts";
+import { Admin } from "../mod.ts";
+import { produce } from "../src/net/admin.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import type { Connection } from "../src/net/connection.ts";
 import { ErrorCode } from "../src/protocol/error_codes.ts";
@@ -37,6 +38,18 @@ async function withCluster(body: (cluster: Cluster) => Promise<void>): Promise<v
   } finally {
     await cluster.close();
   }
+}
+
+/** Runs `body` with an Admin client of the test broker. */
+async function withAdmin(body: (admin: Admin) => Promise<void>): Promise<void> {
+  await using admin = new Admin({ brokers: brokers() });
+  await body(admin);
+}
+
+/** Creates `topic` with the Admin client, then loads it into `cluster`'s metadata. */
+async function createTopic(cluster: Cluster, topic: string, partitions: number): Promise<void> {
+  await withAdmin((admin) => admin.createTopics([{ name: topic, partitions }]));
+  await cluster.refreshMetadata([topic]);
 }
 
 /** The group's coordinator (retrying while __consumer_offsets is being created). */
@@ -66,7 +79,7 @@ Deno.test("ListGroups and DeleteGroups: a group with committed offsets is listed
   await withCluster(async (cluster) => {
     const topic = uniqueName("declared-groups");
     const group = uniqueName("declared-group");
-    await createTopics(cluster, [{ name: topic, partitions: 1 }]);
+    await createTopic(cluster, topic, 1);
     const { topicId } = cluster.topics.get(topic)!;
     const coordinator = await coordinatorOf(cluster, group);
 
@@ -98,14 +111,14 @@ Deno.test("ListGroups and DeleteGroups: a group with committed offsets is listed
     assert.ok(!after.groups.some((g) => g.groupId === group), "gone after DeleteGroups");
     const again = await coordinator.send(DeleteGroupsApi, { groupsNames: [group] });
     assert.equal(again.results[0].errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
-    await deleteTopics(cluster, [topic]);
+    await withAdmin((admin) => admin.deleteTopics([topic]));
   });
 });
 
 Deno.test("InitProducerId hands out a producer id whose batches the broker de-duplicates", async () => {
   await withCluster(async (cluster) => {
     const topic = uniqueName("declared-pid");
-    await createTopics(cluster, [{ name: topic, partitions: 1 }]);
+    await createTopic(cluster, topic, 1);
     const boot = await cluster.connection("bootstrap", "admin");
     const init = await boot.send(InitProducerIdApi, {
       transactionalId: null,
@@ -144,14 +157,14 @@ Deno.test("InitProducerId hands out a producer id whose batches the broker de-du
     assert.equal(second.baseOffset, first.baseOffset, "at the offset of the first copy");
     const next = await produce(cluster, topic, 0, [{ value: bytes("c") }]);
     assert.equal(next, first.baseOffset + 2n, "the duplicate was not appended");
-    await deleteTopics(cluster, [topic]);
+    await withAdmin((admin) => admin.deleteTopics([topic]));
   });
 });
 
 Deno.test("OffsetForLeaderEpoch answers the end offset of the leader's current epoch", async () => {
   await withCluster(async (cluster) => {
     const topic = uniqueName("declared-epoch");
-    await createTopics(cluster, [{ name: topic, partitions: 1 }]);
+    await createTopic(cluster, topic, 1);
     await produce(cluster, topic, 0, [{ value: bytes("a") }, { value: bytes("b") }]);
     await produce(cluster, topic, 0, [{ value: bytes("c") }]);
     await cluster.refreshMetadata([topic]);
@@ -169,21 +182,24 @@ Deno.test("OffsetForLeaderEpoch answers the end offset of the leader's current e
     // A current epoch newer than the leader's: the leader does not know it yet.
     const ahead = await ask(epoch, epoch + 1);
     assert.equal(ahead.errorCode, ErrorCode.UNKNOWN_LEADER_EPOCH);
-    await deleteTopics(cluster, [topic]);
+    await withAdmin((admin) => admin.deleteTopics([topic]));
   });
 });
 
 Deno.test("DeleteTopics removes a topic: metadata stops listing it", async () => {
   await withCluster(async (cluster) => {
     const topic = uniqueName("declared-delete");
-    await createTopics(cluster, [{ name: topic, partitions: 2 }]);
-    await deleteTopics(cluster, [topic]);
+    await createTopic(cluster, topic, 2);
+    await withAdmin((admin) => admin.deleteTopics([topic]));
     for (let attempt = 0;; attempt++) {
       const res = await cluster.refreshMetadata([topic]);
       if (res.topics[0].errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) break;
       assert.ok(attempt < 20, `still listed after ${attempt} checks`);
       await delay(backoffMs(attempt, { initialMs: 50, maxMs: 500 }));
     }
-    await assert.rejects(deleteTopics(cluster, [topic]), /UNKNOWN_TOPIC_OR_PARTITION/);
+    await assert.rejects(
+      withAdmin((admin) => admin.deleteTopics([topic])),
+      /UNKNOWN_TOPIC_OR_PARTITION/,
+    );
   });
 });

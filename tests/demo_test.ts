@@ -21,5 +21,6 @@ Deno.test("the demo runs on the embedded cluster and consumes every sample recor
   assert.match(stdout, /consumed 15 records; both consumers committed and left the group/);
   for (const p of [0, 1, 2]) {
     assert.match(stdout, new RegExp(`lag p${p}: position 5, committed 5, lag 0`));
+    assert.match(stdout, new RegExp(`p${p}: committed 5, log end 5, lag 0`));
   }
 });

@@ -3,10 +3,10 @@
 // tools against it (a client we did not write accepts our broker).
 
 import assert from "node:assert/strict";
-import { Consumer, type RecordBatch } from "../mod.ts";
+import { Admin, Consumer, type RecordBatch } from "../mod.ts";
 import { EmbeddedCluster } from "../testing.ts";
 import { Cluster } from "../src/net/cluster.ts";
-import { createTopics, fetchPartition, produce } from "../src/net/admin.ts";
+import { fetchPartition, produce } from "../src/net/admin.ts";
 import { Connection } from "../src/net/connection.ts";
 import { ListOffsetsApi } from "../src/protocol/messages/list_offsets.ts";
 import { MetadataApi } from "../src/protocol/messages/metadata.ts";
@@ -60,7 +60,10 @@ Deno.test("EmbeddedCluster: Consumer in assign mode reads every record, in order
   assert.equal(cluster.bootstrap.split(",").length, 3);
   const client = new Cluster({ brokers: cluster.bootstrap.split(",") });
   try {
-    await createTopics(client, [{ name: "orders", partitions: 3, replicationFactor: 3 }]);
+    {
+      await using admin = new Admin({ brokers: cluster.bootstrap });
+      await admin.createTopics([{ name: "orders", partitions: 3, replicationFactor: 3 }]);
+    }
     const info = cluster.topic("orders")!;
     assert.deepEqual(info.partitions.map((p) => p.leader).sort(), [0, 1, 2]);
     await client.refreshMetadata(["orders"]);

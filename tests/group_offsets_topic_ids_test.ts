@@ -8,9 +8,9 @@
 // committed offsets are read back with Kafka's consumer-groups tool.
 
 import assert from "node:assert/strict";
-import { createTopics, deleteTopics } from "../src/net/admin.ts";
+import { Admin } from "../mod.ts";
 import { Cluster } from "../src/net/cluster.ts";
-import { GroupClient } from "../src/consumer/group/group_client.ts";
+import { GroupClient } from "../src/net/group_client.ts";
 import { partitionKey } from "../src/util/partitions.ts";
 import { OffsetCommitApi } from "../src/protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../src/protocol/messages/offset_fetch.ts";
@@ -24,14 +24,14 @@ Deno.test("OffsetFetch/OffsetCommit: v10 by topic id when the id is known, v9 by
   const proxy = startRecordingProxy({ upstream: { hostname: host, port: Number(port) } });
   const topic = uniqueName("offsets-ids");
   const groupId = uniqueName("offsets-ids-group");
-  const admin = new Cluster({ brokers: [brokers()] });
+  const admin = new Admin({ brokers: brokers() });
   const cluster = new Cluster({ brokers: [`127.0.0.1:${proxy.port}`] });
   const controller = new AbortController();
   const versions = (apiKey: number) =>
     proxy.frames.filter((f) => f.direction === "request" && f.apiKey === apiKey)
       .map((f) => f.apiVersion);
   try {
-    await createTopics(admin, [{ name: topic, partitions: 2 }]);
+    await admin.createTopics([{ name: topic, partitions: 2 }]);
     const client = new GroupClient(cluster, groupId, controller.signal);
     const conn = await client.run("group", (c) => Promise.resolve(c));
     const offers10 = (conn.brokerVersions(OffsetCommitApi.apiKey)?.max ?? 0) >= 10;
@@ -60,8 +60,8 @@ Deno.test("OffsetFetch/OffsetCommit: v10 by topic id when the id is known, v9 by
     // Re-created topic: the cached id is stale. The broker answers
     // UNKNOWN_TOPIC_ID to v10; the client refreshes and commits under the new id.
     const oldId = cluster.topics.get(topic)?.topicId;
-    await deleteTopics(admin, [topic]);
-    await createTopics(admin, [{ name: topic, partitions: 2 }]);
+    await admin.deleteTopics([topic]);
+    await admin.createTopics([{ name: topic, partitions: 2 }]);
     const before = versions(OffsetCommitApi.apiKey).length;
     for (let i = 0;; i++) {
       try {
@@ -89,7 +89,7 @@ Deno.test("OffsetFetch/OffsetCommit: v10 by topic id when the id is known, v9 by
   } finally {
     controller.abort();
     await cluster.close();
-    await deleteTopics(admin, [topic]).catch(() => {});
+    await admin.deleteTopics([topic]).catch(() => {});
     await admin.close();
     await proxy.close();
   }

@@ -18,8 +18,8 @@
  * @module
  */
 
-import { Consumer, type TopicPartition } from "../../mod.ts";
-import { createTopics, produce } from "../../src/net/admin.ts";
+import { Admin, Consumer, type TopicPartition } from "../../mod.ts";
+import { produce } from "../../src/net/admin.ts";
 import { Cluster } from "../../src/net/cluster.ts";
 import { broker } from "../lib/kafka.ts";
 
@@ -114,7 +114,10 @@ async function run(client: "java" | "sluice", bootstrap: string, s: typeof scena
   const topic = `blocked-${client}-${crypto.randomUUID().slice(0, 6)}`;
   const group = `g-${topic}`;
   const cluster = new Cluster({ brokers: [bootstrap] });
-  await createTopics(cluster, [{ name: topic, partitions: 2 }]);
+  {
+    await using admin = new Admin({ brokers: bootstrap });
+    await admin.createTopics([{ name: topic, partitions: 2, replicationFactor: 1 }]);
+  }
   const log: Entry[] = [];
   const hook = (what: string) => (ps: TopicPartition[]) =>
     void log.push({

@@ -27,7 +27,7 @@
  */
 
 import { kafkaScript, uniqueName } from "../../tests/_kafka.ts";
-import { Admin } from "../lib/admin.ts";
+import { BenchAdmin } from "../lib/admin.ts";
 import { broker } from "../lib/kafka.ts";
 import { loadAvg, machine } from "../lib/machine.ts";
 import { lastJsonLine, log, run, runTimed, stopOnSignals, type TimedResult } from "../lib/proc.ts";
@@ -327,7 +327,7 @@ interface CellResult {
 
 /** One write to a fresh topic, checked against the topic's offsets afterwards. */
 async function writeOnce(
-  admin: Admin,
+  admin: BenchAdmin,
   bootstrap: string,
   client: ProducerClient,
   cell: ProduceCell,
@@ -350,7 +350,7 @@ async function writeOnce(
 }
 
 async function runCell(
-  admin: Admin,
+  admin: BenchAdmin,
   bootstrap: string,
   cell: ProduceCell,
   clients: ProducerClient[],
@@ -536,7 +536,7 @@ export async function main(args: string[]): Promise<void> {
   const cells: CellResult[] = [];
   try {
     const bootstrap = await kafka.start();
-    const admin = new Admin(bootstrap);
+    const admin = new BenchAdmin(bootstrap);
     try {
       for (const id of flags.cells) {
         log(`${id}: starting, ${fmt((performance.now() - began) / 60000, 1)} min into the run`);

@@ -15,9 +15,9 @@
  * @module
  */
 
+import { Admin } from "../../mod.ts";
 import { Cluster } from "../../src/net/cluster.ts";
-import { createTopics } from "../../src/net/admin.ts";
-import { GroupClient } from "../../src/consumer/group/group_client.ts";
+import { GroupClient } from "../../src/net/group_client.ts";
 import { partitionKey } from "../../src/util/partitions.ts";
 import {
   checkRun,
@@ -391,11 +391,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
   try {
     // --- start ---------------------------------------------------------------
-    await createTopics(cluster, [{
-      name: topic,
-      partitions: o.partitions,
-      replicationFactor: Math.min(3, o.nodes),
-    }]);
+    {
+      await using admin = new Admin({ brokers: o.bootstrap, clientId: "sluice-chaos-admin" });
+      await admin.createTopics([{
+        name: topic,
+        partitions: o.partitions,
+        replicationFactor: Math.min(3, o.nodes),
+      }]);
+    }
     say(`topic ${topic} (${o.partitions} partitions), group ${groupId}, consumer: ${o.consumer}`);
     producer = new ChildProcess({
       cmd: "bash",

@@ -29,7 +29,7 @@ import { backoffMs, delay, sleep } from "../util/async.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { Fetcher } from "./fetcher.ts";
 import { PartitionStates, type PartitionView } from "./partition_state.ts";
-import { GroupClient, type GroupDescription } from "./group/group_client.ts";
+import { GroupClient, type GroupDescription } from "../net/group_client.ts";
 import { partitionKey } from "../util/partitions.ts";
 import { Membership } from "./group/membership.ts";
 import { Liveness } from "./group/liveness.ts";

@@ -1,16 +1,13 @@
 /**
- * The few administrative calls and the minimal producer that tests, examples
- * and the demo need: create and delete topics, and append records to one
- * partition. Not a producer API (no batching, no retries, no idempotence):
- * the library is a consumer.
+ * The minimal producer and reader that tests, examples and the demo need:
+ * append records to one partition as one batch, and one Fetch of one
+ * partition. Not a producer API (no batching, no idempotence). Topics are
+ * managed with the public `Admin` client (src/admin/).
  *
  * @module
  */
 
-import { ErrorCode } from "../protocol/error_codes.ts";
-import { isRetriable, KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
-import { CreateTopicsApi } from "../protocol/messages/create_topics.ts";
-import { DeleteTopicsApi } from "../protocol/messages/delete_topics.ts";
+import { isRetriable, KafkaProtocolError } from "../protocol/errors.ts";
 import { ProduceApi } from "../protocol/messages/produce.ts";
 import { FetchApi } from "../protocol/messages/fetch.ts";
 import {
@@ -22,85 +19,6 @@ import {
 } from "../protocol/wire_batch.ts";
 import { backoffMs, delay } from "../util/async.ts";
 import type { Cluster } from "./cluster.ts";
-
-/** A topic to create. */
-export interface NewTopic {
-  /** Topic name. */
-  name: string;
-  /** Number of partitions. @default 1 */
-  partitions?: number;
-  /** Replication factor. @default 1 */
-  replicationFactor?: number;
-  /** Topic configs, e.g. `{ "cleanup.policy": "compact" }`. */
-  configs?: Record<string, string>;
-}
-
-/** Creates topics through the controller; an existing topic is an error unless `ifMissing`. */
-export async function createTopics(
-  cluster: Cluster,
-  topics: readonly NewTopic[],
-  opts: { ifMissing?: boolean; timeoutMs?: number } = {},
-): Promise<void> {
-  const conn = await cluster.connection("bootstrap", "admin");
-  const res = await conn.send(CreateTopicsApi, {
-    topics: topics.map((t) => ({
-      name: t.name,
-      numPartitions: t.partitions ?? 1,
-      replicationFactor: t.replicationFactor ?? 1,
-      assignments: [],
-      configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
-    })),
-    timeoutMs: opts.timeoutMs ?? 30_000,
-    validateOnly: false,
-  });
-  for (const t of res.topics) {
-    if (t.errorCode === 0 || (opts.ifMissing && t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS)) {
-      continue;
-    }
-    throw KafkaProtocolError.from(t.errorCode, {
-      apiName: "CreateTopics",
-      topic: t.name,
-      errorMessage: t.errorMessage,
-    });
-  }
-  // The controller answers before every broker has loaded the new
-  // partitions: wait until metadata shows a leader for each (bounded).
-  const names = topics.map((t) => t.name);
-  for (let attempt = 0;; attempt++) {
-    await cluster.refreshMetadata(names);
-    const ready = names.every((n) => {
-      const t = cluster.topics.get(n);
-      return t && t.errorCode === 0 && t.partitions.size > 0 &&
-        [...t.partitions.values()].every((p) => p.leader >= 0 && p.errorCode === 0);
-    });
-    if (ready) return;
-    if (attempt >= 20) {
-      throw new KafkaError(
-        `Topics ${names.join(", ")} were created but have no leaders after ${attempt} checks`,
-      );
-    }
-    await delay(backoffMs(attempt, { initialMs: 50, maxMs: 1000 }));
-  }
-}
-
-/** Deletes topics by name. */
-export async function deleteTopics(cluster: Cluster, names: readonly string[]): Promise<void> {
-  const conn = await cluster.connection("bootstrap", "admin");
-  const res = await conn.send(DeleteTopicsApi, {
-    topicNames: [...names],
-    topics: names.map((name) => ({ name, topicId: undefined })),
-    timeoutMs: 30_000,
-  });
-  for (const t of res.responses) {
-    if (t.errorCode !== 0) {
-      throw KafkaProtocolError.from(t.errorCode, {
-        apiName: "DeleteTopics",
-        topic: t.name ?? undefined,
-        errorMessage: t.errorMessage,
-      });
-    }
-  }
-}
 
 /** Options of {@linkcode produce}. */
 export interface ProduceOptions {

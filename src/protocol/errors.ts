@@ -110,6 +110,8 @@ export interface KafkaProtocolErrorContext {
   partition?: number;
   /** The consumer group the request was about. */
   groupId?: string;
+  /** Another resource the request was about, e.g. `"broker 1"` (a config resource). */
+  resource?: string;
   /** The broker's own error message, which some responses carry next to the code. */
   errorMessage?: string | null;
 }
@@ -153,6 +155,8 @@ export class KafkaProtocolError extends KafkaError {
   readonly partition?: number;
   /** The consumer group the request was about, when known. */
   readonly groupId?: string;
+  /** Another resource the request was about (e.g. `"broker 1"`), when known. */
+  readonly resource?: string;
   /** The broker's own error message, when the response carried one. */
   readonly errorMessage?: string;
 
@@ -174,6 +178,7 @@ export class KafkaProtocolError extends KafkaError {
     this.topic = context.topic;
     this.partition = context.partition;
     this.groupId = context.groupId;
+    this.resource = context.resource;
     this.errorMessage = context.errorMessage ?? undefined;
   }
 
@@ -228,6 +233,7 @@ export function isRetriable(e: unknown): boolean {
 function protocolErrorMessage(info: ErrorInfo, context: KafkaProtocolErrorContext): string {
   const where: string[] = [];
   if (context.groupId !== undefined) where.push(`group ${context.groupId}`);
+  if (context.resource !== undefined) where.push(context.resource);
   const tp: string[] = [];
   if (context.topic !== undefined) tp.push(`topic ${context.topic}`);
   if (context.partition !== undefined) tp.push(`partition ${context.partition}`);

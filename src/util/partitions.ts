@@ -6,6 +6,22 @@
  * @module
  */
 
+/**
+ * A partition of a topic.
+ *
+ * @example
+ * ```ts
+ * import type { TopicPartition } from "@sluice/kafka";
+ * const tp: TopicPartition = { topic: "orders", partition: 3 };
+ * ```
+ */
+export interface TopicPartition {
+  /** Topic name. */
+  topic: string;
+  /** Partition index, from 0. */
+  partition: number;
+}
+
 /** A map key for `topic`/`partition` (NUL cannot occur in a topic name). */
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;

@@ -18,7 +18,7 @@ import { ErrorCode } from "../../protocol/error_codes.ts";
 import { KafkaProtocolError } from "../../protocol/errors.ts";
 import { HeartbeatApi } from "../../protocol/messages/heartbeat.ts";
 import { sleep } from "../../util/async.ts";
-import type { GroupClient } from "./group_client.ts";
+import type { GroupClient } from "../../net/group_client.ts";
 import { type Liveness, MemberStatus } from "./liveness.ts";
 
 /** Who heartbeats: the member of one generation. */

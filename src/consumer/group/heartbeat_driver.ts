@@ -11,7 +11,7 @@
 import type { HeartbeatThread, Logger } from "../../config.ts";
 import type { ClusterOptions } from "../../net/cluster.ts";
 import { type BackoffOptions, sleep } from "../../util/async.ts";
-import type { GroupClient } from "./group_client.ts";
+import type { GroupClient } from "../../net/group_client.ts";
 import {
   Heartbeater,
   type HeartbeatEvent,

@@ -13,7 +13,7 @@
 
 import { Cluster } from "../../net/cluster.ts";
 import type { Logger } from "../../config.ts";
-import { GroupClient } from "./group_client.ts";
+import { GroupClient } from "../../net/group_client.ts";
 import { Heartbeater } from "./heartbeat.ts";
 import { fromTransfer, type FromWorker, type ToWorker } from "./heartbeat_messages.ts";
 import { Liveness } from "./liveness.ts";

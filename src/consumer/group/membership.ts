@@ -31,7 +31,7 @@ import { backoffMs, type BackoffOptions, sleep } from "../../util/async.ts";
 import type { Logger } from "../../config.ts";
 import type { TopicPartition } from "../offsets/ack_tracker.ts";
 import { assign, type AssignorName, type GroupMember } from "./assignors.ts";
-import { GroupClient, type MemberIdentity } from "./group_client.ts";
+import { GroupClient, type MemberIdentity } from "../../net/group_client.ts";
 import type { HeartbeatEvent } from "./heartbeat.ts";
 import { type HeartbeatDriver, type HeartbeatThread, startHeartbeat } from "./heartbeat_driver.ts";
 import { type Liveness, MemberStatus } from "./liveness.ts";

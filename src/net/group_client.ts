@@ -13,22 +13,23 @@
  * @module
  */
 
-import type { Cluster } from "../../net/cluster.ts";
-import type { Connection } from "../../net/connection.ts";
-import { ZERO_UUID } from "../../protocol/reader.ts";
-import { type ApiSchema, fieldSince } from "../../protocol/schema.ts";
-import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
-import { ErrorCode, errorInfo } from "../../protocol/error_codes.ts";
-import { CorruptDataError, KafkaProtocolError } from "../../protocol/errors.ts";
-import { FindCoordinatorApi } from "../../protocol/messages/find_coordinator.ts";
-import { OffsetCommitApi } from "../../protocol/messages/offset_commit.ts";
-import { OffsetFetchApi } from "../../protocol/messages/offset_fetch.ts";
-import { DescribeGroupsApi } from "../../protocol/messages/describe_groups.ts";
-import { LeaveGroupApi } from "../../protocol/messages/leave_group.ts";
-import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../../protocol/consumer_protocol.ts";
-import { backoffMs, type BackoffOptions, delay } from "../../util/async.ts";
-import { groupByTopic, partitionKey } from "../../util/partitions.ts";
-import type { TopicPartition } from "../offsets/ack_tracker.ts";
+import type { Cluster } from "./cluster.ts";
+import type { Connection } from "./connection.ts";
+import { ZERO_UUID } from "../protocol/reader.ts";
+import { type ApiSchema, fieldSince } from "../protocol/schema.ts";
+import { ConnectionError, RequestTimeoutError } from "./errors.ts";
+import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
+import { CorruptDataError, KafkaProtocolError } from "../protocol/errors.ts";
+import { FindCoordinatorApi } from "../protocol/messages/find_coordinator.ts";
+import { OffsetCommitApi } from "../protocol/messages/offset_commit.ts";
+import { OffsetFetchApi } from "../protocol/messages/offset_fetch.ts";
+import { DescribeGroupsApi } from "../protocol/messages/describe_groups.ts";
+import { DeleteGroupsApi } from "../protocol/messages/delete_groups.ts";
+import { ConsumerGroupDescribeApi } from "../protocol/messages/consumer_group_describe.ts";
+import { LeaveGroupApi } from "../protocol/messages/leave_group.ts";
+import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../protocol/consumer_protocol.ts";
+import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
+import { groupByTopic, partitionKey, type TopicPartition } from "../util/partitions.ts";
 
 /** An offset to commit. */
 export interface OffsetToCommit extends TopicPartition {
@@ -306,7 +307,101 @@ export class GroupClient {
     return ids.size < topics ? Math.min(version, TOPIC_ID_VERSION - 1) : version;
   }
 
-  /** The broker's view of the group. */
+  /**
+   * The group's committed offsets with their metadata: of `partitions`, or
+   * of every partition the group committed when `partitions` is null. A
+   * partition listed without a commit comes back with `offset` null. Topics
+   * named by id (v10) are named from metadata; a topic deleted since it was
+   * committed is left out.
+   */
+  committed(partitions: readonly TopicPartition[] | null): Promise<CommittedOffset[]> {
+    const byTopic = partitions === null ? null : groupByTopic(partitions, (p) => p.partition);
+    const names = byTopic === null ? [] : [...byTopic.keys()];
+    return this.#withTopicIds(names, (ids) =>
+      this.run("group", async (conn) => {
+        let version = conn.version(OffsetFetchApi);
+        if (byTopic !== null) {
+          version = this.#topicIdVersion(conn, OffsetFetchApi, byTopic.size, ids);
+        }
+        const topics = byTopic === null ? null : [...byTopic].map(([name, parts]) => ({
+          name,
+          topicId: ids.get(name),
+          partitionIndexes: parts,
+        }));
+        const res = await conn.send(OffsetFetchApi, {
+          groupId: this.groupId,
+          topics,
+          groups: [{ groupId: this.groupId, topics }],
+          requireStable: true,
+        }, { version });
+        const context = { apiName: "OffsetFetch", apiVersion: version, groupId: this.groupId };
+        const group = res.groups.length > 0 ? res.groups[0] : null;
+        const errorCode = group ? group.errorCode : res.errorCode;
+        if (errorCode !== 0) throw KafkaProtocolError.from(errorCode, context);
+        const resTopics = group ? group.topics : res.topics;
+        const byId = version >= TOPIC_ID_VERSION;
+        if (byId && resTopics.some((t) => this.#nameOfId(ids, t) === undefined)) {
+          await this.#cluster.refreshMetadata(null);
+        }
+        const out: CommittedOffset[] = [];
+        for (const t of resTopics) {
+          const name = byId ? this.#nameOfId(ids, t) : t.name;
+          if (name === undefined) continue;
+          for (const p of t.partitions) {
+            if (p.errorCode !== 0) {
+              throw KafkaProtocolError.from(p.errorCode, {
+                ...context,
+                topic: name,
+                partition: p.partitionIndex,
+              });
+            }
+            const none = p.committedOffset < 0n;
+            out.push({
+              topic: name,
+              partition: p.partitionIndex,
+              offset: none ? null : p.committedOffset,
+              leaderEpoch: none ? -1 : p.committedLeaderEpoch,
+              metadata: none ? null : p.metadata ?? "",
+            });
+          }
+        }
+        return out;
+      }));
+  }
+
+  #nameOfId(ids: ReadonlyMap<string, string>, t: object): string | undefined {
+    const topicId = "topicId" in t ? String(t.topicId) : "";
+    return nameOf(ids, topicId) ?? this.#cluster.topicName(topicId);
+  }
+
+  /**
+   * Deletes the group (DeleteGroups): only a group without members can go;
+   * GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP and the like throw.
+   */
+  async delete(): Promise<void> {
+    await this.run("group", async (conn) => {
+      const version = conn.version(DeleteGroupsApi);
+      const res = await conn.send(DeleteGroupsApi, { groupsNames: [this.groupId] }, { version });
+      const r = res.results.find((g) => g.groupId === this.groupId) ?? res.results[0];
+      const code = r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+      if (code !== 0) {
+        throw KafkaProtocolError.from(code, {
+          apiName: "DeleteGroups",
+          apiVersion: version,
+          groupId: this.groupId,
+          errorMessage: r?.errorMessage,
+        });
+      }
+    });
+  }
+
+  /**
+   * The broker's view of the group: DescribeGroups (classic groups); when
+   * that answers GROUP_ID_NOT_FOUND and the coordinator speaks
+   * ConsumerGroupDescribe, that (KIP-848 `consumer` groups, which
+   * DescribeGroups calls "not a classic group"). A group neither knows
+   * throws DescribeGroups' error.
+   */
   async describe(): Promise<GroupDescription> {
     return await this.run("group", async (conn) => {
       const version = conn.version(DescribeGroupsApi);
@@ -315,15 +410,21 @@ export class GroupClient {
         includeAuthorizedOperations: false,
       }, { version });
       const g = res.groups[0];
+      if (g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND && conn.brokerVersions(69) !== undefined) {
+        const modern = await this.#describeConsumerGroup(conn);
+        if (modern !== null) return modern;
+      }
       if (g.errorCode !== 0) {
         throw KafkaProtocolError.from(g.errorCode, {
           apiName: "DescribeGroups",
           apiVersion: version,
-          groupId: g.groupId,
+          groupId: this.groupId,
+          errorMessage: g.errorMessage,
         });
       }
       return {
         groupId: g.groupId,
+        type: "classic",
         state: g.groupState,
         protocolType: g.protocolType,
         protocol: g.protocolData,
@@ -340,6 +441,44 @@ export class GroupClient {
         })),
       };
     });
+  }
+
+  /** ConsumerGroupDescribe; null when the coordinator has no such consumer group either. */
+  async #describeConsumerGroup(conn: Connection): Promise<GroupDescription | null> {
+    const version = conn.version(ConsumerGroupDescribeApi);
+    const res = await conn.send(ConsumerGroupDescribeApi, {
+      groupIds: [this.groupId],
+      includeAuthorizedOperations: false,
+    }, { version });
+    const g = res.groups[0];
+    if (g === undefined || g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) return null;
+    if (g.errorCode !== 0) {
+      throw KafkaProtocolError.from(g.errorCode, {
+        apiName: "ConsumerGroupDescribe",
+        apiVersion: version,
+        groupId: this.groupId,
+        errorMessage: g.errorMessage,
+      });
+    }
+    return {
+      groupId: g.groupId,
+      type: "consumer",
+      state: g.groupState,
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      protocol: g.assignorName,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignment: m.assignment.topicPartitions.flatMap((tp) =>
+          tp.partitions.map((partition) => ({
+            topic: tp.topicName || (this.#cluster.topicName(tp.topicId) ?? `id ${tp.topicId}`),
+            partition,
+          }))
+        ),
+      })),
+    };
   }
 
   async #find(): Promise<number> {
@@ -372,15 +511,33 @@ function nameOf(ids: ReadonlyMap<string, string>, topicId: string): string | und
   return undefined;
 }
 
+/** A group's committed offset of one partition, from {@linkcode GroupClient.committed}. */
+export interface CommittedOffset extends TopicPartition {
+  /** The committed offset (the next one to consume), null when none is committed. */
+  offset: bigint | null;
+  /** Leader epoch committed with it, -1 when unknown or none. */
+  leaderEpoch: number;
+  /** Metadata committed with it ("" when none was given), null when nothing is committed. */
+  metadata: string | null;
+}
+
 /** The broker's view of a group, from {@linkcode GroupClient.describe}. */
 export interface GroupDescription {
   /** Group id. */
   groupId: string;
-  /** Empty, PreparingRebalance, CompletingRebalance, Stable or Dead. */
+  /**
+   * `"classic"` (the JoinGroup/SyncGroup protocol, described by DescribeGroups) or
+   * `"consumer"` (KIP-848, described by ConsumerGroupDescribe).
+   */
+  type: "classic" | "consumer";
+  /**
+   * Classic: Empty, PreparingRebalance, CompletingRebalance, Stable or Dead.
+   * Consumer: Empty, Assigning, Reconciling, Stable or Dead.
+   */
   state: string;
   /** "consumer" for consumer groups. */
   protocolType: string;
-  /** The chosen assignor, e.g. "range". */
+  /** The chosen assignor, e.g. "range" (a consumer group's server-side assignor, e.g. "uniform"). */
   protocol: string;
   /** Members with their assignments. */
   members: Array<{

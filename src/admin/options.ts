@@ -1,0 +1,105 @@
+/**
+ * The Admin client's options: {@linkcode AdminOptions} (the options every
+ * client shares, plus a request timeout and an abort signal) and their
+ * validation, the same way as the consumer's: a wrong or unknown option throws
+ * a {@linkcode ConfigError} (subject "admin") at construction, before anything
+ * connects.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import {
+  checkClientRules,
+  type ClientOptions,
+  clientShape,
+  resolveClient,
+  type ResolvedClientOptions,
+} from "../options/client.ts";
+import { ConfigError, type ConfigIssue, describe, parseFields } from "../options/issues.ts";
+
+/**
+ * Options of the `Admin` client. Only `brokers` is required.
+ *
+ * @example
+ * ```ts
+ * import type { AdminOptions } from "@sluice/kafka";
+ * const options: AdminOptions = {
+ *   brokers: ["127.0.0.1:9092"],
+ *   clientId: "ops-script",
+ *   requestTimeoutMs: 10_000,
+ * };
+ * ```
+ */
+export interface AdminOptions extends ClientOptions {
+  /**
+   * Time, in ms, a request may wait for its response. Calls that wait for
+   * the cluster (topic creation, deletion) also send it as the broker-side
+   * timeout unless the call names its own `timeoutMs`.
+   * @default {30000}
+   */
+  requestTimeoutMs?: number;
+  /** Aborting it closes the client, as `close()` does. */
+  signal?: AbortSignal;
+}
+
+/** Kafka's Java (and some other clients') names for the admin client's options. */
+const ALIASES: Record<string, string> = {
+  bootstrapServers: "brokers",
+  bootstrapBrokers: "brokers",
+  defaultApiTimeoutMs: "requestTimeoutMs",
+};
+
+const shape = { ...clientShape };
+const schema = z.strictObject(shape);
+type OptionKey = keyof typeof shape;
+type Parsed = z.output<typeof schema>;
+
+// AdminOptions is written out for readable docs; this fails to compile when it
+// and the schema disagree on a key or on a field's type.
+type SchemaInput = z.input<typeof schema>;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type FieldsAgree = {
+  [K in keyof AdminOptions]-?: K extends keyof SchemaInput ? Same<AdminOptions[K], SchemaInput[K]>
+    : false;
+}[keyof AdminOptions];
+type Assert<T extends true> = T;
+type _SameKeys = Assert<Same<keyof AdminOptions, keyof SchemaInput>>;
+type _SameFields = Assert<false extends FieldsAgree ? false : true>;
+
+/** {@linkcode AdminOptions} after validation: every default filled. */
+export type ResolvedAdminOptions = ResolvedClientOptions;
+
+/**
+ * Validates the admin client's options and fills in the defaults. Nothing
+ * connects. Every problem is reported at once, in one {@linkcode ConfigError}.
+ *
+ * @param input The options as the user gave them (anything: it is checked).
+ * @returns The options with every default filled in.
+ * @throws {ConfigError} naming each offending field and why.
+ *
+ * @example
+ * ```ts
+ * import { resolveAdminOptions } from "./options.ts";
+ * const o = resolveAdminOptions({ brokers: "10.0.0.1:9092, 10.0.0.2:9092" });
+ * o.brokers; // ["10.0.0.1:9092", "10.0.0.2:9092"]
+ * o.requestTimeoutMs; // 30000
+ * ```
+ */
+export function resolveAdminOptions(input: unknown): ResolvedAdminOptions {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ConfigError([{ field: "", reason: `must be an object (got ${describe(input)})` }], {
+      subject: "admin",
+    });
+  }
+  const fields = parseFields(shape, input as Record<string, unknown>, {
+    aliases: ALIASES,
+    typeName: "AdminOptions",
+  });
+  const issues: ConfigIssue[] = [...fields.issues];
+  const o = fields.values as Partial<Parsed>;
+  const ok = (...keys: OptionKey[]) => keys.every((k) => fields.valid.has(k));
+  checkClientRules(o, ok, (field, reason) => issues.push({ field, reason }));
+  if (issues.length > 0) throw new ConfigError(issues, { subject: "admin" });
+  return resolveClient(o as Parsed);
+}
