@@ -50,7 +50,12 @@ export {
 export { Secret } from "./src/net/secret.ts";
 export type { OAuthBearerToken, OAuthBearerTokenProvider } from "./src/net/sasl/oauthbearer.ts";
 export type { KafkaRecord, RecordHeader } from "./src/protocol/record.ts";
-export { Consumer, type PartitionLag, type SeekTarget } from "./src/consumer/consumer.ts";
+export {
+  Consumer,
+  type PartitionLag,
+  type PartitionOffset,
+  type SeekTarget,
+} from "./src/consumer/consumer.ts";
 export { RecordBatch, type RecordBatchInit } from "./src/consumer/record_batch.ts";
 export type { UnavailablePartition } from "./src/consumer/unavailable.ts";
 export {
@@ -70,7 +75,7 @@ export {
 } from "./src/producer/errors.ts";
 export type { Acks, CompressionName, ProducerOptions } from "./src/producer/options.ts";
 export { LogTruncationError } from "./src/consumer/errors.ts";
-export type { GroupDescription } from "./src/net/group_client.ts";
+export type { CommittedOffset, GroupDescription } from "./src/net/group_client.ts";
 export {
   type AssignedPartition,
   type AssignorName,

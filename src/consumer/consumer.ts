@@ -29,12 +29,12 @@ import { backoffMs, delay, sleep } from "../util/async.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { Fetcher } from "./fetcher.ts";
 import { PartitionStates, type PartitionView } from "./partition_state.ts";
-import { GroupClient, type GroupDescription } from "../net/group_client.ts";
+import { type CommittedOffset, GroupClient, type GroupDescription } from "../net/group_client.ts";
 import { partitionKey } from "../util/partitions.ts";
 import { Membership } from "./group/membership.ts";
 import { Liveness } from "./group/liveness.ts";
 import { AckTracker, type Ticket } from "./offsets/ack_tracker.ts";
-import { listOffset } from "./offsets/list_offsets.ts";
+import { listOffset, lookupOffset, type OffsetQuery } from "./offsets/list_offsets.ts";
 import { clusterOptions } from "../options/client.ts";
 import { RecordBatch } from "./record_batch.ts";
 import { Unavailable, type UnavailablePartition } from "./unavailable.ts";
@@ -63,6 +63,25 @@ export interface PartitionLag {
   highWatermark: bigint;
   /** High watermark (last stable offset under read_committed) minus position; null before the first fetch. */
   lag: bigint | null;
+}
+
+/**
+ * An offset of a partition, from {@linkcode Consumer.beginningOffsets},
+ * {@linkcode Consumer.endOffsets} or {@linkcode Consumer.offsetsForTimes}.
+ *
+ * @example
+ * ```ts
+ * import type { PartitionOffset } from "@sluice/kafka";
+ * const end: PartitionOffset = { topic: "orders", partition: 0, offset: 1042n };
+ * ```
+ */
+export interface PartitionOffset {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** The offset. */
+  offset: bigint;
 }
 
 /**
@@ -343,6 +362,126 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     );
     if (!this.#states.get(tp)) throw this.#notAssigned("seek", tp);
     this.#states.seekTo(tp, offset);
+  }
+
+  /**
+   * The next offset to be delivered for an assigned partition (Java's
+   * `position()`): one past the last record delivered, or where reading
+   * starts.
+   *
+   * @throws {KafkaError} When the partition is not assigned to this consumer.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", assign: [{ topic: "t", partition: 0 }] });
+   * for await (const batch of consumer) {
+   *   consumer.position({ topic: "t", partition: 0 }) === batch.nextOffset; // true
+   *   break;
+   * }
+   * ```
+   */
+  position(tp: TopicPartition): bigint {
+    this.#checkOpen("position");
+    const lag = this.lag().find((l) => l.topic === tp.topic && l.partition === tp.partition);
+    if (!lag) throw this.#notAssigned("position", tp);
+    return lag.position;
+  }
+
+  /**
+   * The group's committed offsets (Java's `committed()`), read from the
+   * coordinator: of `partitions`, or of this consumer's assignment. Offset
+   * null where nothing is committed.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "g", topics: ["t"] });
+   * const [c] = await consumer.committed([{ topic: "t", partition: 0 }]);
+   * console.log(c.offset); // null before the first commit
+   * ```
+   */
+  async committed(partitions?: readonly TopicPartition[]): Promise<CommittedOffset[]> {
+    this.#checkOpen("committed");
+    if (!this.#group) {
+      throw new ConfigError([{ field: "groupId", reason: "committed() needs a groupId" }]);
+    }
+    return await this.#group.committed(partitions ?? this.assignment());
+  }
+
+  /**
+   * The log start offset of each partition (Java's `beginningOffsets()`).
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", assign: [{ topic: "t", partition: 0 }] });
+   * const [start] = await consumer.beginningOffsets([{ topic: "t", partition: 0 }]);
+   * ```
+   */
+  beginningOffsets(partitions: readonly TopicPartition[]): Promise<PartitionOffset[]> {
+    return this.#lookup("beginningOffsets", partitions.map((tp) => [tp, "earliest"]));
+  }
+
+  /**
+   * The log end offset of each partition (Java's `endOffsets()`): the high
+   * watermark, or the last stable offset under `read_committed`.
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", assign: [{ topic: "t", partition: 0 }] });
+   * const [end] = await consumer.endOffsets([{ topic: "t", partition: 0 }]);
+   * ```
+   */
+  endOffsets(partitions: readonly TopicPartition[]): Promise<PartitionOffset[]> {
+    return this.#lookup("endOffsets", partitions.map((tp) => [tp, "latest"]));
+  }
+
+  /**
+   * For each partition, the first offset whose record's timestamp is at or
+   * after `timestamp` (ms since the epoch), or null when there is none
+   * (Java's `offsetsForTimes()`).
+   *
+   * @example
+   * ```ts
+   * import { Consumer } from "@sluice/kafka";
+   * const consumer = new Consumer({ brokers: "127.0.0.1:9092", assign: [{ topic: "t", partition: 0 }] });
+   * const [hourAgo] = await consumer.offsetsForTimes([
+   *   { topic: "t", partition: 0, timestamp: Date.now() - 3_600_000 },
+   * ]);
+   * if (hourAgo.offset !== null) await consumer.seek(hourAgo, hourAgo.offset);
+   * ```
+   */
+  offsetsForTimes(
+    queries: readonly (TopicPartition & { timestamp: number })[],
+  ): Promise<(Omit<PartitionOffset, "offset"> & { offset: bigint | null })[]> {
+    return this.#lookup(
+      "offsetsForTimes",
+      queries.map((q) => [q, { timestamp: q.timestamp }]),
+      true,
+    );
+  }
+
+  async #lookup(
+    method: string,
+    queries: [TopicPartition, OffsetQuery][],
+    nullWhenNone = false,
+  ): Promise<PartitionOffset[]> {
+    this.#checkOpen(method);
+    return await Promise.all(queries.map(async ([tp, query]) => {
+      const args = [
+        this.#cluster,
+        tp.topic,
+        tp.partition,
+        query,
+        this.#isolation(),
+        this.#stop.signal,
+        this.#opts.retryBackoff,
+      ] as const;
+      const offset = nullWhenNone ? await lookupOffset(...args) : await listOffset(...args);
+      return { topic: tp.topic, partition: tp.partition, offset: offset as bigint };
+    }));
   }
 
   /**

@@ -38,6 +38,33 @@ export async function listOffset(
   signal?: AbortSignal,
   backoff: BackoffOptions = {},
 ): Promise<bigint> {
+  const found = await lookupOffset(
+    cluster,
+    topic,
+    partition,
+    query,
+    isolationLevel,
+    signal,
+    backoff,
+  );
+  // No record at or after a timestamp: the end of the log.
+  return found ??
+    (await lookupOffset(cluster, topic, partition, "latest", isolationLevel, signal, backoff))!;
+}
+
+/**
+ * As {@linkcode listOffset}, but null when no record is at or after a
+ * timestamp (Java's `offsetsForTimes`).
+ */
+export async function lookupOffset(
+  cluster: Cluster,
+  topic: string,
+  partition: number,
+  query: OffsetQuery,
+  isolationLevel: 0 | 1,
+  signal?: AbortSignal,
+  backoff: BackoffOptions = {},
+): Promise<bigint | null> {
   const timestamp = query === "earliest"
     ? ListOffsetsTimestamp.EARLIEST
     : query === "latest"
@@ -67,18 +94,8 @@ export async function listOffset(
         });
       }
       if (p.offset >= 0n) return p.offset;
-      if (typeof query === "object") {
-        // No record at or after the timestamp: the end of the log.
-        return await listOffset(
-          cluster,
-          topic,
-          partition,
-          "latest",
-          isolationLevel,
-          signal,
-          backoff,
-        );
-      }
+      // No record at or after the timestamp.
+      if (typeof query === "object") return null;
       // Every log has an earliest and a latest offset: a negative one is a
       // damaged answer, not a position to start from (retried below).
       throw new CorruptDataError(
