@@ -128,13 +128,21 @@ export class FetchBuffer {
   }
 
   /**
-   * Puts a chunk back in front (the rest of one delivered in pieces), its
-   * bytes charged again: they stay reserved until its last piece is taken.
+   * Puts the rest of a chunk delivered in pieces back, its bytes charged
+   * again (they stay reserved until its last piece is taken): before the
+   * next chunk of the same partition (order within a partition), else last,
+   * so other partitions' chunks take their turn between the pieces.
    */
-  unshift(chunk: FetchedChunk): void {
+  requeue(chunk: FetchedChunk): void {
     this.#used += chunk.bytes;
-    if (this.#head > 0) this.#queue[--this.#head] = chunk;
-    else this.#queue.unshift(chunk);
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const c = this.#queue[i];
+      if (c.topic === chunk.topic && c.partition === chunk.partition) {
+        this.#queue.splice(i, 0, chunk);
+        return;
+      }
+    }
+    this.#queue.push(chunk);
   }
 
   /** Drops every chunk matching `predicate`, releasing their bytes. */

@@ -376,8 +376,9 @@ export class PartitionStates {
   /**
    * The first `pieceNext - fetchOffset` offsets of a taken chunk were
    * delivered as one batch (`maxBatchRecords`): its ticket is returned, and
-   * the `rest` of the records goes back in front of the buffer, as a chunk
-   * starting at `pieceNext` whose bytes stay reserved. A pause, seek or
+   * the `rest` of the records goes back to the buffer (before the
+   * partition's next chunk, after other partitions'), as a chunk starting at
+   * `pieceNext` whose bytes stay reserved. A pause, seek or
    * revocation before it is taken drops it like any buffered chunk.
    */
   deliveredPart(
@@ -388,7 +389,7 @@ export class PartitionStates {
     const { chunk, incarnation } = taken;
     this.#toEnd(chunk);
     const ticket = this.#tracker.delivered(incarnation, chunk.fetchOffset, pieceNext);
-    this.#buffer.unshift({ ...chunk, fetchOffset: pieceNext, records: rest });
+    this.#buffer.requeue({ ...chunk, fetchOffset: pieceNext, records: rest });
     return ticket;
   }
 

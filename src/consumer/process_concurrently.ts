@@ -54,13 +54,20 @@ export type ErrorAction = "retry" | "skip" | "stop";
  */
 export interface ProcessConcurrentlyOptions {
   /**
-   * Most records accepted and not yet completed (running or waiting behind
-   * their key); the sink stops taking batches while it is reached, so the
-   * consumer stops being read (and `maxPollIntervalMs` still catches a
-   * handler that hangs).
+   * Most handlers running at once.
    * @default {16}
    */
   concurrency?: number;
+  /**
+   * Most records accepted and not yet completed (running, or waiting for a
+   * slot or behind their key); the sink stops taking batches while it is
+   * reached, so the consumer stops being read (and `maxPollIntervalMs` still
+   * catches a handler that hangs). Larger than `concurrency`, so that while
+   * one partition's (or key's) records wait their turn, other partitions'
+   * batches are read and run.
+   * @default {max(256, 16 × concurrency)}
+   */
+  maxPending?: number;
   /**
    * Which records run one after the other: `"key"` the records of one key
    * of a partition (compared on the key's bytes; records without a key in
@@ -111,7 +118,10 @@ class BatchProgress {
  * (through `batch.ack(record)`): a crash, a revocation or a stop never
  * commits a record whose handler had not completed. Each handler gets an
  * AbortSignal aborted when its partition is revoked or lost, or the sink is
- * aborted.
+ * aborted. Pair it with the consumer's `maxBatchRecords` (e.g. 100): a
+ * fetch brings up to a megabyte of one partition at a time, and small
+ * batches let partitions take turns in the sink, so `order: "partition"`
+ * runs every partition at once (`deno task bench:concurrent`).
  *
  * @param handler Called once per record (again on `"retry"`).
  * @param options Concurrency, order and error handling.
@@ -120,7 +130,12 @@ class BatchProgress {
  * @example
  * ```ts
  * import { Consumer, processConcurrently } from "@sluice/kafka";
- * const consumer = new Consumer({ brokers: "127.0.0.1:9092", groupId: "mailer", topics: ["signups"] });
+ * const consumer = new Consumer({
+ *   brokers: "127.0.0.1:9092",
+ *   groupId: "mailer",
+ *   topics: ["signups"],
+ *   maxBatchRecords: 100,
+ * });
  * await consumer.readable.pipeTo(processConcurrently(async (record, { signal }) => {
  *   const body = new TextDecoder().decode(record.value ?? new Uint8Array());
  *   await fetch("https://mail.example/send", { method: "POST", body, signal });
@@ -139,26 +154,35 @@ export function processConcurrently(
   if (order !== "key" && order !== "partition" && order !== "none") {
     throw new RangeError(`order must be "key", "partition" or "none" (got ${String(order)})`);
   }
+  const maxPending = options.maxPending ?? Math.max(256, 16 * concurrency);
+  if (!Number.isInteger(maxPending) || maxPending < 1) {
+    throw new RangeError(`maxPending must be an integer >= 1 (got ${maxPending})`);
+  }
   const onError = options.onError ?? (() => "stop" as const);
   const maxAttempts = options.maxAttempts ?? 5;
   const backoff = options.retryBackoff ?? { initialMs: 100, maxMs: 5000 };
   const stop = new AbortController();
 
+  /** One record to run, and where its completion goes. */
+  interface Job {
+    record: KafkaRecord;
+    index: number;
+    progress: BatchProgress;
+    key: string | null;
+  }
+
   let controller: WritableStreamDefaultController | undefined;
-  let inFlight = 0;
+  let running = 0;
+  let pending = 0;
   let failure: { error: unknown } | null = null;
   let wakeWriter: (() => void) | null = null;
   let wakeIdle: (() => void) | null = null;
-  /** Per ordering key: records waiting behind the running one. */
-  const queues = new Map<string, (() => void)[]>();
+  /** Runnable jobs (the head of their key), first come first served. */
+  const ready: Job[] = [];
+  /** Per ordering key: the jobs waiting behind the one at the head. */
+  const queues = new Map<string, Job[]>();
 
-  const settle = () => {
-    inFlight--;
-    wakeWriter?.();
-    if (inFlight === 0) wakeIdle?.();
-  };
-
-  const runOne = async (record: KafkaRecord, i: number, progress: BatchProgress) => {
+  const runOne = async ({ record, index, progress }: Job) => {
     const batch = progress.batch;
     const signal = AbortSignal.any([batch.signal, stop.signal]);
     for (let attempt = 1;; attempt++) {
@@ -168,14 +192,14 @@ export function processConcurrently(
         await handler(record, context);
         // After a revocation the ack would be fenced anyway; after a stop
         // the record is not counted either way.
-        if (!signal.aborted) progress.complete(i);
+        if (!signal.aborted) progress.complete(index);
         return;
       } catch (e) {
         if (signal.aborted) return;
         let action = onError(e, record, context);
         if (action === "retry" && attempt >= maxAttempts) action = "stop";
         if (action === "skip") {
-          progress.complete(i);
+          progress.complete(index);
           return;
         }
         if (action === "stop") {
@@ -194,6 +218,26 @@ export function processConcurrently(
     }
   };
 
+  /** Starts ready jobs while slots are free. */
+  const pump = () => {
+    while (running < concurrency && ready.length > 0) {
+      const job = ready.shift()!;
+      running++;
+      runOne(job).finally(() => {
+        running--;
+        pending--;
+        if (job.key !== null) {
+          const next = queues.get(job.key)!.shift();
+          if (next) ready.push(next);
+          else queues.delete(job.key);
+        }
+        pump();
+        wakeWriter?.();
+        if (pending === 0) wakeIdle?.();
+      });
+    }
+  };
+
   const keyOf = (batch: RecordBatch, record: KafkaRecord): string | null => {
     if (order === "none") return null;
     const tp = `${batch.topic}\u0000${batch.partition}`;
@@ -203,25 +247,18 @@ export function processConcurrently(
     return `${tp}\u0000${k}`;
   };
 
-  const start = (record: KafkaRecord, i: number, progress: BatchProgress) => {
-    const key = keyOf(progress.batch, record);
-    const run = () => {
-      runOne(record, i, progress).finally(() => {
-        settle();
-        if (key === null) return;
-        const waiting = queues.get(key)!;
-        const next = waiting.shift();
-        if (next) next();
-        else queues.delete(key);
-      });
-    };
-    if (key === null) return run();
-    const waiting = queues.get(key);
-    if (waiting) waiting.push(run);
+  const accept = (job: Job) => {
+    pending++;
+    if (job.key === null) ready.push(job);
     else {
-      queues.set(key, []);
-      run();
+      const waiting = queues.get(job.key);
+      if (waiting) waiting.push(job);
+      else {
+        queues.set(job.key, []);
+        ready.push(job);
+      }
     }
+    pump();
   };
 
   const throwIfFailed = () => {
@@ -235,18 +272,18 @@ export function processConcurrently(
     async write(batch) {
       const progress = new BatchProgress(batch);
       for (let i = 0; i < batch.records.length; i++) {
-        while (inFlight >= concurrency && !failure) {
+        while (pending >= maxPending && !failure) {
           await new Promise<void>((resolve) => (wakeWriter = resolve));
           wakeWriter = null;
         }
         throwIfFailed();
-        inFlight++;
-        start(batch.records[i], i, progress);
+        const record = batch.records[i];
+        accept({ record, index: i, progress, key: keyOf(batch, record) });
       }
       throwIfFailed();
     },
     async close() {
-      while (inFlight > 0) {
+      while (pending > 0) {
         await new Promise<void>((resolve) => (wakeIdle = resolve));
         wakeIdle = null;
       }
