@@ -138,3 +138,19 @@ Deno.test("processConcurrently(): a revoked partition aborts its handlers and ac
   assert.equal(aborted, 2);
   assert.deepEqual(acks, [], "nothing acknowledged: delivered again to the new owner");
 });
+
+Deno.test("processConcurrently() takes no more than maxPending records before they complete", async () => {
+  const acks: bigint[] = [];
+  let completed = 0;
+  const sink = processConcurrently(async () => {
+    await tick(1);
+    completed++;
+  }, { concurrency: 2, maxPending: 5, order: "none" });
+  const w = sink.getWriter();
+  const entries = Array.from({ length: 20 }, (_, i) => [null, `v${i}`] as [null, string]);
+  await w.write(batch(0n, entries, acks));
+  // The write returns once the last record is accepted: at most 5 pending then.
+  assert.ok(completed >= 15, `${completed} completed when the write returned`);
+  await w.close();
+  assert.equal(completed, 20);
+});
