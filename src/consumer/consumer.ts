@@ -706,6 +706,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       // failed: reported, looked for with backoff, started once it exists.
       const present = o.assign.filter((a) => this.#inMetadata(a));
       const missing = o.assign.filter((a) => !this.#inMetadata(a));
+      this.#throwIfDenied(missing);
       const starts = await this.#assignStarts(present);
       // Assign mode has no group events (GUIDE §1): no onAssigned.
       for (const start of starts) start();
@@ -793,6 +794,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       if (!(await sleep(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal))) return;
       try {
         await this.#cluster.refreshMetadata(topics);
+        this.#throwIfDenied(missing);
         const now = missing.filter((a) => this.#inMetadata(a));
         if (now.length === 0) continue;
         missing = missing.filter((a) => !this.#inMetadata(a));
@@ -800,7 +802,24 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         for (const a of now) this.#unavailable.clear(a.topic, a.partition);
       } catch (e) {
         if (this.#stop.signal.aborted) return;
+        if (e instanceof KafkaError && !e.retriable) {
+          this.#fail(e);
+          return;
+        }
         this.#opts.logger.warn("looking for assigned partitions failed; retrying", { error: e });
+      }
+    }
+  }
+
+  /**
+   * A topic metadata answers with an error no wait can fix (authorization,
+   * an invalid name): the consumer fails at once, as before it waited.
+   */
+  #throwIfDenied(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) {
+      const code = this.#cluster.topics.get(tp.topic)?.errorCode ?? 0;
+      if (code !== 0 && !errorInfo(code).retriable) {
+        throw KafkaProtocolError.from(code, { apiName: "Metadata", topic: tp.topic });
       }
     }
   }
