@@ -511,7 +511,16 @@ function nameOf(ids: ReadonlyMap<string, string>, topicId: string): string | und
   return undefined;
 }
 
-/** A group's committed offset of one partition, from {@linkcode GroupClient.committed}. */
+/**
+ * A group's committed offset of one partition (`consumer.committed()`,
+ * `admin.groupOffsets()`).
+ *
+ * @example
+ * ```ts
+ * import type { CommittedOffset } from "@sluice/kafka";
+ * const c: CommittedOffset = { topic: "orders", partition: 0, offset: 42n, leaderEpoch: 3, metadata: "" };
+ * ```
+ */
 export interface CommittedOffset extends TopicPartition {
   /** The committed offset (the next one to consume), null when none is committed. */
   offset: bigint | null;
@@ -521,7 +530,19 @@ export interface CommittedOffset extends TopicPartition {
   metadata: string | null;
 }
 
-/** The broker's view of a group, from {@linkcode GroupClient.describe}. */
+/**
+ * The broker's view of a group (`consumer.describeGroup()`,
+ * `admin.describeGroups()`): state, protocol, members and their assignments.
+ *
+ * @example
+ * ```ts
+ * import type { Consumer, GroupDescription } from "@sluice/kafka";
+ * async function members(consumer: Consumer): Promise<string[]> {
+ *   const group: GroupDescription = await consumer.describeGroup();
+ *   return group.members.map((m) => m.memberId);
+ * }
+ * ```
+ */
 export interface GroupDescription {
   /** Group id. */
   groupId: string;
