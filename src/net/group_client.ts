@@ -175,54 +175,9 @@ export class GroupClient {
   }
 
   /** The group's committed offsets for `partitions` (null where none is committed). */
-  fetchOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, bigint | null>> {
-    const byTopic = groupByTopic(partitions, (p) => p.partition);
-    return this.#withTopicIds([...byTopic.keys()], (ids) =>
-      this.run("group", async (conn) => {
-        // v10 names topics by id only (KIP-848); without an id for every
-        // topic we stay at v9, as Java's client does.
-        const version = this.#topicIdVersion(conn, OffsetFetchApi, byTopic.size, ids);
-        const topics = [...byTopic].map(([name, parts]) => ({
-          name,
-          topicId: ids.get(name),
-          partitionIndexes: parts,
-        }));
-        const res = await conn.send(OffsetFetchApi, {
-          groupId: this.groupId,
-          topics,
-          groups: [{ groupId: this.groupId, topics }],
-          requireStable: true,
-        }, { version });
-        const context = { apiName: "OffsetFetch", apiVersion: version, groupId: this.groupId };
-        const group = res.groups.length > 0 ? res.groups[0] : null;
-        const errorCode = group ? group.errorCode : res.errorCode;
-        if (errorCode !== 0) throw KafkaProtocolError.from(errorCode, context);
-        const out = new Map<string, bigint | null>();
-        const resTopics = group ? group.topics : res.topics;
-        for (const t of resTopics) {
-          const topicId: string = "topicId" in t ? String(t.topicId) : "";
-          const name = version >= TOPIC_ID_VERSION ? nameOf(ids, topicId) : t.name;
-          for (const p of t.partitions) {
-            if (p.errorCode !== 0) {
-              throw KafkaProtocolError.from(p.errorCode, {
-                ...context,
-                topic: name ?? `id ${topicId}`,
-                partition: p.partitionIndex,
-              });
-            }
-            if (name === undefined) {
-              throw new CorruptDataError(
-                `OffsetFetch v${version} answered for topic id ${topicId}, which was not asked for`,
-              );
-            }
-            out.set(
-              partitionKey(name, p.partitionIndex),
-              p.committedOffset < 0n ? null : p.committedOffset,
-            );
-          }
-        }
-        return out;
-      }));
+  async fetchOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, bigint | null>> {
+    const rows = await this.committed(partitions);
+    return new Map(rows.map((r) => [partitionKey(r.topic, r.partition), r.offset]));
   }
 
   /** Commits offsets; throws the first partition error (by Kafka's name). */
