@@ -18,6 +18,7 @@
  */
 
 import { Cluster } from "../net/cluster.ts";
+import { clusterOptions } from "../options/client.ts";
 import type { Connection } from "../net/connection.ts";
 import { ConnectionError, RequestTimeoutError } from "../net/errors.ts";
 import { GroupClient, type GroupDescription } from "../net/group_client.ts";
@@ -116,24 +117,7 @@ export class Admin implements AsyncDisposable {
   constructor(options: AdminOptions) {
     this.#opts = resolveAdminOptions(options);
     const o = this.#opts;
-    this.#cluster = new Cluster({
-      brokers: o.brokers,
-      clientId: o.clientId,
-      requestTimeoutMs: o.requestTimeoutMs,
-      connectTimeoutMs: Math.min(10_000, o.requestTimeoutMs),
-      signal: this.#stop.signal,
-      tls: o.tls,
-      sasl: o.sasl,
-      bootstrapTimeoutMs: o.bootstrapTimeoutMs,
-      reconnectBackoff: o.reconnectBackoff,
-      onBootstrapFailure: ({ attempt, error }) =>
-        o.logger.warn("no bootstrap broker answered; retrying", {
-          attempt,
-          brokers: o.brokers.join(","),
-          error: error.reason,
-          bootstrapTimeoutMs: o.bootstrapTimeoutMs,
-        }),
-    });
+    this.#cluster = new Cluster(clusterOptions(o, this.#stop.signal));
     const signal = o.signal;
     if (signal?.aborted) void this.close();
     else signal?.addEventListener("abort", () => void this.close(), { once: true });

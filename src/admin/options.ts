@@ -13,6 +13,7 @@ import {
   checkClientRules,
   type ClientOptions,
   clientShape,
+  type OptionsMatch,
   resolveClient,
   type ResolvedClientOptions,
 } from "../options/client.ts";
@@ -57,15 +58,7 @@ type Parsed = z.output<typeof schema>;
 
 // AdminOptions is written out for readable docs; this fails to compile when it
 // and the schema disagree on a key or on a field's type.
-type SchemaInput = z.input<typeof schema>;
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type FieldsAgree = {
-  [K in keyof AdminOptions]-?: K extends keyof SchemaInput ? Same<AdminOptions[K], SchemaInput[K]>
-    : false;
-}[keyof AdminOptions];
-type Assert<T extends true> = T;
-type _SameKeys = Assert<Same<keyof AdminOptions, keyof SchemaInput>>;
-type _SameFields = Assert<false extends FieldsAgree ? false : true>;
+const _optionsMatchSchema: OptionsMatch<AdminOptions, z.input<typeof schema>> = true;
 
 /** {@linkcode AdminOptions} after validation: every default filled. */
 export type ResolvedAdminOptions = ResolvedClientOptions;
