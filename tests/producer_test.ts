@@ -387,3 +387,15 @@ suiteTest(
     }
   },
 );
+
+suiteTest("aborting the signal closes the producer after delivering what it holds", async (t) => {
+  const topic = await t.newTopic("produce-signal", 1);
+  const abort = new AbortController();
+  const producer = producerFor(t, { signal: abort.signal, lingerMs: 50 });
+  const sent = producer.send([{ topic, value: "held" }]);
+  abort.abort();
+  const [m] = await sent;
+  assert.equal(m.offset, 0n);
+  await assert.rejects(producer.send([{ topic, value: "late" }]), ProducerClosedError);
+  await producer.close(); // idempotent
+});

@@ -97,6 +97,8 @@ export class Producer {
   #lastStaleRefresh = 0;
   #metadataTimer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | null = null;
+  /** Past close()'s flush: nothing more is sent. */
+  #closed = false;
   #writableController: WritableStreamDefaultController | undefined;
   readonly #streamOutcomes: Outcomes = {
     wantsMetadata: false,
@@ -286,6 +288,7 @@ export class Producer {
       clearTimeout(timer);
     }
     const left = this.#sender.unfinished().length;
+    this.#closed = true;
     this.#sender.close(
       new ProducerClosedError(
         `The producer was closed before this record was delivered (closeTimeoutMs ` +
@@ -366,7 +369,9 @@ export class Producer {
     now: number,
     deadline: number,
   ): Promise<void> | undefined {
-    if (this.#closing) {
+    // A record given before close() is still delivered (close() flushes
+    // what waits for metadata or memory too), unless closeTimeoutMs ran out.
+    if (this.#closed) {
       group.set(
         index,
         new ProducerClosedError("The producer was closed before this record was sent"),
@@ -474,7 +479,7 @@ export class Producer {
         last = e;
       }
       const left = deadline - Date.now();
-      if (this.#closing || left <= 0) break;
+      if (this.#closed || left <= 0) break;
       // The last look happens at the deadline.
       await delay(Math.min(backoffMs(attempt, this.#o.retryBackoff), left), this.#stop.signal)
         .catch(() => {});
