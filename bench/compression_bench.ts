@@ -105,7 +105,13 @@ for (const [label, plain] of inputs) {
     enc("snappy", "ours, TS (raw block)", () => compressSnappyBlock(plain), dSnappy);
     enc("snappy", "snappyjs (raw block)", () => SnappyJS.compress(plain), dSnappy);
     enc("snappy", "snappy-wasm (raw block)", () => snappyWasm.compress_raw(plain), dSnappy);
-    enc("lz4", "ours, TS (frame, 64 KiB blocks)", () => compressLz4(plain), dLz4);
+    enc("lz4", "ours, wasm (frame, 64 KiB blocks)", () => compressLz4(plain), dLz4);
+    enc(
+      "lz4",
+      "ours, TS (frame, 64 KiB blocks)",
+      () => compressLz4(plain, { encoder: "js" }),
+      dLz4,
+    );
     enc("lz4", "lz4js (frame, 4 MiB blocks)", () => lz4js.compress(plain), dLz4);
     enc(
       "lz4",

@@ -12,7 +12,14 @@
  */
 
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge, trimOutput } from "./limits.ts";
-import { lz4BlockWasm, WASM_MALFORMED, wasmArena, wasmDisagreements } from "./wasm/lz_wasm.ts";
+import {
+  lz4BlockWasm,
+  lz4CompressBlockWasm,
+  WASM_MALFORMED,
+  wasmArena,
+  wasmCompressArena,
+  wasmDisagreements,
+} from "./wasm/lz_wasm.ts";
 import { xxhash32 } from "./xxhash32.ts";
 
 const FRAME_MAGIC = 0x184d2204;
@@ -446,8 +453,9 @@ function outputOverrun(frame: FrameInfo, opEnd: number, frameStart: number, max:
 // Compression: independent 64 KiB blocks without checksums or content size,
 // exactly the frame shape Kafka's Java producer writes (its broker-side reader
 // rejects dependent blocks). A greedy single-probe hash matcher like the
-// reference lz4's fast mode (level 1), with the same ratio on record data; see
-// DESIGN.md "Performance choices" for the measurements behind it.
+// reference lz4's fast mode (level 1), with the same ratio on record data, in
+// hand-written WebAssembly (lz.wat, lz4_compress) with this TypeScript version
+// as the fallback; see DESIGN.md "Performance choices" for the measurements.
 
 const BLOCK_SIZE = 65536;
 const BD_64KB = 4 << 4;
@@ -480,27 +488,48 @@ function load32(b: Uint8Array, i: number): number {
  * compressLz4(new Uint8Array(0)).length; // 11: magic, descriptor, end mark
  * ```
  */
-export function compressLz4(data: Uint8Array): Uint8Array {
+export function compressLz4(data: Uint8Array, options: Lz4CompressOptions = {}): Uint8Array {
   const blocks = Math.ceil(data.length / BLOCK_SIZE);
   // Worst case: the bytes, a length byte per 255, a token and a size per block.
   const need = 7 + data.length + (data.length >>> 8) + blocks * 20 + 4;
-  if (scratch.length < need) scratch = new Uint8Array(Math.max(need, 1 << 16));
-  const out = scratch;
-  out[0] = 0x04;
-  out[1] = 0x22;
-  out[2] = 0x4d;
-  out[3] = 0x18;
-  out[4] = FLG_VERSION_01 | FLG_BLOCK_INDEPENDENCE;
-  out[5] = BD_64KB;
-  out[6] = (xxhash32(out, 4, 6) >>> 8) & 0xff;
-  let op = 7;
+  const arena = options.encoder === "js" ? undefined : wasmCompressArena(data, need);
+  let out: Uint8Array;
+  let o0 = 0;
+  let i0 = 0;
+  if (arena !== undefined) {
+    out = arena.memory;
+    o0 = arena.outputAt;
+    i0 = arena.inputAt;
+  } else {
+    if (scratch.length < need) scratch = new Uint8Array(Math.max(need, 1 << 16));
+    out = scratch;
+  }
+  out[o0] = 0x04;
+  out[o0 + 1] = 0x22;
+  out[o0 + 2] = 0x4d;
+  out[o0 + 3] = 0x18;
+  out[o0 + 4] = FLG_VERSION_01 | FLG_BLOCK_INDEPENDENCE;
+  out[o0 + 5] = BD_64KB;
+  out[o0 + 6] = (xxhash32(out, o0 + 4, o0 + 6) >>> 8) & 0xff;
+  let op = o0 + 7;
   for (let s = 0; s < data.length; s += BLOCK_SIZE) {
     const e = Math.min(s + BLOCK_SIZE, data.length);
-    const end = encodeBlock(data, s, e, out, op + 4);
+    let end: number;
+    if (arena === undefined) {
+      end = encodeBlock(data, s, e, out, op + 4);
+    } else {
+      try {
+        end = lz4CompressBlockWasm(i0 + s, i0 + e, op + 4);
+      } catch {
+        // A trap would be our bug, not the data's: compress in TypeScript.
+        return compressLz4(data, { encoder: "js" });
+      }
+    }
     let size = end - op - 4;
     if (size >= e - s) {
       size = e - s;
-      out.set(data.subarray(s, e), op + 4);
+      if (arena !== undefined) out.copyWithin(op + 4, i0 + s, i0 + e);
+      else out.set(data.subarray(s, e), op + 4);
       writeU32(out, op, (size | BLOCK_UNCOMPRESSED) >>> 0);
     } else {
       writeU32(out, op, size);
@@ -508,7 +537,18 @@ export function compressLz4(data: Uint8Array): Uint8Array {
     op += 4 + size;
   }
   writeU32(out, op, 0);
-  return out.slice(0, op + 4);
+  return out.slice(o0, op + 4);
+}
+
+/** Options of {@linkcode compressLz4}. */
+export interface Lz4CompressOptions {
+  /**
+   * The block compressor: hand-written WebAssembly, or the TypeScript one
+   * (always used where WebAssembly is unavailable or the input is over 16 MiB).
+   * Both write the same format; tests compare them.
+   * @default {"wasm"}
+   */
+  encoder?: "wasm" | "js";
 }
 
 function writeU32(b: Uint8Array, i: number, v: number): void {
