@@ -5,7 +5,12 @@
 // ~/.cache/sluice). A test whose tool is missing is ignored, not failed.
 import assert from "node:assert/strict";
 import { compressLz4, decompressLz4 } from "./lz4.ts";
-import { compressSnappy, decompressSnappy } from "./snappy.ts";
+import {
+  compressSnappy,
+  compressSnappyBlock,
+  decompressSnappy,
+  decompressSnappyBlock,
+} from "./snappy.ts";
 import { sampleRandom, sampleRepetitive, samples, sampleText } from "./testdata/samples.ts";
 
 /** Inputs compressed one after another, so state left by a call meets the next. */
@@ -45,6 +50,12 @@ Deno.test("compressLz4() and compressSnappy() output reads back with our decoder
     const snappy = compressSnappy(data);
     assert.deepEqual(decompressSnappy(snappy), data, `snappy wasm ${name}`);
     assert.deepEqual(decompressSnappy(snappy, { decoder: "js" }), data, `snappy js ${name}`);
+    const snappyJs = compressSnappy(data, { encoder: "js" });
+    assert.deepEqual(decompressSnappy(snappyJs, { decoder: "js" }), data, `snappy js-enc ${name}`);
+    const raw = compressSnappyBlock(data);
+    assert.deepEqual(decompressSnappyBlock(raw, { decoder: "js" }), data, `snappy raw ${name}`);
+    const rawJs = compressSnappyBlock(data, { encoder: "js" });
+    assert.deepEqual(decompressSnappyBlock(rawJs), data, `snappy raw js-enc ${name}`);
   }
 });
 
@@ -123,8 +134,9 @@ Deno.test({
         Deno.writeFileSync(`${dir}/${i}.lz4`, compressLz4(data));
         Deno.writeFileSync(`${dir}/${i}.js.lz4`, compressLz4(data, { encoder: "js" }));
         Deno.writeFileSync(`${dir}/${i}.snappy`, compressSnappy(data));
+        Deno.writeFileSync(`${dir}/${i}.js.snappy`, compressSnappy(data, { encoder: "js" }));
         args.push("lz4", `${dir}/${i}.lz4`, "lz4", `${dir}/${i}.js.lz4`);
-        args.push("snappy", `${dir}/${i}.snappy`);
+        args.push("snappy", `${dir}/${i}.snappy`, "snappy", `${dir}/${i}.js.snappy`);
       });
       const r = new Deno.Command("java", {
         args: ["-cp", classpath!, `${dir}/KafkaDecode.java`, ...args],
@@ -133,7 +145,7 @@ Deno.test({
       }).outputSync();
       assert.ok(r.success, new TextDecoder().decode(r.stderr));
       list.forEach(([name, data], i) => {
-        for (const codec of ["lz4", "js.lz4", "snappy"]) {
+        for (const codec of ["lz4", "js.lz4", "snappy", "js.snappy"]) {
           assert.deepEqual(Deno.readFileSync(`${dir}/${i}.${codec}.out`), data, `${codec} ${name}`);
         }
       });

@@ -14,7 +14,14 @@
  */
 
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge } from "./limits.ts";
-import { snappyBlockWasm, wasmArena, wasmDisagreements } from "./wasm/lz_wasm.ts";
+import {
+  snappyBlockWasm,
+  snappyCompressFragmentWasm,
+  wasmArena,
+  type WasmCompressArena,
+  wasmCompressArena,
+  wasmDisagreements,
+} from "./wasm/lz_wasm.ts";
 
 /** The 8 bytes that open a snappy-java (xerial) stream. */
 const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00];
@@ -373,10 +380,39 @@ function maxCompressedSize(n: number): number {
  * compressSnappyBlock(new Uint8Array(0)); // Uint8Array [0]
  * ```
  */
-export function compressSnappyBlock(data: Uint8Array): Uint8Array {
-  const out = scratchOf(maxCompressedSize(data.length));
-  const end = encodeBlock(data, 0, data.length, out, 0);
-  return out.slice(0, end);
+export function compressSnappyBlock(
+  data: Uint8Array,
+  options: SnappyCompressOptions = {},
+): Uint8Array {
+  const need = maxCompressedSize(data.length);
+  const arena = options.encoder === "js" ? undefined : wasmCompressArena(data, need);
+  if (arena === undefined) {
+    const out = scratchOf(need);
+    return out.slice(0, encodeBlock(data, 0, data.length, out, 0, undefined));
+  }
+  const end = encodeBlock(
+    arena.memory,
+    arena.inputAt,
+    arena.inputAt + data.length,
+    arena.memory,
+    arena.outputAt,
+    arena,
+  );
+  return end < 0 ? compressSnappyBlock(data, { encoder: "js" }) : arena.memory.slice(
+    arena.outputAt,
+    end,
+  );
+}
+
+/** Options of {@linkcode compressSnappy} and {@linkcode compressSnappyBlock}. */
+export interface SnappyCompressOptions {
+  /**
+   * The compressor: hand-written WebAssembly, or the TypeScript one (always
+   * used where WebAssembly is unavailable or the input is over 16 MiB). Both
+   * write the same format; tests compare them.
+   * @default {"wasm"}
+   */
+  encoder?: "wasm" | "js";
 }
 
 /**
@@ -389,19 +425,24 @@ export function compressSnappyBlock(data: Uint8Array): Uint8Array {
  * compressSnappy(new Uint8Array(10)).subarray(1, 7); // "SNAPPY" in ASCII
  * ```
  */
-export function compressSnappy(data: Uint8Array): Uint8Array {
+export function compressSnappy(data: Uint8Array, options: SnappyCompressOptions = {}): Uint8Array {
   const chunks = Math.ceil(data.length / XERIAL_CHUNK_SIZE);
-  const out = scratchOf(
-    XERIAL_HEADER_SIZE + chunks * 4 + maxCompressedSize(data.length) + chunks * 33,
-  );
-  out.fill(0, 0, XERIAL_HEADER_SIZE);
-  out.set(XERIAL_MAGIC, 0);
+  const need = XERIAL_HEADER_SIZE + chunks * 4 + maxCompressedSize(data.length) + chunks * 33;
+  const arena = options.encoder === "js" ? undefined : wasmCompressArena(data, need);
+  const out = arena === undefined ? scratchOf(need) : arena.memory;
+  const src = arena === undefined ? data : arena.memory;
+  const i0 = arena === undefined ? 0 : arena.inputAt;
+  const o0 = arena === undefined ? 0 : arena.outputAt;
+  out.fill(0, o0, o0 + XERIAL_HEADER_SIZE);
+  out.set(XERIAL_MAGIC, o0);
   // version 1, compatible version 1: what snappy-java writes and checks.
-  out[11] = 1;
-  out[15] = 1;
-  let op = XERIAL_HEADER_SIZE;
+  out[o0 + 11] = 1;
+  out[o0 + 15] = 1;
+  let op = o0 + XERIAL_HEADER_SIZE;
   for (let s = 0; s < data.length; s += XERIAL_CHUNK_SIZE) {
-    const end = encodeBlock(data, s, Math.min(s + XERIAL_CHUNK_SIZE, data.length), out, op + 4);
+    const e = Math.min(s + XERIAL_CHUNK_SIZE, data.length);
+    const end = encodeBlock(src, i0 + s, i0 + e, out, op + 4, arena);
+    if (end < 0) return compressSnappy(data, { encoder: "js" });
     const len = end - op - 4;
     out[op] = len >>> 24;
     out[op + 1] = len >>> 16;
@@ -409,16 +450,21 @@ export function compressSnappy(data: Uint8Array): Uint8Array {
     out[op + 3] = len;
     op = end;
   }
-  return out.slice(0, op);
+  return out.slice(o0, op);
 }
 
-/** Writes a raw block for `src[s, sEnd)` at `dst[op]`; returns the end position. */
+/**
+ * Writes a raw block for `src[s, sEnd)` at `dst[op]`; returns the end position,
+ * or -1 if the WebAssembly compressor trapped (our bug: the caller retries in
+ * TypeScript). With an arena, `src` and `dst` are its memory.
+ */
 function encodeBlock(
   src: Uint8Array,
   s: number,
   sEnd: number,
   dst: Uint8Array,
   op: number,
+  arena: WasmCompressArena | undefined,
 ): number {
   let n = sEnd - s;
   while (n >= 0x80) {
@@ -427,7 +473,16 @@ function encodeBlock(
   }
   dst[op++] = n;
   for (let f = s; f < sEnd; f += FRAGMENT_SIZE) {
-    op = encodeFragment(src, f, Math.min(f + FRAGMENT_SIZE, sEnd), dst, op);
+    const e = Math.min(f + FRAGMENT_SIZE, sEnd);
+    if (arena === undefined) {
+      op = encodeFragment(src, f, e, dst, op);
+    } else {
+      try {
+        op = snappyCompressFragmentWasm(f, e, op);
+      } catch {
+        return -1;
+      }
+    }
   }
   return op;
 }

@@ -15,6 +15,7 @@ interface LzExports {
   lz4_block(ip: number, ipEnd: number, op: number, opEnd: number, win: number): number;
   snappy_block(ip: number, ipEnd: number, op: number, opEnd: number): number;
   lz4_compress(s: number, sEnd: number, op: number, tab: number): number;
+  snappy_compress(s: number, sEnd: number, op: number, tab: number): number;
 }
 
 /** What the block functions return for output past the end of `dst`. */
@@ -162,4 +163,13 @@ export function wasmCompressArena(
  */
 export function lz4CompressBlockWasm(s: number, sEnd: number, op: number): number {
   return lz!.lz4_compress(s, sEnd, op, 0);
+}
+
+/**
+ * Compresses the memory range `[s, sEnd)` (at most 64 KiB, inside an arena's
+ * input) as snappy elements (no length preamble) at address `op`; returns the
+ * end address.
+ */
+export function snappyCompressFragmentWasm(s: number, sEnd: number, op: number): number {
+  return lz!.snappy_compress(s, sEnd, op, 0);
 }
