@@ -340,8 +340,9 @@ function overrun(declared: number) {
 
 // ---------------------------------------------------------------------------
 // Compression: a greedy single-probe matcher over a hash table of 4-byte
-// sequences, like the reference snappy, with its ratio on record data; see
-// DESIGN.md "Performance choices" for the measurements behind it.
+// sequences, like the reference snappy, with its ratio on record data, in
+// hand-written WebAssembly (lz.wat, snappy_compress) with this TypeScript version
+// as the fallback; see DESIGN.md "Performance choices" for the measurements.
 
 const HASH_LOG = 14;
 /** Offsets must fit in a copy element; blocks are compressed in fragments of this size. */

@@ -1,6 +1,6 @@
-;; LZ4 and snappy block decoders in WebAssembly: the same algorithm as the
-;; TypeScript decoders in lz4.ts and snappy.ts, which stay the reference and
-;; the fallback. WebAssembly gives 8-byte loads and stores, so literals and
+;; LZ4 and snappy block decoders (and, at the end, compressors) in WebAssembly:
+;; the same algorithms as the TypeScript ones in lz4.ts and snappy.ts, which
+;; stay the reference and the fallback. WebAssembly gives 8-byte loads and stores, so literals and
 ;; matches move 8 or 16 bytes per step where there is room, which JavaScript
 ;; cannot do on a Uint8Array.
 ;;
