@@ -1,8 +1,9 @@
 // Output of our lz4 and snappy compressors read back by our decoders (both
 // kinds) and by independent ones: the lz4 CLI (Debian's `lz4`) and the classes
 // Kafka's Java consumer decompresses record batches with (kafka-clients with
-// lz4-java and snappy-java, from the Kafka download scripts/kafka.sh keeps in
-// ~/.cache/sluice). A test whose tool is missing is ignored, not failed.
+// lz4-java and snappy-java: SLUICE_KAFKA_LIBS, or the Kafka download
+// scripts/kafka.sh keeps in ~/.cache/sluice). A test whose tool is missing is
+// ignored, not failed.
 import assert from "node:assert/strict";
 import { compressLz4, decompressLz4 } from "./lz4.ts";
 import {
@@ -81,9 +82,9 @@ Deno.test({
   },
 });
 
-const KAFKA_LIBS = `${
-  Deno.env.get("SLUICE_CACHE") ?? `${Deno.env.get("HOME")}/.cache/sluice`
-}/kafka-4.4.0/libs`;
+/** Kafka's libs: SLUICE_KAFKA_LIBS (as error_codes_kafka_test.ts), else the download cache. */
+const KAFKA_LIBS = Deno.env.get("SLUICE_KAFKA_LIBS") ??
+  `${Deno.env.get("SLUICE_CACHE") ?? `${Deno.env.get("HOME")}/.cache/sluice`}/kafka-4.4.0/libs`;
 
 function kafkaClasspath(): string | undefined {
   try {
