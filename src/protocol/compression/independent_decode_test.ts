@@ -12,7 +12,7 @@ import {
   decompressSnappy,
   decompressSnappyBlock,
 } from "./snappy.ts";
-import { sampleRandom, sampleRepetitive, samples, sampleText } from "./testdata/samples.ts";
+import { lcg, sampleRandom, sampleRepetitive, samples, sampleText } from "./testdata/samples.ts";
 
 /** Inputs compressed one after another, so state left by a call meets the next. */
 function inputs(): Array<[string, Uint8Array]> {
@@ -154,4 +154,24 @@ Deno.test({
       Deno.removeSync(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("both lz4 and snappy encoders round-trip many small and boundary-sized inputs", () => {
+  const next = lcg(99);
+  for (let i = 0; i < 400; i++) {
+    // Small alphabets make matches everywhere; 256 makes few. Sizes cross the
+    // end rules (under 13 bytes) and the 32/64 KiB chunk and block edges.
+    const alphabet = [2, 4, 16, 256][i % 4];
+    const size = i < 40 ? i : i % 10 === 0 ? 65536 + (next() % 64) - 32 : next() % 5000;
+    const data = new Uint8Array(size);
+    for (let j = 0; j < size; j++) data[j] = next() % alphabet;
+    for (const encoder of ["wasm", "js"] as const) {
+      const lz4 = compressLz4(data, { encoder });
+      assert.deepEqual(decompressLz4(lz4, { decoder: "js" }), data, `lz4 ${encoder} ${i}`);
+      const snappy = compressSnappy(data, { encoder });
+      assert.deepEqual(decompressSnappy(snappy, { decoder: "js" }), data, `snappy ${encoder} ${i}`);
+      // Decoding in WASM overwrites the compressors' table with other bytes.
+      assert.deepEqual(decompressSnappy(snappy), data, `snappy ${encoder} ${i} (wasm decode)`);
+    }
+  }
 });
