@@ -1,12 +1,16 @@
 /**
- * Decode speed of each record batch codec: ours (WebAssembly and TypeScript
- * block decoders) next to the npm alternatives that run under Deno without
+ * Decode and encode speed of each record batch codec: ours (WebAssembly and
+ * TypeScript block decoders, TypeScript lz4 and snappy compressors, node:zlib
+ * for gzip and zstd) next to the npm alternatives that run under Deno without
  * native add-ons. snappy-wasm and lz4-wasm-nodejs load their .wasm from disk
  * (they need --allow-read); ours is embedded.
  *
- *   deno bench -A bench/compression_bench.ts   time per decode (deno bench)
+ *   deno bench -A bench/compression_bench.ts   time per call (deno bench)
  *   deno run -A bench/compression_bench.ts     the same cases as an MB/s table
- *                                              (plaintext bytes per second)
+ *                                              (plaintext bytes per second) with
+ *                                              each encoder's ratio (in / out)
+ *   ONLY=encode deno run -A bench/compression_bench.ts   one side only
+ *                                              (ONLY=decode likewise; ROUNDS=n)
  *
  * Inputs are record-like JSON text (about 4:1) at 16 KiB (the Java producer's
  * default batch.size) and 1 MiB, plus 1 MiB of random bytes for the
@@ -32,11 +36,12 @@ import { decompress as fzstdDecompress } from "npm:fzstd@0.1.1";
 import { ZSTDDecoder } from "npm:zstddec@0.3.4";
 import { compress, Compression, decompress } from "../src/protocol/compression/mod.ts";
 import {
+  compressSnappy,
   compressSnappyBlock,
   decompressSnappy,
   decompressSnappyBlock,
 } from "../src/protocol/compression/snappy.ts";
-import { decompressLz4 } from "../src/protocol/compression/lz4.ts";
+import { compressLz4, decompressLz4 } from "../src/protocol/compression/lz4.ts";
 import { decompressZstd } from "../src/protocol/compression/zstd.ts";
 import { sampleRandom, sampleText } from "../src/protocol/compression/testdata/samples.ts";
 
@@ -49,14 +54,19 @@ interface Case {
   group: string;
   name: string;
   plainBytes: number;
+  /** Compressed size, for encoders. */
+  packedBytes?: number;
   decode: () => Uint8Array;
 }
 
 const inputs: Array<[string, Uint8Array]> = [
   ["text 16KiB", sampleText(16 * 1024)],
   ["text 1MiB", sampleText(1024 * 1024)],
+  ["random 16KiB", sampleRandom(16 * 1024)],
   ["random 1MiB", sampleRandom(1024 * 1024)],
 ];
+
+const only = Deno.env.get("ONLY");
 
 const cases: Case[] = [];
 for (const [label, plain] of inputs) {
@@ -67,6 +77,59 @@ for (const [label, plain] of inputs) {
     }
     cases.push({ group: `${group} ${label}`, name, plainBytes: plain.length, decode });
   };
+  /** An encoder, checked by decoding its output with `check`. */
+  const enc = (
+    group: string,
+    name: string,
+    encode: () => Uint8Array,
+    check: (packed: Uint8Array) => Uint8Array,
+  ) => {
+    const packed = encode();
+    const back = check(packed);
+    if (back.length !== plain.length || back.some((b, i) => b !== plain[i])) {
+      throw new Error(`${group} ${name} does not round-trip`);
+    }
+    cases.push({
+      group: `compress ${group} ${label}`,
+      name,
+      plainBytes: plain.length,
+      packedBytes: packed.length,
+      decode: encode,
+    });
+  };
+
+  if (only !== "decode") {
+    const dSnappy = (p: Uint8Array) => decompress(Compression.snappy, p);
+    const dLz4 = (p: Uint8Array) => decompress(Compression.lz4, p);
+    const js = { encoder: "js" } as const;
+    enc("snappy", "ours, wasm (xerial, 32 KiB chunks)", () => compressSnappy(plain), dSnappy);
+    enc("snappy", "ours, TS (xerial, 32 KiB chunks)", () => compressSnappy(plain, js), dSnappy);
+    enc("snappy", "ours, wasm (raw block)", () => compressSnappyBlock(plain), dSnappy);
+    enc("snappy", "ours, TS (raw block)", () => compressSnappyBlock(plain, js), dSnappy);
+    enc("snappy", "snappyjs (raw block)", () => SnappyJS.compress(plain), dSnappy);
+    enc("snappy", "snappy-wasm (raw block)", () => snappyWasm.compress_raw(plain), dSnappy);
+    enc("lz4", "ours, wasm (frame, 64 KiB blocks)", () => compressLz4(plain), dLz4);
+    enc(
+      "lz4",
+      "ours, TS (frame, 64 KiB blocks)",
+      () => compressLz4(plain, { encoder: "js" }),
+      dLz4,
+    );
+    enc("lz4", "lz4js (frame, 4 MiB blocks)", () => lz4js.compress(plain), dLz4);
+    enc(
+      "lz4",
+      "lz4-wasm-nodejs (one block, own format)",
+      () => lz4Wasm.compress(plain),
+      (p) => lz4Wasm.decompress(p),
+    );
+    if (!label.startsWith("random 16")) {
+      const dZstd = (p: Uint8Array) => decompress(Compression.zstd, p);
+      const dGzip = (p: Uint8Array) => decompress(Compression.gzip, p);
+      enc("zstd", "ours (node:zlib, level 3)", () => compress(Compression.zstd, plain), dZstd);
+      enc("gzip", "ours (node:zlib, level 6)", () => compress(Compression.gzip, plain), dGzip);
+    }
+  }
+  if (only === "encode" || label.startsWith("random 16")) continue;
 
   const snappy = compress(Compression.snappy, plain);
   const snappyRaw = compressSnappyBlock(plain);
@@ -134,6 +197,11 @@ if (import.meta.main) {
     });
   }
   console.table(
-    cases.map((c, i) => ({ input: c.group, decoder: c.name, "MB/s": Math.round(best[i]) })),
+    cases.map((c, i) => ({
+      input: c.group,
+      codec: c.name,
+      "MB/s": Math.round(best[i]),
+      ratio: c.packedBytes === undefined ? "" : (c.plainBytes / c.packedBytes).toFixed(2),
+    })),
   );
 }

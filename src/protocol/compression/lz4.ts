@@ -12,7 +12,14 @@
  */
 
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge, trimOutput } from "./limits.ts";
-import { lz4BlockWasm, WASM_MALFORMED, wasmArena, wasmDisagreements } from "./wasm/lz_wasm.ts";
+import {
+  lz4BlockWasm,
+  lz4CompressBlockWasm,
+  WASM_MALFORMED,
+  wasmArena,
+  wasmCompressArena,
+  wasmDisagreements,
+} from "./wasm/lz_wasm.ts";
 import { xxhash32 } from "./xxhash32.ts";
 
 const FRAME_MAGIC = 0x184d2204;
@@ -445,8 +452,10 @@ function outputOverrun(frame: FrameInfo, opEnd: number, frameStart: number, max:
 // ---------------------------------------------------------------------------
 // Compression: independent 64 KiB blocks without checksums or content size,
 // exactly the frame shape Kafka's Java producer writes (its broker-side reader
-// rejects dependent blocks). A greedy hash matcher: meant for tests and the
-// demo producer, not for ratio.
+// rejects dependent blocks). A greedy single-probe hash matcher like the
+// reference lz4's fast mode (level 1), with the same ratio on record data, in
+// hand-written WebAssembly (lz.wat, lz4_compress) with this TypeScript version
+// as the fallback; see DESIGN.md "Performance choices" for the measurements.
 
 const BLOCK_SIZE = 65536;
 const BD_64KB = 4 << 4;
@@ -455,7 +464,15 @@ const HASH_LOG = 14;
 const LAST_LITERALS = 5;
 const MF_LIMIT = 12;
 const MIN_MATCH = 4;
+/**
+ * Positions are stored as `tableBase + (ip - blockStart) + 1`, and `tableBase`
+ * moves past every block, so entries of earlier blocks (and earlier calls) read
+ * as "no candidate" without clearing the table per block.
+ */
 const hashTable = new Int32Array(1 << HASH_LOG);
+let tableBase = 0;
+/** Reused output buffer, grown on demand; results are copied out of it. */
+let scratch = new Uint8Array(0);
 
 function load32(b: Uint8Array, i: number): number {
   return b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
@@ -471,25 +488,48 @@ function load32(b: Uint8Array, i: number): number {
  * compressLz4(new Uint8Array(0)).length; // 11: magic, descriptor, end mark
  * ```
  */
-export function compressLz4(data: Uint8Array): Uint8Array {
+export function compressLz4(data: Uint8Array, options: Lz4CompressOptions = {}): Uint8Array {
   const blocks = Math.ceil(data.length / BLOCK_SIZE);
-  // Worst case per block: the bytes, a length byte per 255, a token, a size.
-  const out = new Uint8Array(7 + blocks * (4 + BLOCK_SIZE + (BLOCK_SIZE >>> 8) + 16) + 4);
-  out[0] = 0x04;
-  out[1] = 0x22;
-  out[2] = 0x4d;
-  out[3] = 0x18;
-  out[4] = FLG_VERSION_01 | FLG_BLOCK_INDEPENDENCE;
-  out[5] = BD_64KB;
-  out[6] = (xxhash32(out, 4, 6) >>> 8) & 0xff;
-  let op = 7;
+  // Worst case: the bytes, a length byte per 255, a token and a size per block.
+  const need = 7 + data.length + (data.length >>> 8) + blocks * 20 + 4;
+  const arena = options.encoder === "js" ? undefined : wasmCompressArena(data, need);
+  let out: Uint8Array;
+  let o0 = 0;
+  let i0 = 0;
+  if (arena !== undefined) {
+    out = arena.memory;
+    o0 = arena.outputAt;
+    i0 = arena.inputAt;
+  } else {
+    if (scratch.length < need) scratch = new Uint8Array(Math.max(need, 1 << 16));
+    out = scratch;
+  }
+  out[o0] = 0x04;
+  out[o0 + 1] = 0x22;
+  out[o0 + 2] = 0x4d;
+  out[o0 + 3] = 0x18;
+  out[o0 + 4] = FLG_VERSION_01 | FLG_BLOCK_INDEPENDENCE;
+  out[o0 + 5] = BD_64KB;
+  out[o0 + 6] = (xxhash32(out, o0 + 4, o0 + 6) >>> 8) & 0xff;
+  let op = o0 + 7;
   for (let s = 0; s < data.length; s += BLOCK_SIZE) {
     const e = Math.min(s + BLOCK_SIZE, data.length);
-    const end = encodeBlock(data, s, e, out, op + 4);
+    let end: number;
+    if (arena === undefined) {
+      end = encodeBlock(data, s, e, out, op + 4);
+    } else {
+      try {
+        end = lz4CompressBlockWasm(i0 + s, i0 + e, op + 4);
+      } catch {
+        // A trap would be our bug, not the data's: compress in TypeScript.
+        return compressLz4(data, { encoder: "js" });
+      }
+    }
     let size = end - op - 4;
     if (size >= e - s) {
       size = e - s;
-      out.set(data.subarray(s, e), op + 4);
+      if (arena !== undefined) out.copyWithin(op + 4, i0 + s, i0 + e);
+      else out.set(data.subarray(s, e), op + 4);
       writeU32(out, op, (size | BLOCK_UNCOMPRESSED) >>> 0);
     } else {
       writeU32(out, op, size);
@@ -497,7 +537,18 @@ export function compressLz4(data: Uint8Array): Uint8Array {
     op += 4 + size;
   }
   writeU32(out, op, 0);
-  return out.slice(0, op + 4);
+  return out.slice(o0, op + 4);
+}
+
+/** Options of {@linkcode compressLz4}. */
+export interface Lz4CompressOptions {
+  /**
+   * The block compressor: hand-written WebAssembly, or the TypeScript one
+   * (always used where WebAssembly is unavailable or the input is over 16 MiB).
+   * Both write the same format; tests compare them.
+   * @default {"wasm"}
+   */
+  encoder?: "wasm" | "js";
 }
 
 function writeU32(b: Uint8Array, i: number, v: number): void {
@@ -515,7 +566,14 @@ function encodeBlock(
   dst: Uint8Array,
   op: number,
 ): number {
-  hashTable.fill(0);
+  if (tableBase > 0x3fff0000) {
+    hashTable.fill(0);
+    tableBase = 0;
+  }
+  // A stored value v is position v - 1 - tableBase + s; v <= tableBase: none.
+  const base = tableBase;
+  const delta = base + 1 - s;
+  tableBase = base + (sEnd - s) + 1;
   let anchor = s;
   let ip = s;
   const matchStartLimit = sEnd - MF_LIMIT;
@@ -523,17 +581,27 @@ function encodeBlock(
   while (ip < matchStartLimit) {
     const seq = load32(src, ip);
     const h = Math.imul(seq, 0x9e3779b1) >>> (32 - HASH_LOG);
-    const ref = s + hashTable[h] - 1;
-    hashTable[h] = ip - s + 1;
-    if (ref < s || load32(src, ref) !== seq) {
+    const v = hashTable[h];
+    hashTable[h] = ip + delta;
+    const ref = v - delta;
+    if (v <= base || load32(src, ref) !== seq) {
+      // Skip faster through data that does not compress.
       ip += 1 + ((ip - anchor) >>> 6);
       continue;
     }
     let len = MIN_MATCH;
+    while (ip + len + 4 <= matchEndLimit && load32(src, ref + len) === load32(src, ip + len)) {
+      len += 4;
+    }
     while (ip + len < matchEndLimit && src[ref + len] === src[ip + len]) len++;
     op = emitSequence(src, anchor, ip, ip - ref, len, dst, op);
     ip += len;
     anchor = ip;
+    // Index a position inside the match too, as the reference encoder does.
+    if (ip < matchStartLimit) {
+      const p = ip - 2;
+      hashTable[Math.imul(load32(src, p), 0x9e3779b1) >>> (32 - HASH_LOG)] = p + delta;
+    }
   }
   return emitSequence(src, anchor, sEnd, 0, 0, dst, op);
 }
@@ -550,10 +618,15 @@ function emitSequence(
 ): number {
   const lit = to - from;
   const ml = len === 0 ? 0 : len - MIN_MATCH;
-  dst[op++] = (Math.min(lit, 15) << 4) | Math.min(ml, 15);
+  dst[op++] = ((lit < 15 ? lit : 15) << 4) | (ml < 15 ? ml : 15);
   if (lit >= 15) op = emitLength(lit - 15, dst, op);
-  dst.set(src.subarray(from, to), op);
-  op += lit;
+  if (lit < 32) {
+    // A byte loop beats a subarray view and set() for the usual short runs.
+    for (let i = from; i < to; i++) dst[op++] = src[i];
+  } else {
+    dst.set(src.subarray(from, to), op);
+    op += lit;
+  }
   if (len === 0) return op;
   dst[op++] = offset;
   dst[op++] = offset >>> 8;

@@ -14,7 +14,14 @@
  */
 
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge } from "./limits.ts";
-import { snappyBlockWasm, wasmArena, wasmDisagreements } from "./wasm/lz_wasm.ts";
+import {
+  snappyBlockWasm,
+  snappyCompressFragmentWasm,
+  wasmArena,
+  type WasmCompressArena,
+  wasmCompressArena,
+  wasmDisagreements,
+} from "./wasm/lz_wasm.ts";
 
 /** The 8 bytes that open a snappy-java (xerial) stream. */
 const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00];
@@ -332,15 +339,28 @@ function overrun(declared: number) {
 }
 
 // ---------------------------------------------------------------------------
-// Compression: a greedy matcher over a hash table of 4-byte sequences. It
-// exists for tests and the demo producer, so it favours being short and
-// correct over ratio; it still finds the long repeats real payloads have.
+// Compression: a greedy single-probe matcher over a hash table of 4-byte
+// sequences, like the reference snappy, with its ratio on record data, in
+// hand-written WebAssembly (lz.wat, snappy_compress) with this TypeScript version
+// as the fallback; see DESIGN.md "Performance choices" for the measurements.
 
 const HASH_LOG = 14;
 /** Offsets must fit in a copy element; blocks are compressed in fragments of this size. */
 const FRAGMENT_SIZE = 65536;
-/** Shared across calls (compression is synchronous), cleared per fragment. */
+/**
+ * Shared across calls (compression is synchronous). Positions are stored as
+ * `tableBase + (ip - fragmentStart) + 1`, and `tableBase` moves past every
+ * fragment, so older entries read as "no candidate" without clearing the table.
+ */
 const hashTable = new Int32Array(1 << HASH_LOG);
+let tableBase = 0;
+/** Reused output buffer, grown on demand; results are copied out of it. */
+let scratch = new Uint8Array(0);
+
+function scratchOf(size: number): Uint8Array {
+  if (scratch.length < size) scratch = new Uint8Array(Math.max(size, 1 << 16));
+  return scratch;
+}
 
 function load32(b: Uint8Array, i: number): number {
   return b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
@@ -361,10 +381,39 @@ function maxCompressedSize(n: number): number {
  * compressSnappyBlock(new Uint8Array(0)); // Uint8Array [0]
  * ```
  */
-export function compressSnappyBlock(data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(maxCompressedSize(data.length));
-  const end = encodeBlock(data, 0, data.length, out, 0);
-  return out.slice(0, end);
+export function compressSnappyBlock(
+  data: Uint8Array,
+  options: SnappyCompressOptions = {},
+): Uint8Array {
+  const need = maxCompressedSize(data.length);
+  const arena = options.encoder === "js" ? undefined : wasmCompressArena(data, need);
+  if (arena === undefined) {
+    const out = scratchOf(need);
+    return out.slice(0, encodeBlock(data, 0, data.length, out, 0, undefined));
+  }
+  const end = encodeBlock(
+    arena.memory,
+    arena.inputAt,
+    arena.inputAt + data.length,
+    arena.memory,
+    arena.outputAt,
+    arena,
+  );
+  return end < 0 ? compressSnappyBlock(data, { encoder: "js" }) : arena.memory.slice(
+    arena.outputAt,
+    end,
+  );
+}
+
+/** Options of {@linkcode compressSnappy} and {@linkcode compressSnappyBlock}. */
+export interface SnappyCompressOptions {
+  /**
+   * The compressor: hand-written WebAssembly, or the TypeScript one (always
+   * used where WebAssembly is unavailable or the input is over 16 MiB). Both
+   * write the same format; tests compare them.
+   * @default {"wasm"}
+   */
+  encoder?: "wasm" | "js";
 }
 
 /**
@@ -377,18 +426,24 @@ export function compressSnappyBlock(data: Uint8Array): Uint8Array {
  * compressSnappy(new Uint8Array(10)).subarray(1, 7); // "SNAPPY" in ASCII
  * ```
  */
-export function compressSnappy(data: Uint8Array): Uint8Array {
+export function compressSnappy(data: Uint8Array, options: SnappyCompressOptions = {}): Uint8Array {
   const chunks = Math.ceil(data.length / XERIAL_CHUNK_SIZE);
-  const out = new Uint8Array(
-    XERIAL_HEADER_SIZE + chunks * (4 + maxCompressedSize(XERIAL_CHUNK_SIZE)),
-  );
-  out.set(XERIAL_MAGIC, 0);
+  const need = XERIAL_HEADER_SIZE + chunks * 4 + maxCompressedSize(data.length) + chunks * 33;
+  const arena = options.encoder === "js" ? undefined : wasmCompressArena(data, need);
+  const out = arena === undefined ? scratchOf(need) : arena.memory;
+  const src = arena === undefined ? data : arena.memory;
+  const i0 = arena === undefined ? 0 : arena.inputAt;
+  const o0 = arena === undefined ? 0 : arena.outputAt;
+  out.fill(0, o0, o0 + XERIAL_HEADER_SIZE);
+  out.set(XERIAL_MAGIC, o0);
   // version 1, compatible version 1: what snappy-java writes and checks.
-  out[11] = 1;
-  out[15] = 1;
-  let op = XERIAL_HEADER_SIZE;
+  out[o0 + 11] = 1;
+  out[o0 + 15] = 1;
+  let op = o0 + XERIAL_HEADER_SIZE;
   for (let s = 0; s < data.length; s += XERIAL_CHUNK_SIZE) {
-    const end = encodeBlock(data, s, Math.min(s + XERIAL_CHUNK_SIZE, data.length), out, op + 4);
+    const e = Math.min(s + XERIAL_CHUNK_SIZE, data.length);
+    const end = encodeBlock(src, i0 + s, i0 + e, out, op + 4, arena);
+    if (end < 0) return compressSnappy(data, { encoder: "js" });
     const len = end - op - 4;
     out[op] = len >>> 24;
     out[op + 1] = len >>> 16;
@@ -396,16 +451,21 @@ export function compressSnappy(data: Uint8Array): Uint8Array {
     out[op + 3] = len;
     op = end;
   }
-  return out.slice(0, op);
+  return out.slice(o0, op);
 }
 
-/** Writes a raw block for `src[s, sEnd)` at `dst[op]`; returns the end position. */
+/**
+ * Writes a raw block for `src[s, sEnd)` at `dst[op]`; returns the end position,
+ * or -1 if the WebAssembly compressor trapped (our bug: the caller retries in
+ * TypeScript). With an arena, `src` and `dst` are its memory.
+ */
 function encodeBlock(
   src: Uint8Array,
   s: number,
   sEnd: number,
   dst: Uint8Array,
   op: number,
+  arena: WasmCompressArena | undefined,
 ): number {
   let n = sEnd - s;
   while (n >= 0x80) {
@@ -414,7 +474,16 @@ function encodeBlock(
   }
   dst[op++] = n;
   for (let f = s; f < sEnd; f += FRAGMENT_SIZE) {
-    op = encodeFragment(src, f, Math.min(f + FRAGMENT_SIZE, sEnd), dst, op);
+    const e = Math.min(f + FRAGMENT_SIZE, sEnd);
+    if (arena === undefined) {
+      op = encodeFragment(src, f, e, dst, op);
+    } else {
+      try {
+        op = snappyCompressFragmentWasm(f, e, op);
+      } catch {
+        return -1;
+      }
+    }
   }
   return op;
 }
@@ -426,26 +495,40 @@ function encodeFragment(
   dst: Uint8Array,
   op: number,
 ): number {
-  hashTable.fill(0);
+  if (tableBase > 0x3fff0000) {
+    hashTable.fill(0);
+    tableBase = 0;
+  }
+  // A stored value v is position v - delta; v <= tableBase: no candidate.
+  const floor = tableBase;
+  const delta = floor + 1 - base;
+  tableBase = floor + (end - base) + 1;
   let anchor = base;
   let ip = base;
   const searchEnd = end - 4;
   while (ip <= searchEnd) {
     const seq = load32(src, ip);
     const h = Math.imul(seq, 0x1e35a7bd) >>> (32 - HASH_LOG);
-    const candidate = base + hashTable[h] - 1;
-    hashTable[h] = ip - base + 1;
-    if (candidate < base || load32(src, candidate) !== seq) {
+    const v = hashTable[h];
+    hashTable[h] = ip + delta;
+    const candidate = v - delta;
+    if (v <= floor || load32(src, candidate) !== seq) {
       // Skip faster through data that does not compress.
       ip += 1 + ((ip - anchor) >>> 5);
       continue;
     }
     let len = 4;
+    while (ip + len + 4 <= end && load32(src, candidate + len) === load32(src, ip + len)) len += 4;
     while (ip + len < end && src[candidate + len] === src[ip + len]) len++;
     op = emitLiteral(src, anchor, ip, dst, op);
     op = emitCopy(ip - candidate, len, dst, op);
     ip += len;
     anchor = ip;
+    // Index the position before the next one too, as the reference encoder does.
+    if (ip <= searchEnd) {
+      const p = ip - 1;
+      hashTable[Math.imul(load32(src, p), 0x1e35a7bd) >>> (32 - HASH_LOG)] = p + delta;
+    }
   }
   return emitLiteral(src, anchor, end, dst, op);
 }
@@ -470,6 +553,11 @@ function emitLiteral(
     dst[op++] = 61 << 2;
     dst[op++] = n;
     dst[op++] = n >>> 8;
+  }
+  if (len < 32) {
+    // A byte loop beats a subarray view and set() for the usual short runs.
+    for (let i = from; i < to; i++) dst[op++] = src[i];
+    return op;
   }
   dst.set(src.subarray(from, to), op);
   return op + len;

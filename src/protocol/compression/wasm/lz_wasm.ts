@@ -14,6 +14,8 @@ interface LzExports {
   memory: WebAssembly.Memory;
   lz4_block(ip: number, ipEnd: number, op: number, opEnd: number, win: number): number;
   snappy_block(ip: number, ipEnd: number, op: number, opEnd: number): number;
+  lz4_compress(s: number, sEnd: number, op: number, tab: number): number;
+  snappy_compress(s: number, sEnd: number, op: number, tab: number): number;
 }
 
 /** What the block functions return for output past the end of `dst`. */
@@ -118,4 +120,56 @@ export function snappyBlockWasm(src: Uint8Array, ip: number, dst: Uint8Array): n
   } catch {
     return WASM_MALFORMED;
   }
+}
+
+/** Bytes at the start of memory for the compressor's hash table (2^14 addresses). */
+const LZ4_TABLE_BYTES = 1 << 16;
+
+/** Memory for one compression: the input is copied to `inputAt`, output goes at `outputAt`. */
+export interface WasmCompressArena {
+  /** The whole module memory (valid until the next call that may grow it). */
+  memory: Uint8Array;
+  /** Where the input starts. */
+  inputAt: number;
+  /** Where the output region starts. */
+  outputAt: number;
+}
+
+/**
+ * Copies `data` into WebAssembly memory after the compressor's hash table and
+ * reserves `outputSize` bytes after it, or returns undefined without the
+ * module or past {@linkcode WASM_ARENA_LIMIT} (the caller compresses in
+ * TypeScript). The table is never cleared (see lz.wat): decoders may overwrite it.
+ */
+export function wasmCompressArena(
+  data: Uint8Array,
+  outputSize: number,
+): WasmCompressArena | undefined {
+  if (lz === undefined) return undefined;
+  const inputAt = LZ4_TABLE_BYTES;
+  const outputAt = (inputAt + data.length + 15) & ~15;
+  const needed = outputAt + outputSize;
+  if (needed > WASM_ARENA_LIMIT) return undefined;
+  const have = lz.memory.buffer.byteLength;
+  if (have < needed) lz.memory.grow(Math.ceil((needed - have) / 65536));
+  const memory = new Uint8Array(lz.memory.buffer);
+  memory.set(data, inputAt);
+  return { memory, inputAt, outputAt };
+}
+
+/**
+ * Compresses the memory range `[s, sEnd)` (at most 64 KiB, inside an arena's
+ * input) as one LZ4 block at address `op`; returns the end address.
+ */
+export function lz4CompressBlockWasm(s: number, sEnd: number, op: number): number {
+  return lz!.lz4_compress(s, sEnd, op, 0);
+}
+
+/**
+ * Compresses the memory range `[s, sEnd)` (at most 64 KiB, inside an arena's
+ * input) as snappy elements (no length preamble) at address `op`; returns the
+ * end address.
+ */
+export function snappyCompressFragmentWasm(s: number, sEnd: number, op: number): number {
+  return lz!.snappy_compress(s, sEnd, op, 0);
 }
