@@ -214,7 +214,9 @@ export function renderMarkdown(r: ReportInput): string {
     `Written by \`${r.command}\` on ${r.date} (the run took ${
       fmt(r.seconds / 60, 1)
     } min). How it measures: [README.md](README.md#comparison-with-other-clients); the chart: ` +
-    "[results.svg](results.svg).",
+    "[results.svg](results.svg). Producers (sluice's `Producer` vs Java's ProducerPerformance, " +
+    "kafkajs and @platformatic/kafka): [RESULTS_producer.md](RESULTS_producer.md), written by " +
+    "`deno task bench:produce`.",
     "",
     "## Machine, versions, settings",
     "",
