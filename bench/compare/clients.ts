@@ -380,6 +380,55 @@ export function setupDeno(): Promise<string | null> {
   return denoSetup;
 }
 
+/**
+ * How to run a kafkajs / @platformatic/kafka peer `script` on Node (the
+ * packages npm-installed outside the repository) or Deno (`npm:`
+ * specifiers): the command, the version line, Node's major version (0 on
+ * Deno); or why it cannot run.
+ */
+export async function peerCommand(
+  lib: "kafkajs" | "platformatic",
+  runtime: "node" | "deno",
+  script: string,
+): Promise<{ command: string[]; version: string; nodeMajor: number } | string> {
+  const name = lib === "kafkajs" ? "kafkajs" : "@platformatic/kafka";
+  if (runtime === "node") {
+    const s = await setupNode();
+    if (typeof s === "string") return s;
+    const version = lib === "kafkajs"
+      ? KAFKAJS_VERSION
+      : s.major >= 22
+      ? PLATFORMATIC_VERSION
+      : PLATFORMATIC_NODE20_VERSION;
+    const entry = lib === "kafkajs"
+      ? `${s.dir}/node_modules/kafkajs/index.js`
+      : `${s.dir}/node_modules/@platformatic/kafka/dist/index.js`;
+    return {
+      command: ["node", script, "--lib", `file://${entry}`],
+      version: `${name} ${version} on Node ${s.node}`,
+      nodeMajor: s.major,
+    };
+  }
+  const reason = await setupDeno();
+  if (reason !== null) return reason;
+  const version = lib === "kafkajs" ? KAFKAJS_VERSION : PLATFORMATIC_VERSION;
+  return {
+    command: [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--no-config",
+      "--no-lock",
+      "--quiet",
+      script,
+      "--lib",
+      `npm:${name}@${version}`,
+    ],
+    version: `${name} ${version} on Deno ${Deno.version.deno}`,
+    nodeMajor: 0,
+  };
+}
+
 function jsPeer(lib: "kafkajs" | "platformatic", runtime: "node" | "deno"): Client {
   let command: string[] = [];
   let nodeMajor = 0;
@@ -389,38 +438,11 @@ function jsPeer(lib: "kafkajs" | "platformatic", runtime: "node" | "deno"): Clie
     label: `${name} on ${runtime === "node" ? "Node" : "Deno (npm:)"}`,
     version: name,
     async setup() {
-      const script = `${PEERS_DIR}${lib}.mjs`;
-      if (runtime === "node") {
-        const s = await setupNode();
-        if (typeof s === "string") return s;
-        nodeMajor = s.major;
-        const version = lib === "kafkajs"
-          ? KAFKAJS_VERSION
-          : s.major >= 22
-          ? PLATFORMATIC_VERSION
-          : PLATFORMATIC_NODE20_VERSION;
-        const entry = lib === "kafkajs"
-          ? `${s.dir}/node_modules/kafkajs/index.js`
-          : `${s.dir}/node_modules/@platformatic/kafka/dist/index.js`;
-        command = ["node", script, "--lib", `file://${entry}`];
-        c.version = `${name} ${version} on Node ${s.node}`;
-        return null;
-      }
-      const reason = await setupDeno();
-      if (reason !== null) return reason;
-      const version = lib === "kafkajs" ? KAFKAJS_VERSION : PLATFORMATIC_VERSION;
-      command = [
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--no-config",
-        "--no-lock",
-        "--quiet",
-        script,
-        "--lib",
-        `npm:${name}@${version}`,
-      ];
-      c.version = `${name} ${version} on Deno ${Deno.version.deno}`;
+      const peer = await peerCommand(lib, runtime, `${PEERS_DIR}${lib}.mjs`);
+      if (typeof peer === "string") return peer;
+      command = peer.command;
+      nodeMajor = peer.nodeMajor;
+      c.version = peer.version;
       return null;
     },
     naFor(cell) {

@@ -70,6 +70,7 @@ import {
 import { loadAvg, machine } from "../lib/machine.ts";
 import { type OursResult, runOurs } from "../lib/ours.ts";
 import { log, run, stopOnSignals } from "../lib/proc.ts";
+import { runRotated } from "../lib/reps.ts";
 import { fmt, fmtInt, MiB } from "../lib/stats.ts";
 import { allClients, type Cell, type Client, ensureGnuTime } from "./clients.ts";
 import {
@@ -267,26 +268,7 @@ async function runCell(
       log(`${cell.id}: warm-up read by ${c.id}`);
       await c.read(ctx).catch((e) => log(`${cell.id}: warm-up ${c.id} failed: ${e}`));
     }
-    for (let rep = 0; rep < reps; rep++) {
-      const shift = rep % active.length;
-      for (const c of [...active.slice(shift), ...active.slice(0, shift)]) {
-        if (result.failed.has(c.id)) continue;
-        try {
-          const s = await c.read(ctx);
-          result.samples.get(c.id)!.push(s);
-          log(
-            `${cell.id} rep ${rep + 1}/${reps} ${c.id}: ${fmtInt(s.recordsPerSec)} records/s, ` +
-              `${fmt(s.mbPerSec, 1)} MB/s, CPU ${fmt(s.cpuS, 2)} s, RSS ${
-                fmt(s.peakRssBytes / MiB, 0)
-              } MiB`,
-          );
-        } catch (e) {
-          const msg = e instanceof Error ? e.message : String(e);
-          log(`${cell.id} rep ${rep + 1}/${reps} ${c.id} FAILED: ${msg}`);
-          result.failed.set(c.id, msg.split("\n").slice(0, 3).join(" ").slice(0, 300));
-        }
-      }
-    }
+    await runRotated(cell.id, reps, active, result.samples, result.failed, (c) => c.read(ctx));
   } finally {
     await deleteTopic(bootstrap, topic);
   }

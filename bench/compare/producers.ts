@@ -32,14 +32,8 @@ import { broker } from "../lib/kafka.ts";
 import { loadAvg, machine } from "../lib/machine.ts";
 import { lastJsonLine, log, run, runTimed, stopOnSignals, type TimedResult } from "../lib/proc.ts";
 import { fmt, fmtInt, median, MiB, stat } from "../lib/stats.ts";
-import {
-  ensureGnuTime,
-  KAFKAJS_VERSION,
-  PLATFORMATIC_NODE20_VERSION,
-  PLATFORMATIC_VERSION,
-  setupDeno,
-  setupNode,
-} from "./clients.ts";
+import { runRotated } from "../lib/reps.ts";
+import { ensureGnuTime, peerCommand } from "./clients.ts";
 import type { ProducerChildResult } from "./producer_child.ts";
 
 const SIZES: Record<string, number> = { "100B": 100, "1KB": 1000, "10KB": 10000 };
@@ -182,28 +176,10 @@ function jsPeer(lib: "kafkajs" | "platformatic", runtime: "node" | "deno"): Prod
     label: `${name} on ${runtime === "node" ? "Node" : "Deno (npm:)"}, send() of 1000 (10 KB: 100)`,
     version: name,
     async setup() {
-      const script = `${PEERS_DIR}${lib}_produce.mjs`;
-      if (runtime === "node") {
-        const s = await setupNode();
-        if (typeof s === "string") return s;
-        const version = lib === "kafkajs"
-          ? KAFKAJS_VERSION
-          : s.major >= 22
-          ? PLATFORMATIC_VERSION
-          : PLATFORMATIC_NODE20_VERSION;
-        const entry = lib === "kafkajs"
-          ? `${s.dir}/node_modules/kafkajs/index.js`
-          : `${s.dir}/node_modules/@platformatic/kafka/dist/index.js`;
-        command = ["node", script, "--lib", `file://${entry}`];
-        c.version = `${name} ${version} on Node ${s.node}`;
-        return null;
-      }
-      const reason = await setupDeno();
-      if (reason !== null) return reason;
-      const version = lib === "kafkajs" ? KAFKAJS_VERSION : PLATFORMATIC_VERSION;
-      command = [Deno.execPath(), "run", "-A", "--no-config", "--no-lock", "--quiet", script];
-      command.push("--lib", `npm:${name}@${version}`);
-      c.version = `${name} ${version} on Deno ${Deno.version.deno}`;
+      const peer = await peerCommand(lib, runtime, `${PEERS_DIR}${lib}_produce.mjs`);
+      if (typeof peer === "string") return peer;
+      command = peer.command;
+      c.version = peer.version;
       return null;
     },
     naFor(cell) {
@@ -372,26 +348,14 @@ async function runCell(
   for (const c of active.filter((c) => c.id === "ours" || c.id === "java")) {
     await writeOnce(admin, bootstrap, c, warm).catch((e) => log(`warm-up ${c.id} failed: ${e}`));
   }
-  for (let rep = 0; rep < reps; rep++) {
-    const shift = rep % active.length;
-    for (const c of [...active.slice(shift), ...active.slice(0, shift)]) {
-      if (result.failed.has(c.id)) continue;
-      try {
-        const s = await writeOnce(admin, bootstrap, c, cell);
-        result.samples.get(c.id)!.push(s);
-        log(
-          `${cell.id} rep ${rep + 1}/${reps} ${c.id}: ${fmtInt(s.recordsPerSec)} records/s, ` +
-            `${fmt(s.mbPerSec, 1)} MB/s, CPU ${fmt(s.cpuS, 2)} s, RSS ${
-              fmt(s.peakRssBytes / MiB, 0)
-            } MiB`,
-        );
-      } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        log(`${cell.id} rep ${rep + 1}/${reps} ${c.id} FAILED: ${msg}`);
-        result.failed.set(c.id, msg.split("\n").slice(0, 3).join(" ").slice(0, 300));
-      }
-    }
-  }
+  await runRotated(
+    cell.id,
+    reps,
+    active,
+    result.samples,
+    result.failed,
+    (c) => writeOnce(admin, bootstrap, c, cell),
+  );
   return result;
 }
 
