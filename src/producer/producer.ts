@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Cluster } from "../net/cluster.ts";
+import { Cluster, type TopicInfo } from "../net/cluster.ts";
 import { clusterOptions } from "../options/client.ts";
 import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import { KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
@@ -416,13 +416,7 @@ export class Producer {
     } else if (record.key) {
       partition = keyPartition(record.key, count);
     } else {
-      const available = [...topic.partitions.values()].filter((p) => p.leader >= 0)
-        .map((p) => p.partition);
-      partition = this.#sticky.partition(
-        r.topic,
-        size,
-        available.length > 0 ? available : [...topic.partitions.keys()],
-      );
+      partition = this.#sticky.partition(r.topic, size, this.#withLeader(topic));
     }
     // The estimate is an upper bound; what is held is the encoded size.
     if (this.#used + size > this.#o.bufferMemory) return this.#awaitMemory(deadline, r.topic);
@@ -431,6 +425,24 @@ export class Producer {
     this.#sender.filled(batch);
     return undefined;
   }
+
+  /**
+   * The partitions of `topic` with a leader (all of them when none has
+   * one), computed once per metadata answer rather than per record.
+   */
+  #withLeader(topic: TopicInfo): readonly number[] {
+    let list = this.#leaderCache.get(topic);
+    if (list === undefined) {
+      const led = [...topic.partitions.values()].filter((p) => p.leader >= 0).map((p) =>
+        p.partition
+      );
+      list = led.length > 0 ? led : [...topic.partitions.keys()];
+      this.#leaderCache.set(topic, list);
+    }
+    return list;
+  }
+
+  readonly #leaderCache = new WeakMap<TopicInfo, readonly number[]>();
 
   #release(bytes: number): void {
     this.#used -= bytes;
