@@ -7,7 +7,13 @@
  */
 
 import assert from "node:assert/strict";
-import { KafkaProtocolError, ProduceError, Producer, ProducerTimeoutError } from "../mod.ts";
+import {
+  KafkaProtocolError,
+  ProduceError,
+  Producer,
+  ProducerClosedError,
+  ProducerTimeoutError,
+} from "../mod.ts";
 import { EmbeddedCluster } from "../testing.ts";
 
 async function cluster(brokers = 1): Promise<EmbeddedCluster> {
@@ -81,4 +87,65 @@ Deno.test("[embedded] a broker that never answers: records fail after deliveryTi
   // And the producer goes on (a new epoch after the gap).
   const [m] = await producer.send([{ topic: "t", value: "later" }]);
   assert.ok(m.offset >= 1n);
+});
+
+Deno.test("[embedded] idempotent: false: a swallowed answer is written twice (what idempotence prevents)", async () => {
+  await using c = await cluster();
+  c.intercept({ apiKey: "Produce", times: 1, action: { mutate: () => new Uint8Array(0) } });
+  await using producer = new Producer({
+    brokers: c.bootstrap,
+    lingerMs: 0,
+    idempotent: false,
+    requestTimeoutMs: 500,
+    deliveryTimeoutMs: 5000,
+    retryBackoffMs: 20,
+  });
+  const [m] = await producer.send([{ topic: "t", value: "v" }]);
+  assert.equal(m.offset, 1n, "the retry was appended again");
+  assert.equal(c.topic("t")!.partitions[0].highWatermark, 2n);
+});
+
+Deno.test("[embedded] lingerMs holds a lone record back; flush() sends it at once", async () => {
+  await using c = await cluster();
+  await using producer = new Producer({ brokers: c.bootstrap, lingerMs: 400 });
+  await producer.send([{ topic: "t", value: "warm" }]); // metadata and producer id known
+  const seen = c.intercept({ apiKey: "Produce", action: { observe: true } });
+  const started = performance.now();
+  const sent = producer.send([{ topic: "t", value: "lingers" }]);
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(seen.hits, 0, "not sent before lingerMs");
+  await sent;
+  assert.ok(performance.now() - started >= 350, "sent after lingerMs");
+  const flushStart = performance.now();
+  const flushed = producer.send([{ topic: "t", value: "flushed" }]);
+  await producer.flush();
+  await flushed;
+  assert.ok(performance.now() - flushStart < 300, "flush() did not wait for lingerMs");
+  assert.equal(seen.hits, 2);
+});
+
+Deno.test("[embedded] closeTimeoutMs bounds close(); what is left fails with ProducerClosedError", async () => {
+  await using c = await cluster();
+  const producer = new Producer({ brokers: c.bootstrap, lingerMs: 0, closeTimeoutMs: 300 });
+  await producer.send([{ topic: "t", value: "warm" }]);
+  const hang = c.intercept({ apiKey: "Produce", action: { hang: true } });
+  const stuck = producer.send([{ topic: "t", value: "stuck" }]).catch((e) => e);
+  await new Promise((r) => setTimeout(r, 50));
+  const started = performance.now();
+  await producer.close();
+  const took = performance.now() - started;
+  hang.remove();
+  assert.ok(took >= 250 && took < 3000, `close took ${took} ms`);
+  const err = await stuck;
+  assert.ok(err instanceof ProduceError);
+  assert.ok(err.results[0] instanceof ProducerClosedError, String(err.results[0]));
+});
+
+Deno.test("[embedded] metadataMaxAgeMs refreshes metadata periodically", async () => {
+  await using c = await cluster();
+  await using producer = new Producer({ brokers: c.bootstrap, lingerMs: 0, metadataMaxAgeMs: 100 });
+  await producer.send([{ topic: "t", value: "v" }]);
+  const seen = c.intercept({ apiKey: "Metadata", action: { observe: true } });
+  await new Promise((r) => setTimeout(r, 550));
+  assert.ok(seen.hits >= 3, `${seen.hits} Metadata requests in 550 ms`);
 });
