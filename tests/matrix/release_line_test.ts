@@ -17,7 +17,7 @@
 //   keeps its partitions (heartbeats in a Worker), and its ack is committed.
 
 import assert from "node:assert/strict";
-import { Consumer, type RecordBatch } from "../../mod.ts";
+import { Admin, Consumer, Producer, type RecordBatch } from "../../mod.ts";
 import { Connection } from "../../src/net/connection.ts";
 import * as apis from "../../src/protocol/messages/mod.ts";
 import { DECLARED_APIS } from "../../src/protocol/apis.ts";
@@ -26,6 +26,7 @@ import { ourVersions } from "../../src/protocol/version_caps.ts";
 import {
   brokers,
   type Compression,
+  consumeConsole,
   describeGroup,
   kafkaTool,
   produceConsole,
@@ -353,3 +354,24 @@ Deno.test(
     );
   },
 );
+
+Deno.test(`Kafka ${Deno.env.get("SLUICE_KAFKA_VERSION") ?? "?"}: our idempotent producer writes keyed records in every codec that Kafka's console consumer reads, and Admin sees the offsets`, async () => {
+  release();
+  const topic = await newTopic("matrix-produce", 2);
+  const expected: string[] = [];
+  for (const compression of CODECS) {
+    await using producer = new Producer({ brokers: brokers(), compression, lingerMs: 0 });
+    const metas = await producer.send(
+      Array.from({ length: 5 }, (_, i) => ({ topic, key: `k${i}`, value: `${compression}-${i}` })),
+    );
+    assert.equal(metas.length, 5);
+    for (let i = 0; i < 5; i++) expected.push(`k${i}\t${compression}-${i}`);
+  }
+  const lines = await consumeConsole(topic, { maxMessages: expected.length, printKey: true });
+  assert.deepEqual([...lines].sort(), [...expected].sort());
+  await using admin = new Admin({ brokers: brokers() });
+  const ends = await admin.listOffsets(
+    [0, 1].map((partition) => ({ topic, partition, at: "latest" })),
+  );
+  assert.equal(ends.reduce((n, e) => n + Number(e.offset), 0), expected.length);
+});
