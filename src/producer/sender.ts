@@ -14,7 +14,8 @@
  * A gap (a sequenced batch failed for good, or the broker forgot the
  * producer) would make every later batch OUT_OF_ORDER_SEQUENCE_NUMBER. Then,
  * as Java's producer: no new batches anywhere, wait until nothing is in
- * flight, bump the epoch (InitProducerId with the current id and epoch),
+ * flight, ask for a new epoch (InitProducerId with the current id and epoch;
+ * Kafka 4.x answers with a new producer id at epoch 0, which serves the same),
  * start every partition's sequence at 0 again and send what is waiting.
  *
  * @module
