@@ -146,17 +146,25 @@ export type IsolationLevel = "read_uncommitted" | "read_committed";
 export type HeartbeatThread = "worker" | "event-loop";
 
 /**
- * A partition assignment strategy the group leader may use: `"range"`
- * (per topic, contiguous ranges of partitions) or `"roundrobin"` (all
- * partitions dealt out in turn).
+ * A partition assignment strategy the group leader may use, by the names
+ * Kafka's Java consumer uses in JoinGroup (so mixed groups agree):
+ *
+ * - `"range"`: per topic, contiguous ranges of partitions (eager).
+ * - `"roundrobin"`: all partitions dealt out in turn (eager).
+ * - `"cooperative-sticky"` (KIP-429): members keep what they own as far as
+ *   balance allows, and only partitions that move are revoked — the others
+ *   keep being fetched and delivered through the rebalance. Used
+ *   cooperatively only when it is the only assignor listed; listed next to
+ *   an eager one, the group rebalances eagerly (Java's rule, which makes
+ *   the two-step upgrade of a running group possible).
  *
  * @example
  * ```ts
  * import type { AssignorName } from "@sluice/kafka";
- * const assignors: AssignorName[] = ["roundrobin", "range"];
+ * const assignors: AssignorName[] = ["cooperative-sticky"];
  * ```
  */
-export type AssignorName = "range" | "roundrobin";
+export type AssignorName = "range" | "roundrobin" | "cooperative-sticky";
 
 /**
  * Options of the `Consumer`. Only `brokers` and one of `topics` / `assign` are
@@ -283,8 +291,12 @@ export interface ConsumerOptions extends ClientOptions {
   groupInstanceId?: string;
   /**
    * Assignment strategies this member supports, in order of preference. The
-   * group uses the first one every member supports.
-   * @default {["range"]}
+   * group uses the first one every member supports. Rebalances are
+   * cooperative (only moving partitions are revoked) when the list is
+   * `["cooperative-sticky"]`, eager otherwise. To move a running group from
+   * an eager assignor to cooperative-sticky, roll every member to
+   * `["range", "cooperative-sticky"]`, then to `["cooperative-sticky"]`.
+   * @default {["range", "cooperative-sticky"]} (Java's default)
    */
   assignors?: AssignorName[];
   /**
@@ -492,8 +504,8 @@ const assignSchema = z.array(assignEntry, {
   error: "must be an array of { topic, partition, offset? }",
 }).min(1, { error: "must list at least one partition" });
 
-const assignorsSchema = z.array(oneOf(["range", "roundrobin"]), {
-  error: 'must be an array of assignor names ("range", "roundrobin")',
+const assignorsSchema = z.array(oneOf(["range", "roundrobin", "cooperative-sticky"]), {
+  error: 'must be an array of assignor names ("range", "roundrobin", "cooperative-sticky")',
 })
   .min(1, { error: "must list at least one assignor" })
   .superRefine((list, ctx) => {
@@ -543,7 +555,7 @@ const shape = {
   rebalanceTimeoutMs: int(1).optional(),
   closeTimeoutMs: int(0).default(30000),
   groupInstanceId: groupInstanceIdSchema.optional(),
-  assignors: assignorsSchema.default(["range"]),
+  assignors: assignorsSchema.default(["range", "cooperative-sticky"]),
   isolationLevel: oneOf(["read_uncommitted", "read_committed"]).default("read_uncommitted"),
   maxBufferedBytes: int(MIN_BUFFERED_BYTES, Number.MAX_SAFE_INTEGER).default(32 * 1024 * 1024),
   fetchMinBytes: int(1).default(1),

@@ -45,7 +45,7 @@ Deno.test("resolveOptions() fills in Kafka's defaults", () => {
   assert.equal(o.closeTimeoutMs, 30000);
   assert.equal(o.requestTimeoutMs, 30000);
   assert.equal(o.groupInstanceId, undefined);
-  assert.deepEqual(o.assignors, ["range"]);
+  assert.deepEqual(o.assignors, ["range", "cooperative-sticky"]);
   assert.equal(o.isolationLevel, "read_uncommitted");
   assert.equal(o.maxBufferedBytes, 33554432);
   assert.equal(o.fetchMinBytes, 1);
@@ -349,7 +349,7 @@ const BAD: BadCase[] = [
     name: "bad assignor",
     input: withBase({ assignors: ["range", "sticky"] }),
     field: "assignors[1]",
-    reason: /must be "range" or "roundrobin" \(got "sticky"\)/,
+    reason: /must be "range", "roundrobin" or "cooperative-sticky" \(got "sticky"\)/,
   },
   {
     name: "duplicate assignor",
@@ -461,7 +461,7 @@ const BAD: BadCase[] = [
     name: "bad autoOffsetReset",
     input: withBase({ autoOffsetReset: "smallest" }),
     field: "autoOffsetReset",
-    reason: /"latest" or "earliest" or "none"/,
+    reason: /"latest", "earliest" or "none"/,
   },
   {
     name: "bad isolationLevel",

@@ -248,9 +248,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     } catch (e) {
       // As in auto mode: a commit refused for the generation (rebalance,
       // unknown member, illegal generation) means this member must rejoin.
-      if (e instanceof KafkaProtocolError && e.rejoin) {
-        this.#membership?.requestRejoin("commit answered " + e.errorName);
-      }
+      this.#rejoinAfterCommit(e);
       throw e;
     }
   }
@@ -731,7 +729,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         },
         {
           subscription: () => this.#subscription(),
-          revoke: () => this.#revokeAll(),
+          revoke: (partitions) => this.#revoke(partitions),
           lost: (reason) => this.#loseAll(reason),
           assigned: (tps) => this.#assign(tps),
           fatal: (e) => this.#fail(e),
@@ -955,16 +953,21 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   // ---------------------------------------------------------------------
   // rebalances
 
-  async #revokeAll(): Promise<void> {
+  /**
+   * Revokes `which` (cooperative: the partitions moving away), or every
+   * partition (eager). onRevoked gets the partitions revoked; under the
+   * cooperative protocol it is not called for none, as in Java.
+   */
+  async #revoke(which?: TopicPartition[]): Promise<void> {
     // Taking the partitions out first makes revocation happen once, whether
     // a rebalance or close() gets there first.
-    const partitions = this.#states.revoke();
+    const partitions = this.#states.revoke(which);
     this.#forgetUnavailable();
     // Delivered batches get a bounded part of the rebalance timeout to be acked.
     await this.#waitAcks(partitions, Math.floor(this.#opts.rebalanceTimeoutMs / 2));
     this.#states.endRevoked(partitions);
     if (this.#opts.commit === "auto") await this.#commit().catch((e) => this.#warnCommit(e));
-    await this.#callback("onRevoked", partitions);
+    if (which === undefined || partitions.length > 0) await this.#callback("onRevoked", partitions);
   }
 
   /** Partitions no longer assigned are no longer waited for. */
@@ -1077,9 +1080,20 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       return;
     }
     this.#opts.logger.warn("commit failed", { error: e });
-    if (e instanceof KafkaProtocolError && e.rejoin) {
-      this.#membership?.requestRejoin("commit answered " + e.errorName);
-    }
+    this.#rejoinAfterCommit(e);
+  }
+
+  /**
+   * A commit refused for the generation (rebalance, unknown member, illegal
+   * generation) means this member must rejoin — unless it is rejoining
+   * already: a cooperative member commits the partitions it keeps while its
+   * JoinGroup is pending, and REBALANCE_IN_PROGRESS then only says so (the
+   * acks stay and are committed in the new generation).
+   */
+  #rejoinAfterCommit(e: unknown): void {
+    if (!(e instanceof KafkaProtocolError && e.rejoin)) return;
+    if (e.code === ErrorCode.REBALANCE_IN_PROGRESS && this.#membership?.state === "joining") return;
+    this.#membership?.requestRejoin("commit answered " + e.errorName);
   }
 
   async #autoCommitLoop(): Promise<void> {

@@ -121,7 +121,11 @@ export function int(min: number, max = INT32_MAX) {
 /** One of the given strings; the message lists them. */
 // deno-lint-ignore explicit-function-return-type
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: `must be ${values.map((v) => `"${v}"`).join(" or ")}` });
+  const quoted = values.map((v) => `"${v}"`);
+  const list = quoted.length > 1
+    ? `${quoted.slice(0, -1).join(", ")} or ${quoted[quoted.length - 1]}`
+    : quoted[0];
+  return z.enum(values, { error: `must be ${list}` });
 }
 
 /** A valid topic name. */

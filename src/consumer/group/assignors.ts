@@ -28,11 +28,11 @@ export interface GroupMember {
 /** Member id -> topic -> partitions (ascending). Every member is present. */
 export type GroupAssignment = Map<string, Map<string, number[]>>;
 
-/** The assignor names Java consumers use in JoinGroup; ours are the same. */
-export type AssignorName = "range" | "roundrobin";
+/** The eager assignors' names, as Java consumers use them in JoinGroup (cooperative-sticky is in sticky_assignor.ts). */
+export type EagerAssignorName = "range" | "roundrobin";
 
-/** The assignors we implement, by their protocol name. */
-export const ASSIGNOR_NAMES: readonly AssignorName[] = ["range", "roundrobin"];
+/** The eager assignors we implement, by their protocol name. */
+export const ASSIGNOR_NAMES: readonly EagerAssignorName[] = ["range", "roundrobin"];
 
 /**
  * Computes the assignment of the named assignor.
@@ -56,7 +56,7 @@ export const ASSIGNOR_NAMES: readonly AssignorName[] = ["range", "roundrobin"];
  * ```
  */
 export function assign(
-  name: AssignorName,
+  name: EagerAssignorName,
   members: readonly GroupMember[],
   partitionsPerTopic: ReadonlyMap<string, number>,
 ): GroupAssignment {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import {
   assign,
-  type AssignorName,
   compareMembers,
+  type EagerAssignorName,
   type GroupAssignment,
   type GroupMember,
   rangeAssign,
@@ -220,7 +220,10 @@ Deno.test("assign() refuses duplicate member ids and unknown assignors", () => {
   const members = [dynamic("a", ["t"]), dynamic("a", ["t"])];
   assert.throws(() => rangeAssign(members, new Map([["t", 1]])), RangeError);
   assert.throws(() => roundRobinAssign(members, new Map([["t", 1]])), RangeError);
-  assert.throws(() => assign("sticky" as AssignorName, [], new Map()), /Unknown assignor sticky/);
+  assert.throws(
+    () => assign("sticky" as EagerAssignorName, [], new Map()),
+    /Unknown assignor sticky/,
+  );
 });
 
 Deno.test("compareMembers() orders as Java's MemberInfo, by UTF-16 code unit", () => {

@@ -28,9 +28,10 @@ import {
 import { JoinGroupApi, type JoinGroupResponse } from "../../protocol/messages/join_group.ts";
 import { SyncGroupApi } from "../../protocol/messages/sync_group.ts";
 import { backoffMs, type BackoffOptions, sleep } from "../../util/async.ts";
-import type { Logger } from "../../config.ts";
+import type { AssignorName, Logger } from "../../config.ts";
 import type { TopicPartition } from "../offsets/ack_tracker.ts";
-import { assign, type AssignorName, type GroupMember } from "./assignors.ts";
+import { assign, type EagerAssignorName, type GroupMember } from "./assignors.ts";
+import { cooperativeStickyAssign, type StickyMember } from "./sticky_assignor.ts";
 import { GroupClient, type MemberIdentity } from "../../net/group_client.ts";
 import type { HeartbeatEvent } from "./heartbeat.ts";
 import { type HeartbeatDriver, type HeartbeatThread, startHeartbeat } from "./heartbeat_driver.ts";
@@ -40,11 +41,19 @@ import { type Liveness, MemberStatus } from "./liveness.ts";
 export interface MembershipHooks {
   /** Topic names this member subscribes to now (a RegExp resolved against metadata). */
   subscription(): Promise<string[]>;
-  /** Give up every partition cleanly: stop fetching, wait for acks (bounded), commit, onRevoked. */
-  revoke(): Promise<void>;
+  /**
+   * Give partitions up cleanly: stop fetching, wait for acks (bounded),
+   * commit, onRevoked. Every partition when `partitions` is absent (eager);
+   * only these under the cooperative protocol, where the others go on.
+   */
+  revoke(partitions?: TopicPartition[]): Promise<void>;
   /** Membership ended without a clean revoke: drop partitions, nothing committed, onLost. */
   lost(reason: string): Promise<void>;
-  /** A new assignment of this generation: start positions, onAssigned, fetch. */
+  /**
+   * Partitions newly assigned in this generation: start positions,
+   * onAssigned, fetch. Eager: the whole assignment; cooperative: only the
+   * added ones (kept partitions are not touched).
+   */
   assigned(partitions: TopicPartition[]): Promise<void>;
   /** An unrecoverable condition: end the stream with it. */
   fatal(error: Error): void;
@@ -110,6 +119,8 @@ export class Membership {
   #leftForPollBound = false;
   #leaderTopics: Map<string, number> | null = null;
   #subscribed: string[] = [];
+  /** The partitions of the last assignment still held (cooperative: kept through a rejoin). */
+  #owned: TopicPartition[] = [];
   /** Resolves when both loops have ended. */
   readonly done: Promise<void>;
 
@@ -157,6 +168,15 @@ export class Membership {
   /** The current state. */
   get state(): MembershipState {
     return this.#state;
+  }
+
+  /**
+   * Whether rebalances are cooperative (KIP-429): as Java's consumer, only
+   * when every assignor offered supports it — with an eager one listed too,
+   * the group might pick that one, so every member must revoke everything.
+   */
+  get cooperative(): boolean {
+    return this.#opts.assignors.every((a) => a === "cooperative-sticky");
   }
 
   /** Who commits: this member in its current generation. */
@@ -236,6 +256,7 @@ export class Membership {
     this.#state = "left";
     this.#wantJoin = false;
     this.#assigned = false;
+    this.#owned = [];
     this.#stopHeartbeats();
     const staticMember = this.#opts.groupInstanceId !== null;
     if (!memberId || (staticMember && !force)) return;
@@ -273,8 +294,9 @@ export class Membership {
         continue;
       }
       try {
-        if (this.#assigned) {
+        if (this.#assigned && !this.cooperative) {
           this.#assigned = false;
+          this.#owned = [];
           await this.#hooks.revoke();
         }
         if (this.#signal.aborted) break;
@@ -285,6 +307,18 @@ export class Membership {
         attempt = 0;
       } catch (e) {
         if (this.#signal.aborted) break;
+        // Cooperative members join holding partitions: a join refused for
+        // the member or its generation means those may be someone else's now.
+        if (
+          this.#owned.length > 0 && e instanceof KafkaProtocolError &&
+          (e.code === ErrorCode.UNKNOWN_MEMBER_ID || e.code === ErrorCode.ILLEGAL_GENERATION ||
+            e.code === ErrorCode.FENCED_INSTANCE_ID)
+        ) {
+          this.#owned = [];
+          this.#assigned = false;
+          this.#generationId = -1;
+          await this.#hooks.lost(`${e.errorName} while rejoining`);
+        }
         if (e instanceof KafkaProtocolError && FATAL_JOIN_ERRORS.has(e.code)) {
           this.#state = "failed";
           this.#hooks.fatal(e);
@@ -342,11 +376,26 @@ export class Membership {
   async #joinAndSync(): Promise<void> {
     const topics = await this.#hooks.subscription();
     this.#subscribed = topics;
-    const metadata = encodeSubscription({
-      topics,
-      userData: null,
-      generationId: this.#generationId,
-    });
+    if (this.#owned.length > 0) {
+      // Cooperative: partitions of topics no longer subscribed go first (Java's onJoinPrepare).
+      const gone = this.#owned.filter((tp) => !topics.includes(tp.topic));
+      if (gone.length > 0) {
+        this.#owned = this.#owned.filter((tp) => topics.includes(tp.topic));
+        await this.#hooks.revoke(gone);
+      }
+    }
+    const owned = groupByTopic(this.#owned);
+    const protocols = this.#opts.assignors.map((name) => ({
+      name,
+      metadata: encodeSubscription({
+        topics,
+        // As Java's CooperativeStickyAssignor: the generation in user data
+        // too, for leaders that read only v0/v1 subscriptions.
+        userData: name === "cooperative-sticky" ? int32(this.#generationId) : null,
+        ownedPartitions: owned,
+        generationId: this.#generationId,
+      }),
+    }));
     let join: JoinGroupResponse;
     let joinVersion: number;
     for (let i = 0;; i++) {
@@ -359,7 +408,7 @@ export class Membership {
           memberId: this.#memberId,
           groupInstanceId: this.#opts.groupInstanceId,
           protocolType: CONSUMER_PROTOCOL_TYPE,
-          protocols: this.#opts.assignors.map((name) => ({ name, metadata })),
+          protocols,
           reason: null,
         }, { version, timeoutMs: this.#opts.rebalanceTimeoutMs + 5000 });
         GroupClient.throwIfCoordinatorMoved(
@@ -438,16 +487,43 @@ export class Membership {
       groupInstanceId: this.#opts.groupInstanceId,
     });
     this.#assigned = true;
-    await this.#hooks.assigned(partitions);
+    if (!this.cooperative) {
+      this.#owned = partitions;
+      await this.#hooks.assigned(partitions);
+      return;
+    }
+    // Cooperative: revoke what moves away, start what is new, and leave the
+    // kept partitions alone. Heartbeats run meanwhile (the revoke may wait
+    // for acks). Revoked partitions go to their new owner in a follow-up
+    // rebalance, which this member asks for at once.
+    const key = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
+    const now = new Set(partitions.map(key));
+    const before = new Set(this.#owned.map(key));
+    const revoked = this.#owned.filter((tp) => !now.has(key(tp)));
+    const added = partitions.filter((tp) => !before.has(key(tp)));
+    this.#owned = partitions;
+    if (revoked.length > 0) await this.#hooks.revoke(revoked);
+    await this.#hooks.assigned(added);
+    if (revoked.length > 0) {
+      this.requestRejoin(`revoked ${revoked.length} partition(s) that move to another member`);
+    }
   }
 
   /** The leader computes the assignment for every member (Java members included). */
   async #lead(join: JoinGroupResponse): Promise<{ memberId: string; assignment: Uint8Array }[]> {
-    const members: GroupMember[] = join.members.map((m) => ({
-      memberId: m.memberId,
-      groupInstanceId: m.groupInstanceId,
-      topics: decodeSubscription(m.metadata).topics,
-    }));
+    const members: (StickyMember & GroupMember)[] = join.members.map((m) => {
+      const sub = decodeSubscription(m.metadata);
+      return {
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        topics: sub.topics,
+        ownedPartitions: sub.ownedPartitions.flatMap((tp) =>
+          tp.partitions.map((partition) => ({ topic: tp.topic, partition }))
+        ),
+        generationId: sub.generationId,
+        userData: sub.userData,
+      };
+    });
     const allTopics = [...new Set(members.flatMap((m) => m.topics))];
     await this.#cluster.refreshMetadata(allTopics);
     const partitionsPerTopic = new Map<string, number>();
@@ -457,7 +533,10 @@ export class Membership {
     }
     this.#leaderTopics = new Map(partitionsPerTopic);
     const name = (this.#protocolName ?? this.#opts.assignors[0]) as AssignorName;
-    const result = assign(name, members, partitionsPerTopic);
+    // Members in JoinGroup order: cooperative-sticky mirrors the order Java's leader sees.
+    const result = name === "cooperative-sticky"
+      ? cooperativeStickyAssign(members, partitionsPerTopic)
+      : assign(name as EagerAssignorName, members, partitionsPerTopic);
     return [...result].map(([memberId, byTopic]) => ({
       memberId,
       assignment: encodeAssignment({
@@ -512,9 +591,30 @@ export class Membership {
     }
     this.#state = "unjoined";
     this.#assigned = false;
+    this.#owned = [];
     this.#generationId = -1;
     this.#stopHeartbeats();
     await this.#hooks.lost(reason);
     if (rejoin) this.requestRejoin(reason);
   }
+}
+
+/** Partitions grouped by topic, as the consumer protocol carries them. */
+function groupByTopic(
+  partitions: readonly TopicPartition[],
+): { topic: string; partitions: number[] }[] {
+  const byTopic = new Map<string, number[]>();
+  for (const tp of partitions) {
+    const list = byTopic.get(tp.topic);
+    if (list) list.push(tp.partition);
+    else byTopic.set(tp.topic, [tp.partition]);
+  }
+  return [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps }));
+}
+
+/** A big-endian int32, as Java's `Struct` writes an INT32 field. */
+function int32(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setInt32(0, value);
+  return out;
 }
