@@ -113,7 +113,7 @@ function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
-Deno.test("defaults on the wire: clientId sluice, Fetch minBytes 1, maxWaitMs 500, read_uncommitted, 1 MiB per partition, max bytes capped by the 32 MiB budget; JoinGroup session 45 s, rebalance = maxPollIntervalMs, no instance id, range", async () => {
+Deno.test("defaults on the wire: clientId sluice, Fetch minBytes 1, maxWaitMs 500, read_uncommitted, 1 MiB per partition, max bytes capped by the 32 MiB budget; JoinGroup session 45 s, rebalance = maxPollIntervalMs, no instance id, range then cooperative-sticky (Java's default)", async () => {
   await using cluster = await EmbeddedCluster.start({ brokers: 1 });
   const topic = await topicWithRecords(cluster);
   const fetches = cluster.intercept({ apiKey: "Fetch", action: { observe: true } });
@@ -158,7 +158,10 @@ Deno.test("defaults on the wire: clientId sluice, Fetch minBytes 1, maxWaitMs 50
     "rebalanceTimeoutMs defaults to maxPollIntervalMs",
   );
   assert.equal(join.body.groupInstanceId, null);
-  assert.deepEqual((join.body.protocols as { name: string }[]).map((p) => p.name), ["range"]);
+  assert.deepEqual(
+    (join.body.protocols as { name: string }[]).map((p) => p.name),
+    ["range", "cooperative-sticky"],
+  );
 });
 
 Deno.test("checkCrcs: a byte flipped inside a record value errors the stream with CorruptDataError when true; with false the damaged record is delivered", async () => {
