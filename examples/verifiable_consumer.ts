@@ -7,8 +7,8 @@
  * `--broker-list`), `--session-timeout` (ms, default 30000),
  * `--enable-autocommit`, `--max-messages` (default -1: until killed),
  * `--reset-policy` (earliest | latest | none; default earliest),
- * `--assignment-strategy` (Java's class names of the range and round-robin
- * assignors, or `range` / `roundrobin`), `--group-instance-id`, `--verbose`,
+ * `--assignment-strategy` (Java's class names of the range, round-robin and
+ * cooperative-sticky assignors, or `range` / `roundrobin` / `cooperative-sticky`), `--group-instance-id`, `--verbose`,
  * `--group-protocol` (classic only) and `--consumer.config` (a properties
  * file; the keys sluice maps are listed in {@linkcode CONFIG_KEYS}).
  *
@@ -103,6 +103,8 @@ const ASSIGNORS: Record<string, AssignorName> = {
   "roundrobin": "roundrobin",
   "org.apache.kafka.clients.consumer.RangeAssignor": "range",
   "org.apache.kafka.clients.consumer.RoundRobinAssignor": "roundrobin",
+  "cooperative-sticky": "cooperative-sticky",
+  "org.apache.kafka.clients.consumer.CooperativeStickyAssignor": "cooperative-sticky",
 };
 
 /**
@@ -195,8 +197,9 @@ export function parseArgs(argv: readonly string[]): VerifiableConsumerArgs {
     const a = ASSIGNORS[s.trim()];
     if (!a) {
       throw new UsageError(
-        `--assignment-strategy '${s}' is not supported: use Kafka's RangeAssignor or ` +
-          `RoundRobinAssignor (or range / roundrobin)`,
+        `--assignment-strategy '${s}' is not supported: use Kafka's RangeAssignor, ` +
+          `RoundRobinAssignor or CooperativeStickyAssignor (or range / roundrobin / ` +
+          `cooperative-sticky)`,
       );
     }
     return a;

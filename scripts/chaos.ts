@@ -9,7 +9,8 @@
  *                   [--consumers 4] [--partitions 12] [--throughput 200]
  *                   [--session-timeout 10000] [--gap 5000,12000]
  *                   [--faults restart,kill,pause,block,broker] [--no-broker-faults]
- *                   [--autocommit] [--log-dir DIR] [--json FILE]
+ *                   [--autocommit] [--assignor range|cooperative-sticky]
+ *                   [--log-dir DIR] [--json FILE]
  *
  * Without `--brokers` it starts its own 3-node cluster (`scripts/kafka.sh
  * start --brokers 3 --name chaos`) and stops it at the end. With `--brokers`
@@ -31,7 +32,7 @@ const USAGE = `usage: deno task chaos [--consumer ours|java|both] [--duration SE
        [--brokers HOST:PORT,...] [--cluster-name NAME] [--consumers N] [--partitions N]
        [--throughput RECORDS_PER_S] [--session-timeout MS] [--gap MIN_MS,MAX_MS]
        [--faults restart,kill,pause,block,broker] [--no-broker-faults] [--autocommit]
-       [--log-dir DIR] [--json FILE]`;
+       [--assignor range|cooperative-sticky] [--log-dir DIR] [--json FILE]`;
 
 const FAULTS = ["restart", "kill", "pause", "block", "broker"];
 
@@ -48,6 +49,7 @@ interface Cli {
   gap: [number, number];
   faults: Set<string>;
   autoCommit: boolean;
+  assignor: "range" | "cooperative-sticky";
   logDir: string | null;
   json: string | null;
 }
@@ -71,6 +73,7 @@ function parse(argv: string[]): Cli {
     gap: [5000, 12_000],
     faults: new Set(FAULTS),
     autoCommit: false,
+    assignor: "range",
     logDir: null,
     json: null,
   };
@@ -137,6 +140,14 @@ function parse(argv: string[]): Cli {
       case "--autocommit":
         cli.autoCommit = true;
         break;
+      case "--assignor": {
+        const a = value();
+        if (a !== "range" && a !== "cooperative-sticky") {
+          fail(`--assignor must be range or cooperative-sticky, got '${a}'`);
+        }
+        cli.assignor = a;
+        break;
+      }
       case "--log-dir":
         cli.logDir = value();
         break;
@@ -208,6 +219,7 @@ async function main(): Promise<number> {
         gapMs: cli.gap,
         faults: cli.faults,
         autoCommit: cli.autoCommit,
+        assignor: cli.assignor,
         logDir: `${logDir}/${kind}`,
         root,
         signal: abort.signal,
@@ -223,6 +235,7 @@ async function main(): Promise<number> {
       `\nchaos run: seed ${cli.seed}, ${cli.duration}s of chaos, ${cli.consumers} consumers, ` +
         `${cli.partitions} partitions (RF 3), ${cli.throughput} records/s, session timeout ` +
         `${cli.sessionTimeout} ms, ${cli.autoCommit ? "auto-commit" : "sync commit per poll"}, ` +
+        `assignor ${cli.assignor}, ` +
         `faults: ${[...cli.faults].join(", ") || "none"}\n`,
     );
     console.log(sideBySide(runs.map((r) => ({ name: r.name, report: r.result.report }))));

@@ -382,3 +382,36 @@ Deno.test("parseProducerLine() reads producer_send_success and ignores the rest"
   assert.equal(parseProducerLine('{"timestamp":9,"name":"startup_complete"}'), null);
   assert.equal(parseProducerLine('{"timestamp":9,"name":"producer_send_error"}'), null);
 });
+
+Deno.test("checkRun() with cooperative: a partition kept through a rebalance stays held; eager reads the same events as dropping it", () => {
+  // A holds 0 and 1; a rebalance revokes only 1 and adds nothing ([]); A
+  // goes on consuming 0. B takes 1 after A revoked it.
+  const log = (cooperative: boolean) =>
+    run({
+      partitions: 2,
+      cooperative,
+      members: [
+        member("A", [
+          assigned(1000, 0, 1),
+          consumed(1100, 0, 0, 9),
+          consumed(1100, 1, 0, 9),
+          revoked(2000, 1),
+          assigned(2001),
+          consumed(2100, 0, 10, 19),
+          revoked(3000, 0),
+          shutdown(3010),
+        ], { at: 3020, how: "clean", code: 0 }),
+        member("B", [
+          assigned(2050, 1),
+          consumed(2200, 1, 10, 19),
+          revoked(3000, 1),
+          shutdown(3010),
+        ], { at: 3020, how: "clean", code: 0 }),
+      ],
+      acks: [...acks(0, 0, 19), ...acks(1, 0, 19)],
+    });
+  assert.deepEqual(kinds(log(true)), []);
+  // Eager semantics: "assigned []" is A's whole new assignment, so its later
+  // consumption of partition 0 is of a partition it no longer holds.
+  assert.ok(kinds(log(false)).includes("unassigned"), String(kinds(log(false))));
+});

@@ -79,6 +79,12 @@ export interface RunLog {
   cleanFrom: number | null;
   /** Committed offsets after every consumer shut down cleanly at the end; null if not read. */
   finalCommitted: Map<number, number> | null;
+  /**
+   * Cooperative rebalancing (KIP-429): `partitions_assigned` lists only the
+   * added partitions, and kept ones stay held. Eager (default): it lists the
+   * whole new assignment.
+   */
+  cooperative?: boolean;
 }
 
 /** The kinds of violations, each one an invariant of Kafka's consumer system tests. */
@@ -306,8 +312,9 @@ export function checkRun(log: RunLog): RunReport {
         break;
       case "partitions_assigned": {
         assignTimes.push(e.timestamp);
-        // Kafka's tool reports the whole new assignment (eager protocol).
-        own.clear();
+        // Eager: Kafka's tool reports the whole new assignment. Cooperative:
+        // only what was added; kept partitions stay held.
+        if (!log.cooperative) own.clear();
         for (const tp of e.partitions) {
           if (tp.topic !== topic) continue;
           const p = tp.partition;

@@ -67,6 +67,8 @@ export interface ChaosOptions {
   faults: ReadonlySet<string>;
   /** `--enable-autocommit` for the consumers. */
   autoCommit: boolean;
+  /** The assignor both clients use ("range", Java's default first choice, or "cooperative-sticky"). */
+  assignor: "range" | "cooperative-sticky";
   /** Directory for the processes' stderr and the event logs. */
   logDir: string;
   /** Repository root. */
@@ -183,6 +185,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     "--session-timeout",
     String(o.sessionTimeoutMs),
     ...(o.autoCommit ? ["--enable-autocommit"] : []),
+    "--assignment-strategy",
+    o.assignor === "cooperative-sticky"
+      ? "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+      : "org.apache.kafka.clients.consumer.RangeAssignor",
   ];
   const startConsumer = (slot: Slot) => {
     slot.starts++;
@@ -577,6 +583,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     faults,
     cleanFrom,
     finalCommitted,
+    cooperative: o.assignor === "cooperative-sticky",
   };
   const report = checkRun(log);
   for (const m of malformed) {
