@@ -630,6 +630,16 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           ticket = this.#states.delivered(next, records.length > 0);
         }
         if (ticket === null) continue;
+        // Again, right before handing over: a stall (SIGSTOP) between the
+        // check above and here would otherwise deliver from a partition the
+        // group gave away meanwhile (seen in a chaos run). The loss ends this
+        // batch's incarnation, so nothing of it is committed; the new owner
+        // reads it from the committed offset.
+        const lateLoss = this.#membership?.loseIfFenced("at a delivery");
+        if (lateLoss) {
+          await lateLoss;
+          continue;
+        }
         const tracker = this.#tracker;
         const delivered = ticket;
         controller.enqueue(
