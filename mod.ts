@@ -86,6 +86,7 @@ export {
   type ConfigIssue,
   consoleLogger,
   type ConsumerOptions,
+  type GroupProtocol,
   type HeartbeatThread,
   type IsolationLevel,
   type Logger,

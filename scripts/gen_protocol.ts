@@ -36,6 +36,7 @@ export const APIS: ReadonlyArray<{ json: string; file: string }> = [
   { json: "DescribeConfigs", file: "describe_configs" },
   { json: "IncrementalAlterConfigs", file: "incremental_alter_configs" },
   { json: "ConsumerGroupDescribe", file: "consumer_group_describe" },
+  { json: "ConsumerGroupHeartbeat", file: "consumer_group_heartbeat" },
 ];
 
 /** Data structures that are not requests: the ConsumerProtocol payloads. */

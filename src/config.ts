@@ -167,6 +167,27 @@ export type HeartbeatThread = "worker" | "event-loop";
 export type AssignorName = "range" | "roundrobin" | "cooperative-sticky";
 
 /**
+ * The consumer group protocol a member speaks (Java's `group.protocol`):
+ *
+ * - `"classic"`: JoinGroup/SyncGroup, the group leader (one of the members)
+ *   assigns, rebalances are eager or cooperative as `assignors` says.
+ * - `"consumer"` (KIP-848, Kafka 4.0+): the broker assigns
+ *   (`groupRemoteAssignor`) and hands each member its changes through
+ *   ConsumerGroupHeartbeat; there is no group-wide barrier: a member revokes
+ *   only what moves and keeps everything else. The broker owns the session
+ *   timeout and heartbeat interval (`group.consumer.*` broker settings and
+ *   group configs), so `sessionTimeoutMs`, `heartbeatIntervalMs` and
+ *   `assignors` are refused with it.
+ *
+ * @example
+ * ```ts
+ * import type { GroupProtocol } from "@sluice/kafka";
+ * const protocol: GroupProtocol = "consumer";
+ * ```
+ */
+export type GroupProtocol = "classic" | "consumer";
+
+/**
  * Options of the `Consumer`. Only `brokers` and one of `topics` / `assign` are
  * required. Validated at construction: a wrong or unknown option throws a
  * {@linkcode ConfigError} before anything connects.
@@ -289,6 +310,19 @@ export interface ConsumerOptions extends ClientOptions {
    * rebalance. Subscribe mode only.
    */
   groupInstanceId?: string;
+  /**
+   * The group protocol (see {@linkcode GroupProtocol}). "classic" is
+   * Kafka's Java default in 4.x; choose "consumer" on Kafka 4.0+ for
+   * rebalances without a group-wide stop, computed by the broker.
+   * @default {"classic"}
+   */
+  groupProtocol?: GroupProtocol;
+  /**
+   * With `groupProtocol: "consumer"`: the broker-side assignor, `"uniform"`
+   * or `"range"` (Java's `group.remote.assignor`); the broker's default
+   * (`group.consumer.assignors`, uniform) when absent.
+   */
+  groupRemoteAssignor?: "uniform" | "range";
   /**
    * Assignment strategies this member supports, in order of preference. The
    * group uses the first one every member supports. Rebalances are
@@ -555,6 +589,8 @@ const shape = {
   rebalanceTimeoutMs: int(1).optional(),
   closeTimeoutMs: int(0).default(30000),
   groupInstanceId: groupInstanceIdSchema.optional(),
+  groupProtocol: oneOf(["classic", "consumer"]).default("classic"),
+  groupRemoteAssignor: oneOf(["uniform", "range"]).optional(),
   assignors: assignorsSchema.default(["range", "cooperative-sticky"]),
   isolationLevel: oneOf(["read_uncommitted", "read_committed"]).default("read_uncommitted"),
   maxBufferedBytes: int(MIN_BUFFERED_BYTES, Number.MAX_SAFE_INTEGER).default(32 * 1024 * 1024),
@@ -660,6 +696,27 @@ export function resolveOptions(input: unknown): ResolvedOptions {
           `(got ${hb})`,
       );
     }
+  }
+  if (ok("groupProtocol") && o.groupProtocol === "consumer") {
+    // As Java's ConsumerConfig: the broker owns these under KIP-848.
+    const owned: [OptionKey, string][] = [
+      ["sessionTimeoutMs", "the broker's group.consumer.session.timeout.ms (or the group's config)"],
+      ["heartbeatIntervalMs", "the broker's group.consumer.heartbeat.interval.ms"],
+      ["assignors", 'the broker\'s assignors: use "groupRemoteAssignor"'],
+    ];
+    for (const [key, instead] of owned) {
+      if (given(key)) {
+        fail(key, `is not used with groupProtocol "consumer": the broker decides (${instead})`);
+      }
+    }
+    if (hasTopics && o.topics instanceof RegExp) {
+      fail(
+        "topics",
+        'a RegExp is not supported with groupProtocol "consumer" yet: give a list of topic names',
+      );
+    }
+  } else if (given("groupRemoteAssignor")) {
+    fail("groupRemoteAssignor", 'only applies with groupProtocol "consumer"');
   }
   if (ok("fetchMaxWaitMs", "requestTimeoutMs")) {
     const { fetchMaxWaitMs: wait, requestTimeoutMs: timeout } = o as Parsed;

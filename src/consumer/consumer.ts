@@ -31,7 +31,8 @@ import { Fetcher } from "./fetcher.ts";
 import { PartitionStates, type PartitionView } from "./partition_state.ts";
 import { type CommittedOffset, GroupClient, type GroupDescription } from "../net/group_client.ts";
 import { partitionKey } from "../util/partitions.ts";
-import { Membership } from "./group/membership.ts";
+import { Membership, type MembershipHooks } from "./group/membership.ts";
+import { ConsumerGroupMembership } from "./group/consumer_membership.ts";
 import { Liveness } from "./group/liveness.ts";
 import { AckTracker, type Ticket } from "./offsets/ack_tracker.ts";
 import { listOffset, lookupOffset, type OffsetQuery } from "./offsets/list_offsets.ts";
@@ -132,7 +133,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   readonly #fetcher: Fetcher;
   readonly #stop = new AbortController();
   readonly #group: GroupClient | null;
-  #membership: Membership | null = null;
+  #membership: Membership | ConsumerGroupMembership | null = null;
   #started: Promise<void> | null = null;
   readonly #unavailable: Unavailable;
   #startSettled = false;
@@ -720,33 +721,52 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       for (const start of starts) start();
       if (missing.length > 0) this.#loops.push(this.#awaitAssigned(missing));
     } else {
-      this.#membership = new Membership(
-        this.#cluster,
-        this.#group!,
-        {
-          groupId: o.groupId,
-          groupInstanceId: o.groupInstanceId ?? null,
-          sessionTimeoutMs: o.sessionTimeoutMs,
-          rebalanceTimeoutMs: o.rebalanceTimeoutMs,
-          heartbeatIntervalMs: o.heartbeatIntervalMs,
-          maxPollIntervalMs: o.maxPollIntervalMs,
-          heartbeatThread: o.heartbeatThread,
-          cluster: this.#clusterOptions,
-          requestTimeoutMs: o.requestTimeoutMs,
-          assignors: o.assignors,
-          retryBackoff: this.#opts.retryBackoff,
-          logger: o.logger,
-        },
-        {
-          subscription: () => this.#subscription(),
-          revoke: (partitions) => this.#revoke(partitions),
-          lost: (reason) => this.#loseAll(reason),
-          assigned: (tps) => this.#assign(tps),
-          fatal: (e) => this.#fail(e),
-        },
-        this.#liveness,
-        this.#stop.signal,
-      );
+      const hooks: MembershipHooks = {
+        subscription: () => this.#subscription(),
+        revoke: (partitions) => this.#revoke(partitions),
+        lost: (reason) => this.#loseAll(reason),
+        assigned: (tps) => this.#assign(tps),
+        fatal: (e) => this.#fail(e),
+      };
+      this.#membership = o.groupProtocol === "consumer"
+        ? new ConsumerGroupMembership(
+          this.#cluster,
+          this.#group!,
+          {
+            groupId: o.groupId,
+            groupInstanceId: o.groupInstanceId ?? null,
+            rebalanceTimeoutMs: o.rebalanceTimeoutMs,
+            maxPollIntervalMs: o.maxPollIntervalMs,
+            requestTimeoutMs: o.requestTimeoutMs,
+            remoteAssignor: o.groupRemoteAssignor ?? null,
+            retryBackoff: this.#opts.retryBackoff,
+            logger: o.logger,
+          },
+          hooks,
+          this.#liveness,
+          this.#stop.signal,
+        )
+        : new Membership(
+          this.#cluster,
+          this.#group!,
+          {
+            groupId: o.groupId,
+            groupInstanceId: o.groupInstanceId ?? null,
+            sessionTimeoutMs: o.sessionTimeoutMs,
+            rebalanceTimeoutMs: o.rebalanceTimeoutMs,
+            heartbeatIntervalMs: o.heartbeatIntervalMs,
+            maxPollIntervalMs: o.maxPollIntervalMs,
+            heartbeatThread: o.heartbeatThread,
+            cluster: this.#clusterOptions,
+            requestTimeoutMs: o.requestTimeoutMs,
+            assignors: o.assignors,
+            retryBackoff: this.#opts.retryBackoff,
+            logger: o.logger,
+          },
+          hooks,
+          this.#liveness,
+          this.#stop.signal,
+        );
       this.#loops.push(this.#membership.done, this.#metadataLoop());
     }
     if (o.commit === "auto" && this.#group) this.#loops.push(this.#autoCommitLoop());

@@ -32,5 +32,6 @@ export * from "./create_partitions.ts";
 export * from "./describe_configs.ts";
 export * from "./incremental_alter_configs.ts";
 export * from "./consumer_group_describe.ts";
+export * from "./consumer_group_heartbeat.ts";
 export * from "./consumer_protocol_subscription.ts";
 export * from "./consumer_protocol_assignment.ts";
