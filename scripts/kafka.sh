@@ -440,6 +440,11 @@ share.coordinator.state.topic.replication.factor=$rf
 share.coordinator.state.topic.min.isr=$min_isr
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
+# The consumer group protocol (KIP-848): quick heartbeats and failure detection for tests.
+group.consumer.min.session.timeout.ms=6000
+group.consumer.session.timeout.ms=10000
+group.consumer.min.heartbeat.interval.ms=500
+group.consumer.heartbeat.interval.ms=1000
 
 # Small machine: fewer threads, a small cleaner buffer, faster failure detection.
 num.network.threads=2
