@@ -700,7 +700,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (ok("groupProtocol") && o.groupProtocol === "consumer") {
     // As Java's ConsumerConfig: the broker owns these under KIP-848.
     const owned: [OptionKey, string][] = [
-      ["sessionTimeoutMs", "the broker's group.consumer.session.timeout.ms (or the group's config)"],
+      [
+        "sessionTimeoutMs",
+        "the broker's group.consumer.session.timeout.ms (or the group's config)",
+      ],
       ["heartbeatIntervalMs", "the broker's group.consumer.heartbeat.interval.ms"],
       ["assignors", 'the broker\'s assignors: use "groupRemoteAssignor"'],
     ];

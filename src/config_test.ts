@@ -208,6 +208,43 @@ interface BadCase {
 
 const BAD: BadCase[] = [
   {
+    name: "sessionTimeoutMs under the consumer protocol",
+    input: withBase({ groupProtocol: "consumer", sessionTimeoutMs: 10000 }),
+    field: "sessionTimeoutMs",
+    reason:
+      /not used with groupProtocol "consumer": the broker decides \(the broker's group\.consumer\.session\.timeout\.ms/,
+  },
+  {
+    name: "heartbeatIntervalMs under the consumer protocol",
+    input: withBase({ groupProtocol: "consumer", heartbeatIntervalMs: 1000 }),
+    field: "heartbeatIntervalMs",
+    reason: /not used with groupProtocol "consumer"/,
+  },
+  {
+    name: "assignors under the consumer protocol",
+    input: withBase({ groupProtocol: "consumer", assignors: ["range"] }),
+    field: "assignors",
+    reason: /use "groupRemoteAssignor"/,
+  },
+  {
+    name: "a RegExp under the consumer protocol",
+    input: withBase({ groupProtocol: "consumer", topics: /^orders/ }),
+    field: "topics",
+    reason: /RegExp is not supported with groupProtocol "consumer" yet/,
+  },
+  {
+    name: "groupRemoteAssignor under the classic protocol",
+    input: withBase({ groupRemoteAssignor: "range" }),
+    field: "groupRemoteAssignor",
+    reason: /only applies with groupProtocol "consumer"/,
+  },
+  {
+    name: "unknown groupProtocol",
+    input: withBase({ groupProtocol: "new" }),
+    field: "groupProtocol",
+    reason: /must be "classic" or "consumer" \(got "new"\)/,
+  },
+  {
     name: "negative bootstrapTimeoutMs",
     input: withBase({ bootstrapTimeoutMs: -1 }),
     field: "bootstrapTimeoutMs",
@@ -678,4 +715,11 @@ Deno.test("consoleLogger() defaults to info and rejects an unknown level", () =>
   }
   assert.equal(lines.length, 1);
   assert.throws(() => consoleLogger("loud" as "info"), TypeError);
+});
+
+Deno.test("resolveOptions() takes groupProtocol consumer with a remote assignor; classic is the default", () => {
+  const o = resolveOptions(withBase({ groupProtocol: "consumer", groupRemoteAssignor: "range" }));
+  assert.equal(o.groupProtocol, "consumer");
+  assert.equal(o.groupRemoteAssignor, "range");
+  assert.equal(resolveOptions(withBase({})).groupProtocol, "classic");
 });

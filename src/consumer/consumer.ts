@@ -1090,9 +1090,22 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       if (!group) return;
       const pending = this.#tracker.pendingCommits();
       if (pending.length === 0) return;
-      const identity = this.#membership?.identity() ??
-        { generationId: -1, memberId: "", groupInstanceId: null };
-      await group.commitOffsets(pending, identity);
+      for (let attempt = 0;; attempt++) {
+        const identity = this.#membership?.identity() ??
+          { generationId: -1, memberId: "", groupInstanceId: null };
+        try {
+          await group.commitOffsets(pending, identity);
+          break;
+        } catch (e) {
+          // KIP-848: a heartbeat raised the member epoch while the commit
+          // was on its way. Commit again with the epoch it returned.
+          const stale = e instanceof KafkaProtocolError &&
+            e.code === ErrorCode.STALE_MEMBER_EPOCH;
+          const newer = this.#membership?.identity().generationId !== identity.generationId;
+          if (!stale || attempt >= 3) throw e;
+          if (!newer) await delay(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal);
+        }
+      }
       for (const p of pending) this.#tracker.markCommitted(p, p.offset, p.incarnation);
       this.#opts.logger.debug("committed", { count: pending.length });
     };

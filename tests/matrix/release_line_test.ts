@@ -375,3 +375,52 @@ Deno.test(`Kafka ${Deno.env.get("SLUICE_KAFKA_VERSION") ?? "?"}: our idempotent 
   );
   assert.equal(ends.reduce((n, e) => n + Number(e.offset), 0), expected.length);
 });
+
+Deno.test(`Kafka ${Deno.env.get("SLUICE_KAFKA_VERSION") ?? "?"}: groupProtocol "consumer" (KIP-848): two members split the partitions and commit on 4.0+; a clear error on 3.9`, async () => {
+  const version = release();
+  const topic = await newTopic("matrix-kip848", 3);
+  const groupId = uniqueName("matrix-kip848");
+  const consumerOptions = () =>
+    options({
+      groupId,
+      topics: [topic],
+      groupProtocol: "consumer",
+      sessionTimeoutMs: undefined,
+      heartbeatIntervalMs: undefined,
+    });
+  if (version.startsWith("3.")) {
+    // 3.9 lists ConsumerGroupHeartbeat v0 only (broker-generated member ids,
+    // the protocol not generally available): refused with what to do.
+    const reader = new BatchReader(new Consumer(consumerOptions()).readable);
+    await assert.rejects(
+      () => reader.next(30_000),
+      /needs ConsumerGroupHeartbeat v1 .*Kafka 4\.0\+/,
+    );
+    return;
+  }
+  await Promise.all([0, 1, 2].map((p) => produceValues(topic, p, values(`k${p}`, 30))));
+  const tally = new Tally();
+  const c1 = new ReadLoop(new Consumer(consumerOptions()), tally, "c1");
+  const c2 = new ReadLoop(new Consumer(consumerOptions()), tally, "c2");
+  const all = [0, 1, 2].map((p) => `${topic}-${p}`);
+  try {
+    await waitFor(
+      "two members splitting 3 partitions, every record read",
+      () =>
+        splitProblem([c1.consumer, c2.consumer], all) === undefined &&
+        owned(c1.consumer).length >= 1 && owned(c2.consumer).length >= 1 &&
+        tally.distinct() >= 90,
+      60_000,
+      { describe: () => `c1 ${owned(c1.consumer)}; c2 ${owned(c2.consumer)}; ${tally.summary()}` },
+    );
+    const group = await c1.consumer.describeGroup();
+    assert.equal(group.type, "consumer");
+    await Promise.all([c1.consumer.commit(), c2.consumer.commit()]);
+    await Promise.all([c1.stop(), c2.stop()]);
+    assert.equal(c1.error ?? c2.error, undefined);
+    const described = await describeGroup(groupId);
+    assert.deepEqual(described.rows.map((r) => r.currentOffset), [30n, 30n, 30n], described.output);
+  } finally {
+    await closeAll(c1.consumer, c2.consumer);
+  }
+});
