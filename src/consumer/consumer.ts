@@ -1011,7 +1011,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     const partitions = this.#states.lose();
     this.#forgetUnavailable();
     this.#opts.logger.warn("partitions lost", { reason, count: partitions.length });
-    await this.#callback("onLost", partitions);
+    // As Java: no onPartitionsLost for an empty set.
+    if (partitions.length > 0) await this.#callback("onLost", partitions);
   }
 
   async #callback(

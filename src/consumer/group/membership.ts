@@ -486,6 +486,14 @@ export class Membership {
       generationId: this.#generationId,
       groupInstanceId: this.#opts.groupInstanceId,
     });
+    // An answer read after a stall of the process (SIGSTOP, a VM pause) may
+    // be of a generation the coordinator has ended meanwhile, its partitions
+    // handed to others: start none of them (no onAssigned), and rejoin.
+    const stale = this.#liveness.fencedBecause(this.#opts.sessionTimeoutMs);
+    if (stale !== null) {
+      await this.#lose(`the SyncGroup answer came too late: ${stale}`);
+      return;
+    }
     this.#assigned = true;
     if (!this.cooperative) {
       this.#owned = partitions;
