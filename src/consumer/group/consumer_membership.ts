@@ -268,6 +268,12 @@ export class ConsumerGroupMembership {
       }
       attempt = 0;
       if (this.#left()) break;
+      if (Date.now() - sentAt >= SESSION_BOUND_MS && res.assignment !== null) {
+        // Read after a stall of the process: the epoch may be over and the
+        // assignment someone else's. Start nothing; join again.
+        await this.#lose("a heartbeat answer came after the session bound");
+        continue;
+      }
       this.#full = false;
       this.#epoch = res.memberEpoch;
       this.#intervalMs = res.heartbeatIntervalMs > 0 ? res.heartbeatIntervalMs : this.#intervalMs;
