@@ -133,6 +133,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   readonly #stop = new AbortController();
   readonly #group: GroupClient | null;
   #membership: Membership | null = null;
+  /** Commit refusals of a generation a rejoin already replaces (see #commit). */
+  readonly #supersededCommits = new WeakSet<Error>();
   #started: Promise<void> | null = null;
   readonly #unavailable: Unavailable;
   #startSettled = false;
@@ -1073,7 +1075,19 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       if (pending.length === 0) return;
       const identity = this.#membership?.identity() ??
         { generationId: -1, memberId: "", groupInstanceId: null };
-      await group.commitOffsets(pending, identity);
+      try {
+        await group.commitOffsets(pending, identity);
+      } catch (e) {
+        // Refused for a generation that a rejoin already in progress (or
+        // done) replaces: no reason for yet another rebalance (Java checks
+        // the same before resetting its generation).
+        const m = this.#membership;
+        if (
+          e instanceof KafkaProtocolError && e.rejoin && m !== null &&
+          (m.state === "joining" || m.identity().generationId !== identity.generationId)
+        ) this.#supersededCommits.add(e);
+        throw e;
+      }
       for (const p of pending) this.#tracker.markCommitted(p, p.offset, p.incarnation);
       this.#opts.logger.debug("committed", { count: pending.length });
     };
@@ -1097,13 +1111,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   /**
    * A commit refused for the generation (rebalance, unknown member, illegal
    * generation) means this member must rejoin — unless it is rejoining
-   * already: a cooperative member commits the partitions it keeps while its
-   * JoinGroup is pending, and REBALANCE_IN_PROGRESS then only says so (the
-   * acks stay and are committed in the new generation).
+   * already, or has since: a cooperative member commits the partitions it
+   * keeps while its JoinGroup is pending, and REBALANCE_IN_PROGRESS or
+   * ILLEGAL_GENERATION then only say so (the acks stay and are committed in
+   * the new generation). Asking again there made every commit of a
+   * rebalance start the next one (found by bench:rebalance).
    */
   #rejoinAfterCommit(e: unknown): void {
     if (!(e instanceof KafkaProtocolError && e.rejoin)) return;
-    if (e.code === ErrorCode.REBALANCE_IN_PROGRESS && this.#membership?.state === "joining") return;
+    if (this.#supersededCommits.has(e)) return;
     this.#membership?.requestRejoin("commit answered " + e.errorName);
   }
 
