@@ -385,6 +385,8 @@ async function runConfig(
   const t0 = Date.now();
   let error: string | null = null;
   let addAt = 0, addStable = 0, removeAt = 0, removeStable = 0, endAt = 0, steadyFrom = 0;
+  const acked = new Array<number>(PARTITIONS).fill(0);
+  const ackedAgo: Array<{ at: number; ends: number[] }> = [];
   const producer = spawnVerifiableProducer({
     root: o.root,
     bootstrap: o.bootstrap,
@@ -398,8 +400,6 @@ async function runConfig(
     },
   });
   // Caught up: every partition consumed up to what was acknowledged a second ago.
-  const acked = new Array<number>(PARTITIONS).fill(0);
-  const ackedAgo: Array<{ at: number; ends: number[] }> = [];
   const caughtUp = () => {
     const now = Date.now();
     if (ackedAgo.length === 0 || now - ackedAgo.at(-1)!.at >= 250) {
