@@ -735,9 +735,16 @@ const gaps = (list: readonly ObservedRequest[]) =>
 function assertBackoff(ds: number[], slackMs: number): void {
   const what = ds.map((d) => d.toFixed(0)).join(", ");
   assert.ok(ds[0] >= BACKOFF_MS * 0.8 - 1, `first retry after ${ds[0]} ms: ${what}`);
-  assert.ok(ds[0] < BACKOFF_MS * 1.2 + slackMs, `first retry after ${ds[0]} ms: ${what}`);
+  // Early retries are quick: the first or second (2 x BACKOFF_MS) within its
+  // jitter. One of them may run late on a loaded machine (timers fire late,
+  // never early), not both.
+  const first = Math.min(ds[0], ds[1] / 2);
+  assert.ok(
+    first < BACKOFF_MS * 1.2 + slackMs,
+    `first retries after ${ds[0]} and ${ds[1]} ms: ${what}`,
+  );
   const late = ds.slice(-3);
-  assert.ok(Math.min(...late) > ds[0] * 3, `delays grow: ${what}`);
+  assert.ok(Math.min(...late) > first * 3, `delays grow: ${what}`);
   for (const d of ds) assert.ok(d <= BACKOFF_MAX_MS * 1.2 + slackMs, `capped: ${what}`);
   // ±20% jitter: capped delays are not all the same.
   assert.ok(new Set(late.map((d) => Math.round(d / 2))).size > 1, `jittered: ${what}`);

@@ -104,6 +104,92 @@ interface Slot {
 
 const KAFKA_TOOL_ENV = { SLUICE_KAFKA_CDS: "0" }; // kafka.sh then execs java: our pid is the JVM's
 
+/** The `--assignment-strategy` value both verifiable consumers take for an assignor. */
+export function assignmentStrategy(assignor: "range" | "cooperative-sticky"): string {
+  return assignor === "cooperative-sticky"
+    ? "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+    : "org.apache.kafka.clients.consumer.RangeAssignor";
+}
+
+/** How to start one verifiable consumer ({@linkcode spawnVerifiableConsumer}). */
+export interface VerifiableConsumerSpawn {
+  /** `ours` (examples/verifiable_consumer.ts) or `java` (Kafka's VerifiableConsumer). */
+  kind: ConsumerKind;
+  /** Repository root. */
+  root: string;
+  /** The tool's flags (the same for both). */
+  args: string[];
+  /** Extra environment of our consumer (the Java tool gets none). */
+  env?: Record<string, string>;
+  /** Where stderr goes. */
+  stderrFile: string;
+  /** Each stdout line. */
+  onLine: (line: string, at: number) => void;
+}
+
+/** Starts our verifiable consumer or Kafka's (through `scripts/kafka.sh tool`). */
+export function spawnVerifiableConsumer(o: VerifiableConsumerSpawn): ChildProcess {
+  return o.kind === "ours"
+    ? new ChildProcess({
+      cmd: Deno.execPath(),
+      args: ["run", "-A", "--no-check", `${o.root}/examples/verifiable_consumer.ts`, ...o.args],
+      cwd: o.root,
+      env: o.env,
+      stderrFile: o.stderrFile,
+      onLine: o.onLine,
+    })
+    : new ChildProcess({
+      cmd: "bash",
+      args: [`${o.root}/scripts/kafka.sh`, "tool", "verifiable-consumer", ...o.args],
+      env: KAFKA_TOOL_ENV,
+      stderrFile: o.stderrFile,
+      onLine: o.onLine,
+    });
+}
+
+/** How to start Kafka's verifiable producer ({@linkcode spawnVerifiableProducer}). */
+export interface VerifiableProducerSpawn {
+  /** Repository root. */
+  root: string;
+  /** Bootstrap servers. */
+  bootstrap: string;
+  /** Topic to write. */
+  topic: string;
+  /** Records/s. */
+  throughput: number;
+  /** Partitions of the topic (keys repeat over ten times as many). */
+  partitions: number;
+  /** Where stderr goes. */
+  stderrFile: string;
+  /** Each stdout line. */
+  onLine: (line: string, at: number) => void;
+}
+
+/** Starts Kafka's VerifiableProducer (acks=all, repeating keys over every partition). */
+export function spawnVerifiableProducer(o: VerifiableProducerSpawn): ChildProcess {
+  return new ChildProcess({
+    cmd: "bash",
+    args: [
+      `${o.root}/scripts/kafka.sh`,
+      "tool",
+      "verifiable-producer",
+      "--bootstrap-server",
+      o.bootstrap,
+      "--topic",
+      o.topic,
+      "--throughput",
+      String(o.throughput),
+      "--acks",
+      "-1",
+      "--repeating-keys",
+      String(o.partitions * 10),
+    ],
+    env: KAFKA_TOOL_ENV,
+    stderrFile: o.stderrFile,
+    onLine: o.onLine,
+  });
+}
+
 /** Runs the phases; always kills its children before returning or throwing. */
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const t0 = Date.now();
@@ -186,9 +272,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     String(o.sessionTimeoutMs),
     ...(o.autoCommit ? ["--enable-autocommit"] : []),
     "--assignment-strategy",
-    o.assignor === "cooperative-sticky"
-      ? "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
-      : "org.apache.kafka.clients.consumer.RangeAssignor",
+    assignmentStrategy(o.assignor),
   ];
   const startConsumer = (slot: Slot) => {
     slot.starts++;
@@ -206,30 +290,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       if (e) member.events.push(e);
     };
     const stderrFile = `${o.logDir}/${id.replace("#", ".")}.stderr`;
-    slot.proc = o.consumer === "ours"
-      ? new ChildProcess({
-        cmd: Deno.execPath(),
-        args: [
-          "run",
-          "-A",
-          "--no-check",
-          `${o.root}/examples/verifiable_consumer.ts`,
-          ...consumerArgs,
-        ],
-        cwd: o.root,
-        // Warnings like the Java tool's WARN log on stderr; SIGUSR1 blocks the
-        // member's event loop this long (the "block" fault).
-        env: { SLUICE_LOG_LEVEL: "warn", SLUICE_BLOCK_MS: String(blockMs) },
-        stderrFile,
-        onLine,
-      })
-      : new ChildProcess({
-        cmd: "bash",
-        args: [kafka, "tool", "verifiable-consumer", ...consumerArgs],
-        env: KAFKA_TOOL_ENV,
-        stderrFile,
-        onLine,
-      });
+    slot.proc = spawnVerifiableConsumer({
+      kind: o.consumer,
+      root: o.root,
+      args: consumerArgs,
+      // Warnings like the Java tool's WARN log on stderr; SIGUSR1 blocks the
+      // member's event loop this long (the "block" fault).
+      env: { SLUICE_LOG_LEVEL: "warn", SLUICE_BLOCK_MS: String(blockMs) },
+      stderrFile,
+      onLine,
+    });
     slot.member = member;
     const proc = slot.proc;
     void proc.status.then((s) => {
@@ -406,24 +476,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }]);
     }
     say(`topic ${topic} (${o.partitions} partitions), group ${groupId}, consumer: ${o.consumer}`);
-    producer = new ChildProcess({
-      cmd: "bash",
-      args: [
-        kafka,
-        "tool",
-        "verifiable-producer",
-        "--bootstrap-server",
-        o.bootstrap,
-        "--topic",
-        topic,
-        "--throughput",
-        String(o.throughput),
-        "--acks",
-        "-1",
-        "--repeating-keys",
-        String(o.partitions * 10),
-      ],
-      env: KAFKA_TOOL_ENV,
+    producer = spawnVerifiableProducer({
+      root: o.root,
+      bootstrap: o.bootstrap,
+      topic,
+      throughput: o.throughput,
+      partitions: o.partitions,
       stderrFile: `${o.logDir}/producer.stderr`,
       onLine: (line) => {
         const a = parseProducerLine(line);

@@ -134,6 +134,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   readonly #stop = new AbortController();
   readonly #group: GroupClient | null;
   #membership: Membership | ConsumerGroupMembership | null = null;
+  /** Commit refusals of a generation a rejoin already replaces (see #commit). */
+  readonly #supersededCommits = new WeakSet<Error>();
   #started: Promise<void> | null = null;
   readonly #unavailable: Unavailable;
   #startSettled = false;
@@ -1098,13 +1100,25 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           await group.commitOffsets(pending, identity);
           break;
         } catch (e) {
+          const m = this.#membership;
+          const newer = m !== null && m.identity().generationId !== identity.generationId;
           // KIP-848: a heartbeat raised the member epoch while the commit
           // was on its way. Commit again with the epoch it returned.
-          const stale = e instanceof KafkaProtocolError &&
-            e.code === ErrorCode.STALE_MEMBER_EPOCH;
-          const newer = this.#membership?.identity().generationId !== identity.generationId;
-          if (!stale || attempt >= 3) throw e;
-          if (!newer) await delay(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal);
+          if (
+            e instanceof KafkaProtocolError && e.code === ErrorCode.STALE_MEMBER_EPOCH &&
+            attempt < 3
+          ) {
+            if (!newer) await delay(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal);
+            continue;
+          }
+          // Refused for a generation that a rejoin already in progress (or
+          // done) replaces: no reason for yet another rebalance (Java checks
+          // the same before resetting its generation).
+          if (
+            e instanceof KafkaProtocolError && e.rejoin && m !== null &&
+            (m.state === "joining" || newer)
+          ) this.#supersededCommits.add(e);
+          throw e;
         }
       }
       for (const p of pending) this.#tracker.markCommitted(p, p.offset, p.incarnation);
@@ -1130,13 +1144,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   /**
    * A commit refused for the generation (rebalance, unknown member, illegal
    * generation) means this member must rejoin — unless it is rejoining
-   * already: a cooperative member commits the partitions it keeps while its
-   * JoinGroup is pending, and REBALANCE_IN_PROGRESS then only says so (the
-   * acks stay and are committed in the new generation).
+   * already, or has since: a cooperative member commits the partitions it
+   * keeps while its JoinGroup is pending, and REBALANCE_IN_PROGRESS or
+   * ILLEGAL_GENERATION then only say so (the acks stay and are committed in
+   * the new generation). Asking again there made every commit of a
+   * rebalance start the next one (found by bench:rebalance).
    */
   #rejoinAfterCommit(e: unknown): void {
     if (!(e instanceof KafkaProtocolError && e.rejoin)) return;
-    if (e.code === ErrorCode.REBALANCE_IN_PROGRESS && this.#membership?.state === "joining") return;
+    if (this.#supersededCommits.has(e)) return;
     this.#membership?.requestRejoin("commit answered " + e.errorName);
   }
 

@@ -6,9 +6,11 @@
  * with backoff; every other error code is returned to the caller as a
  * {@linkcode KafkaProtocolError} to decide on.
  *
- * Connections: "group" carries join/sync/commit/fetch (JoinGroup may be held
- * by the coordinator for the whole rebalance timeout), "heartbeat" carries
- * only heartbeats, so a heartbeat never waits behind them.
+ * Connections (a broker answers one connection's requests in order):
+ * "join" carries JoinGroup and SyncGroup, which the coordinator may hold for
+ * the whole rebalance; "group" carries commits, offset fetches and the rest,
+ * so a cooperative member's commits go on during its rejoin; "heartbeat"
+ * carries only heartbeats, so a heartbeat never waits behind any of them.
  *
  * @module
  */
@@ -88,8 +90,8 @@ export class GroupClient {
     this.#coordinator = null;
   }
 
-  /** A connection to the coordinator for `purpose` ("group" or "heartbeat"). */
-  async connection(purpose: "group" | "heartbeat"): Promise<Connection> {
+  /** A connection to the coordinator for `purpose` (see the module doc). */
+  async connection(purpose: "join" | "group" | "heartbeat"): Promise<Connection> {
     if (this.#coordinator === null) this.#coordinator = await this.#find();
     return await this.#cluster.connection(this.#coordinator, purpose);
   }
@@ -99,7 +101,10 @@ export class GroupClient {
    * when the coordinator moved, is loading, or the connection failed.
    * `call` throws a KafkaProtocolError for error codes in the response.
    */
-  async run<T>(purpose: "group" | "heartbeat", call: (c: Connection) => Promise<T>): Promise<T> {
+  async run<T>(
+    purpose: "join" | "group" | "heartbeat",
+    call: (c: Connection) => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 0;; attempt++) {
       let conn: Connection | undefined;
       try {

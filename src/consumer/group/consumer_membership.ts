@@ -352,7 +352,7 @@ export class ConsumerGroupMembership {
   }
 
   async #send(request: ConsumerGroupHeartbeatRequest): Promise<ConsumerGroupHeartbeatResponse> {
-    return await this.#client.run("group", async (conn) => {
+    return await this.#client.run("heartbeat", async (conn) => {
       const version = conn.version(ConsumerGroupHeartbeatApi);
       if (version < MIN_VERSION) {
         throw new KafkaError(

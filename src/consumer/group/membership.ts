@@ -399,7 +399,7 @@ export class Membership {
     let join: JoinGroupResponse;
     let joinVersion: number;
     for (let i = 0;; i++) {
-      [join, joinVersion] = await this.#client.run("group", async (conn) => {
+      [join, joinVersion] = await this.#client.run("join", async (conn) => {
         const version = conn.version(JoinGroupApi);
         const res = await conn.send(JoinGroupApi, {
           groupId: this.#opts.groupId,
@@ -445,7 +445,7 @@ export class Membership {
     this.#leaderTopics = null;
     if (isLeader) assignments = await this.#lead(join);
     const syncSentAt = Date.now();
-    const [sync, syncVersion] = await this.#client.run("group", async (conn) => {
+    const [sync, syncVersion] = await this.#client.run("join", async (conn) => {
       const version = conn.version(SyncGroupApi);
       const res = await conn.send(SyncGroupApi, {
         groupId: this.#opts.groupId,
