@@ -343,8 +343,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const held = (m: MemberLog): Set<number> => {
     let own = new Set<number>();
     for (const e of m.events) {
-      if (e.name === "partitions_assigned") own = new Set(e.partitions.map((p) => p.partition));
-      else if (e.name === "partitions_revoked") {
+      if (e.name === "partitions_assigned") {
+        // Eager: the whole new assignment. Cooperative: only what was added.
+        if (o.assignor !== "cooperative-sticky") own = new Set();
+        for (const p of e.partitions) own.add(p.partition);
+      } else if (e.name === "partitions_revoked") {
         for (const p of e.partitions) own.delete(p.partition);
       } else if (e.name === "shutdown_complete") own.clear();
     }
