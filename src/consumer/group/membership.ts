@@ -199,7 +199,10 @@ export class Membership {
    * only one round trip later.
    */
   loseIfFenced(where: string): Promise<void> | null {
-    if (this.#state !== "stable") return null;
+    // A cooperative member holds partitions while it rejoins: checked too.
+    if (this.#state !== "stable" && !(this.#state === "joining" && this.#owned.length > 0)) {
+      return null;
+    }
     const why = this.#liveness.fencedBecause(this.#opts.sessionTimeoutMs);
     return why === null ? null : this.#lose(`${why} (found ${where})`);
   }
@@ -302,7 +305,13 @@ export class Membership {
         if (this.#signal.aborted) break;
         this.#wantJoin = false;
         this.#state = "joining";
-        this.#stopHeartbeats();
+        // A cooperative member that keeps partitions through the rejoin keeps
+        // heartbeating (for the old generation until the JoinGroup answer,
+        // then the new one): they keep its session alive, and a group that
+        // moved on without it (say its event loop was blocked past the
+        // session with the answer unread) shows as lost before it delivers
+        // another record of those partitions.
+        if (this.#owned.length === 0) this.#stopHeartbeats();
         await this.#joinAndSync();
         attempt = 0;
       } catch (e) {
@@ -398,7 +407,9 @@ export class Membership {
     }));
     let join: JoinGroupResponse;
     let joinVersion: number;
+    let joinSentAt = Date.now();
     for (let i = 0;; i++) {
+      joinSentAt = Date.now();
       [join, joinVersion] = await this.#client.run("join", async (conn) => {
         const version = conn.version(JoinGroupApi);
         const res = await conn.send(JoinGroupApi, {
@@ -440,6 +451,15 @@ export class Membership {
     this.#memberId = join.memberId;
     this.#generationId = join.generationId;
     this.#protocolName = join.protocolName;
+    if (this.#owned.length > 0) {
+      // Heartbeats of the new generation are answered during CompletingRebalance.
+      this.#liveness.stable(this.#generationId, joinSentAt);
+      this.#heartbeat.setMember({
+        memberId: this.#memberId,
+        generationId: this.#generationId,
+        groupInstanceId: this.#opts.groupInstanceId,
+      });
+    }
     const isLeader = join.leader === join.memberId;
     let assignments: { memberId: string; assignment: Uint8Array }[] = [];
     this.#leaderTopics = null;
@@ -589,7 +609,7 @@ export class Membership {
   }
 
   async #lose(reason: string, rejoin = true): Promise<void> {
-    if (this.#state !== "stable") return;
+    if (this.#state !== "stable" && !(this.#state === "joining" && this.#owned.length > 0)) return;
     this.#opts.logger.warn("partitions lost", { group: this.#opts.groupId, reason });
     // The poll bound's LeaveGroup ended the membership already.
     if (
