@@ -21,7 +21,10 @@
 #      SLUICE_KAFKA           absolute path of scripts/kafka.sh (for tools)
 #      SLUICE_KAFKA_LIBS      the Kafka libs directory (jars)
 #      SLUICE_KAFKA_VERSION   the Kafka version of those libs and of the broker
-#    and stops every cluster it started.
+#    then (full runs) the group tests of COOPERATIVE_TESTS again with
+#    SLUICE_TEST_ASSIGNORS=cooperative-sticky (members rebalance
+#    incrementally unless a test chooses its assignors), and stops every
+#    cluster it started.
 # 2. The version matrix (full runs only): for each release of
 #    KAFKA_MATRIX_VERSIONS, one after the other (two cores cannot start six
 #    JVMs at once), fetches it (one Maven run at a time), starts one broker
@@ -319,14 +322,28 @@ count_run() { # report rc what
   [[ $2 -eq 0 || $rc -ne 0 ]] || rc=$2
 }
 
+# The group tests the cooperative pass runs again (see below).
+COOPERATIVE_TESTS=(tests/consumer_group_test.ts tests/consumer_commit_test.ts
+  tests/consumer_failover_test.ts tests/consumer_subscribe_test.ts tests/consumer_regexp_test.ts
+  tests/consumer_record_acks_test.ts tests/consumer_listener_seek_test.ts
+  tests/consumer_liveness_test.ts tests/verifiable_consumer_test.ts)
+
 report=$(mktemp)
 if [[ $MATRIX_MODE != only ]]; then
   t0=$(now_ms)
   ignore=()
   [[ ${#paths[@]} -eq 0 ]] || ignore=(--ignore=./tests/matrix)
   run_deno_test "$report" "${ignore[@]}" "${paths[@]}" "$@"
-  T_TESTS=$(($(now_ms) - t0))
   count_run "$report" "$DENO_RC" "main suite"
+  if [[ ${#paths[@]} -gt 0 ]]; then # a full run (no test files named)
+    # The group tests again, every member cooperative-sticky (KIP-429) unless
+    # a test chooses its assignors: the same behaviour under incremental
+    # rebalancing (tests/_consumer_helpers.ts reads SLUICE_TEST_ASSIGNORS).
+    log "the group tests again under cooperative-sticky"
+    SLUICE_TEST_ASSIGNORS=cooperative-sticky run_deno_test "$report" "${COOPERATIVE_TESTS[@]}" "$@"
+    count_run "$report" "$DENO_RC" "group tests under cooperative-sticky"
+  fi
+  T_TESTS=$(($(now_ms) - t0))
   stop_all
 fi
 # From here on, STARTED holds the matrix broker of the moment (stopped on

@@ -119,6 +119,18 @@ export async function withTimeout<T>(
 // Options
 
 /**
+ * SLUICE_TEST_ASSIGNORS (comma-separated, e.g. "cooperative-sticky"): the
+ * assignors of every group member a test does not configure itself — test.sh
+ * runs the group tests a second time under cooperative-sticky.
+ */
+function assignorsFromEnv(extra: Partial<ConsumerOptions>): Partial<ConsumerOptions> {
+  const env = Deno.env.get("SLUICE_TEST_ASSIGNORS");
+  if (!env || extra.groupId === undefined || "assignors" in extra) return {};
+  if (extra.groupProtocol === "consumer") return {};
+  return { assignors: env.split(",") as ConsumerOptions["assignors"] };
+}
+
+/**
  * Options for fast tests: short session (the broker of scripts/kafka.sh
  * accepts down to 1 s), frequent heartbeats, short fetch waits, earliest
  * reset, a short close and a bounded rebalance timeout; `extra` wins.
@@ -136,6 +148,7 @@ export function fastOptions(extra: Partial<ConsumerOptions>): ConsumerOptions {
     retryBackoffMs: 50,
     retryBackoffMaxMs: 500,
     ...(extra.groupId !== undefined ? { autoCommitIntervalMs: 500 } : {}),
+    ...assignorsFromEnv(extra),
     ...extra,
   } as ConsumerOptions;
 }

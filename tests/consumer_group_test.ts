@@ -120,13 +120,17 @@ suiteTest(
 );
 
 suiteTest(
-  "A rebalance fences the acks of batches delivered before it; their records are delivered again",
+  "An eager rebalance fences the acks of batches delivered before it; their records are delivered again",
   async (t) => {
     const topic = await t.newTopic("group-fence", 2);
     const groupId = uniqueName("group-fence");
     await produceRound(t, topic, 2, "f", 20);
     const revokedA: string[] = [];
+    // Eager on purpose: every partition is revoked. (Under cooperative-sticky
+    // a kept partition's batches stay ackable: consumer_cooperative_test.ts.)
+    const eager = { assignors: ["range" as const] };
     const a = new Consumer(t.options({
+      ...eager,
       groupId,
       topics: [topic],
       maxPartitionFetchBytes: 1, // one 10-record batch per Fetch
@@ -152,7 +156,7 @@ suiteTest(
       for (const batch of held.values()) assert.equal(batch.records[0].offset, 0n);
 
       // B joins: the group rebalances; A gives its partitions up.
-      b = new Consumer(t.options({ groupId, topics: [topic] }));
+      b = new Consumer(t.options({ ...eager, groupId, topics: [topic] }));
       loopB = new ReadLoop(b, tallyB, "b");
       await waitFor(
         "A and B to own one partition each",
