@@ -6,7 +6,7 @@
 // cooperative-only member gets in an eager-only group.
 
 import assert from "node:assert/strict";
-import { Consumer, KafkaProtocolError, type RecordBatch, type TopicPartition } from "../mod.ts";
+import { Consumer, KafkaProtocolError, type RecordBatch } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
 import {
   BatchReader,
@@ -15,29 +15,10 @@ import {
   ReadLoop,
   splitProblem,
   Tally,
-  tpList,
-  values,
   waitFor,
 } from "./_consumer_helpers.ts";
-import { suiteTest, type Target } from "./_targets.ts";
-
-const keys = (topic: string, n: number) => Array.from({ length: n }, (_, p) => `${topic}-${p}`);
-const ends = (topic: string, n: number, end: number) =>
-  new Map(keys(topic, n).map((k) => [k, BigInt(end)]));
-
-async function produceRound(t: Target, topic: string, n: number, round: string, count: number) {
-  await Promise.all(
-    Array.from({ length: n }, (_, p) => t.produceValues(topic, p, values(`${round}-p${p}`, count))),
-  );
-}
-
-/** Listener options that log each call as `name event [partitions]`. */
-function logged(name: string, events: string[]) {
-  const log = (what: string) => (ps: TopicPartition[]) => {
-    events.push(`${name} ${what} [${tpList(ps).join(",")}]`);
-  };
-  return { onAssigned: log("assigned"), onRevoked: log("revoked"), onLost: log("lost") };
-}
+import { suiteTest } from "./_targets.ts";
+import { endsAt, loggedListeners, partitionKeys, produceRound } from "./_group_helpers.ts";
 
 suiteTest(
   "cooperative-sticky: a joining member takes half; the owner revokes only those, keeps the rest without a gap, and a batch of a kept partition stays ackable",
@@ -47,7 +28,7 @@ suiteTest(
     await produceRound(t, topic, 4, "r1", 20);
     const events: string[] = [];
     const base = { groupId, topics: [topic], assignors: ["cooperative-sticky" as const] };
-    const c1 = new Consumer(t.options({ ...base, ...logged("c1", events) }));
+    const c1 = new Consumer(t.options({ ...base, ...loggedListeners("c1", events) }));
     const tally = new Tally();
     let c2: ReadLoop | undefined;
     const reader = new BatchReader(c1.readable);
@@ -74,24 +55,28 @@ suiteTest(
     try {
       await waitFor(
         "c1 to own the 4 partitions and read round 1",
-        () => owned(c1).length === 4 && tally.complete(ends(topic, 4, 20)),
+        () => owned(c1).length === 4 && tally.complete(endsAt(topic, 4, 20)),
         30_000,
         { describe: () => tally.summary() },
       );
       assert.ok(held, "a batch of partition 0 is held");
       const start = snapshots.length;
 
-      c2 = new ReadLoop(new Consumer(t.options({ ...base, ...logged("c2", events) })), tally, "c2");
+      c2 = new ReadLoop(
+        new Consumer(t.options({ ...base, ...loggedListeners("c2", events) })),
+        tally,
+        "c2",
+      );
       await waitFor(
         "2 partitions each, no overlap",
         () =>
-          splitProblem([c1, c2!.consumer], keys(topic, 4)) === undefined &&
+          splitProblem([c1, c2!.consumer], partitionKeys(topic, 4)) === undefined &&
           owned(c1).length === 2 && owned(c2!.consumer).length === 2,
         30_000,
         { describe: () => `c1 ${owned(c1)}; c2 ${owned(c2!.consumer)}; ${events.join("; ")}` },
       );
       await produceRound(t, topic, 4, "r2", 20);
-      await waitFor("both rounds read", () => tally.complete(ends(topic, 4, 40)), 30_000, {
+      await waitFor("both rounds read", () => tally.complete(endsAt(topic, 4, 40)), 30_000, {
         describe: () => tally.summary(),
       });
 
@@ -108,7 +93,7 @@ suiteTest(
       const of = (name: string) => events.filter((e) => e.startsWith(`${name} `));
       const moved = `[${topic}-2,${topic}-3]`;
       assert.deepEqual(of("c1"), [
-        `c1 assigned [${keys(topic, 4).join(",")}]`,
+        `c1 assigned [${partitionKeys(topic, 4).join(",")}]`,
         `c1 revoked ${moved}`,
         // As Java: onAssigned on every rebalance (here with nothing new: the
         // round that revoked, then the follow-up), onRevoked only when
@@ -164,7 +149,7 @@ suiteTest(
         await waitFor(
           `a stable ${protocol} group of 2 with 2 partitions each`,
           async () => {
-            if (splitProblem(consumers, keys(topic, 4)) !== undefined) return false;
+            if (splitProblem(consumers, partitionKeys(topic, 4)) !== undefined) return false;
             if (!consumers.every((c) => owned(c).length === 2)) return false;
             const g = await consumers[0].describeGroup();
             return g.state === "Stable" && g.protocol === protocol;
@@ -174,9 +159,14 @@ suiteTest(
         );
         round++;
         await produceRound(t, topic, 4, `r${round}`, 10);
-        await waitFor(`round ${round}`, () => tally.complete(ends(topic, 4, 10 * round)), 30_000, {
-          describe: () => tally.summary(),
-        });
+        await waitFor(
+          `round ${round}`,
+          () => tally.complete(endsAt(topic, 4, 10 * round)),
+          30_000,
+          {
+            describe: () => tally.summary(),
+          },
+        );
       };
       await settle("range");
       for (const [name, assignors, protocol] of steps) {

@@ -6,7 +6,7 @@
 // (The embedded cluster does not serve ConsumerGroupHeartbeat yet: kafka only.)
 
 import assert from "node:assert/strict";
-import { Consumer, type TopicPartition } from "../mod.ts";
+import { Consumer } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
 import {
   closeAll,
@@ -16,28 +16,11 @@ import {
   spawnKafkaTool,
   splitProblem,
   Tally,
-  tpList,
   values,
   waitFor,
 } from "./_consumer_helpers.ts";
-import { suiteTest, type Target } from "./_targets.ts";
-
-const keys = (topic: string, n: number) => Array.from({ length: n }, (_, p) => `${topic}-${p}`);
-const ends = (topic: string, n: number, end: number) =>
-  new Map(keys(topic, n).map((k) => [k, BigInt(end)]));
-
-async function produceRound(t: Target, topic: string, n: number, round: string, count: number) {
-  await Promise.all(
-    Array.from({ length: n }, (_, p) => t.produceValues(topic, p, values(`${round}-p${p}`, count))),
-  );
-}
-
-function logged(name: string, events: string[]) {
-  const log = (what: string) => (ps: TopicPartition[]) => {
-    events.push(`${name} ${what} [${tpList(ps).join(",")}]`);
-  };
-  return { onAssigned: log("assigned"), onRevoked: log("revoked"), onLost: log("lost") };
-}
+import { suiteTest } from "./_targets.ts";
+import { endsAt, loggedListeners, partitionKeys, produceRound } from "./_group_helpers.ts";
 
 suiteTest(
   "groupProtocol consumer: a joining member takes half while the other keeps the rest; a leaving one hands over; nothing lost or read twice",
@@ -55,7 +38,7 @@ suiteTest(
           groupProtocol: "consumer",
           sessionTimeoutMs: undefined,
           heartbeatIntervalMs: undefined,
-          ...logged(name, events),
+          ...loggedListeners(name, events),
         })),
         tally,
         name,
@@ -71,7 +54,7 @@ suiteTest(
     try {
       await waitFor(
         "c1 to own the 4 partitions and read round 1",
-        () => owned(c1.consumer).length === 4 && tally.complete(ends(topic, 4, 20)),
+        () => owned(c1.consumer).length === 4 && tally.complete(endsAt(topic, 4, 20)),
         30_000,
         { describe: () => `${events.join("; ")}; ${tally.summary()}` },
       );
@@ -80,7 +63,7 @@ suiteTest(
       await waitFor(
         "2 partitions each, no overlap",
         () =>
-          splitProblem([c1.consumer, c2!.consumer], keys(topic, 4)) === undefined &&
+          splitProblem([c1.consumer, c2!.consumer], partitionKeys(topic, 4)) === undefined &&
           owned(c1.consumer).length === 2 && owned(c2!.consumer).length === 2,
         30_000,
         { describe: () => events.join("; ") },
@@ -95,7 +78,7 @@ suiteTest(
       assert.equal(group.members.length, 2);
 
       await produceRound(t, topic, 4, "r2", 20);
-      await waitFor("round 2", () => tally.complete(ends(topic, 4, 40)), 30_000, {
+      await waitFor("round 2", () => tally.complete(endsAt(topic, 4, 40)), 30_000, {
         describe: () => tally.summary(),
       });
       // c2 leaves (epoch -1): c1 gets everything back.
@@ -104,7 +87,7 @@ suiteTest(
         describe: () => events.join("; "),
       });
       await produceRound(t, topic, 4, "r3", 20);
-      await waitFor("round 3", () => tally.complete(ends(topic, 4, 60)), 30_000, {
+      await waitFor("round 3", () => tally.complete(endsAt(topic, 4, 60)), 30_000, {
         describe: () => tally.summary(),
       });
       assert.deepEqual(tally.duplicates(), [], "incremental handovers deliver nothing twice");
@@ -138,7 +121,7 @@ suiteTest(
   async (t) => {
     const topic = await t.newTopic("kip848-java", 6);
     const groupId = uniqueName("kip848-java");
-    const all = keys(topic, 6);
+    const all = partitionKeys(topic, 6);
     const java: LineProcess = spawnKafkaTool("console-consumer", [
       "--bootstrap-server",
       t.bootstrap,

@@ -197,18 +197,23 @@ export class ConsumerGroupMembership {
     this.#liveness.setStatus(MemberStatus.Idle);
     if (!wasMember) return;
     try {
-      await this.#send({
-        groupId: this.#opts.groupId,
-        memberId: this.#memberId,
-        memberEpoch: this.#opts.groupInstanceId === null ? -1 : -2,
-        instanceId: this.#opts.groupInstanceId,
-      });
+      await this.#sendLeave();
       this.#opts.logger.info("left the group", { group: this.#opts.groupId, reason });
     } catch (e) {
       this.#opts.logger.warn("leaving failed; the coordinator will expire the member", {
         error: e,
       });
     }
+  }
+
+  /** The leaving heartbeat: epoch -1, or -2 for a static member (its partitions wait for it). */
+  async #sendLeave(): Promise<void> {
+    await this.#send({
+      groupId: this.#opts.groupId,
+      memberId: this.#memberId,
+      memberEpoch: this.#opts.groupInstanceId === null ? -1 : -2,
+      instanceId: this.#opts.groupInstanceId,
+    });
   }
 
   async #loop(): Promise<void> {
@@ -436,12 +441,7 @@ export class ConsumerGroupMembership {
     this.#leftForPollBound = true;
     this.#liveness.endGeneration(epoch, MemberStatus.LeftPollBound);
     try {
-      await this.#send({
-        groupId: this.#opts.groupId,
-        memberId: this.#memberId,
-        memberEpoch: this.#opts.groupInstanceId === null ? -1 : -2,
-        instanceId: this.#opts.groupInstanceId,
-      });
+      await this.#sendLeave();
     } catch (e) {
       this.#opts.logger.warn("leaving failed; the coordinator will expire the member", {
         error: e,
