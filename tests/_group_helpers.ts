@@ -3,7 +3,13 @@
 // of records on every partition, and listener calls as log lines.
 
 import type { TopicPartition } from "../mod.ts";
-import { tpList, values } from "./_consumer_helpers.ts";
+import {
+  type LineProcess,
+  spawnKafkaTool,
+  type Tally,
+  tpList,
+  values,
+} from "./_consumer_helpers.ts";
 import type { Target } from "./_targets.ts";
 
 /** `topic-0` … `topic-(n-1)`. */
@@ -35,4 +41,42 @@ export function loggedListeners(name: string, events: string[]) {
     events.push(`${name} ${what} [${tpList(ps).join(",")}]`);
   };
   return { onAssigned: log("assigned"), onRevoked: log("revoked"), onLost: log("lost") };
+}
+
+/** A line of Kafka's console consumer with `print.partition` and `print.offset`. */
+const CONSOLE_LINE = /^Partition:(\d+)\tOffset:(\d+)\t(.*)$/;
+
+/**
+ * Kafka's Java console consumer in group `groupId` on `topic` from the
+ * beginning, with extra consumer properties (`key=value`); `drain(tally)`
+ * adds what it printed so far to the tally, as read by "java".
+ */
+export function javaGroupConsumer(
+  t: Target,
+  topic: string,
+  groupId: string,
+  properties: readonly string[],
+): { process: LineProcess; drain: (tally: Tally) => void } {
+  const args = [
+    "--bootstrap-server",
+    t.bootstrap,
+    "--topic",
+    topic,
+    "--group",
+    groupId,
+    "--from-beginning",
+    "--property",
+    "print.partition=true",
+    "--property",
+    "print.offset=true",
+  ];
+  for (const p of properties) args.push("--consumer-property", p);
+  const process = spawnKafkaTool("console-consumer", args);
+  const drain = (tally: Tally) => {
+    for (const line of process.lines.splice(0)) {
+      const m = CONSOLE_LINE.exec(line);
+      if (m) tally.addRecord({ topic, partition: Number(m[1]) }, BigInt(m[2]), m[3], "java");
+    }
+  };
+  return { process, drain };
 }

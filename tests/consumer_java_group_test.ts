@@ -9,19 +9,9 @@
 import assert from "node:assert/strict";
 import { Consumer } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
-import {
-  closeAll,
-  type LineProcess,
-  owned,
-  ReadLoop,
-  spawnKafkaTool,
-  Tally,
-  values,
-  waitFor,
-} from "./_consumer_helpers.ts";
+import { closeAll, owned, ReadLoop, Tally, values, waitFor } from "./_consumer_helpers.ts";
 import { suiteTest } from "./_targets.ts";
-
-const LINE = /^Partition:(\d+)\tOffset:(\d+)\t(.*)$/;
+import { javaGroupConsumer } from "./_group_helpers.ts";
 
 const ASSIGNORS = [
   { name: "range", java: "org.apache.kafka.clients.consumer.RangeAssignor" },
@@ -39,32 +29,13 @@ for (const assignor of ASSIGNORS) {
       const groupId = uniqueName("java-group");
       const all = Array.from({ length: 6 }, (_, p) => `${topic}-${p}`);
 
-      const java: LineProcess = spawnKafkaTool("console-consumer", [
-        "--bootstrap-server",
-        t.bootstrap,
-        "--topic",
-        topic,
-        "--group",
-        groupId,
-        "--from-beginning",
-        "--property",
-        "print.partition=true",
-        "--property",
-        "print.offset=true",
-        "--consumer-property",
+      const { process: java, drain } = javaGroupConsumer(t, topic, groupId, [
         `partition.assignment.strategy=${assignor.java}`,
-        "--consumer-property",
         "session.timeout.ms=6000",
-        "--consumer-property",
         "heartbeat.interval.ms=500",
       ]);
       const tally = new Tally();
-      const javaSeen = () => {
-        for (const line of java.lines.splice(0)) {
-          const m = LINE.exec(line);
-          if (m) tally.addRecord({ topic, partition: Number(m[1]) }, BigInt(m[2]), m[3], "java");
-        }
-      };
+      const javaSeen = () => drain(tally);
       let loop: ReadLoop | undefined;
       try {
         // Ours joins while the JVM starts; whichever joins first leads.

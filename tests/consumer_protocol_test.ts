@@ -10,17 +10,21 @@ import { Consumer } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
 import {
   closeAll,
-  type LineProcess,
   owned,
   ReadLoop,
-  spawnKafkaTool,
   splitProblem,
   Tally,
   values,
   waitFor,
 } from "./_consumer_helpers.ts";
 import { suiteTest } from "./_targets.ts";
-import { endsAt, loggedListeners, partitionKeys, produceRound } from "./_group_helpers.ts";
+import {
+  endsAt,
+  javaGroupConsumer,
+  loggedListeners,
+  partitionKeys,
+  produceRound,
+} from "./_group_helpers.ts";
 
 suiteTest(
   "groupProtocol consumer: a joining member takes half while the other keeps the rest; a leaving one hands over; nothing lost or read twice",
@@ -114,36 +118,17 @@ suiteTest(
   { targets: ["kafka"] },
 );
 
-const LINE = /^Partition:(\d+)\tOffset:(\d+)\t(.*)$/;
-
 suiteTest(
   "groupProtocol consumer: a group with Kafka's Java console consumer (group.protocol=consumer) splits the partitions, nothing read twice",
   async (t) => {
     const topic = await t.newTopic("kip848-java", 6);
     const groupId = uniqueName("kip848-java");
     const all = partitionKeys(topic, 6);
-    const java: LineProcess = spawnKafkaTool("console-consumer", [
-      "--bootstrap-server",
-      t.bootstrap,
-      "--topic",
-      topic,
-      "--group",
-      groupId,
-      "--from-beginning",
-      "--property",
-      "print.partition=true",
-      "--property",
-      "print.offset=true",
-      "--consumer-property",
+    const { process: java, drain } = javaGroupConsumer(t, topic, groupId, [
       "group.protocol=consumer",
     ]);
     const tally = new Tally();
-    const javaSeen = () => {
-      for (const line of java.lines.splice(0)) {
-        const m = LINE.exec(line);
-        if (m) tally.addRecord({ topic, partition: Number(m[1]) }, BigInt(m[2]), m[3], "java");
-      }
-    };
+    const javaSeen = () => drain(tally);
     let loop: ReadLoop | undefined;
     try {
       loop = new ReadLoop(
