@@ -15,14 +15,8 @@
  */
 
 import process from "node:process";
+import { flag as get } from "../compare/peers/_common.mjs";
 
-const args = process.argv.slice(2);
-const get = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  if (i >= 0 && i + 1 < args.length) return args[i + 1];
-  if (fallback !== undefined) return fallback;
-  throw new Error(`peer: --${name} is required`);
-};
 const lib = get("lib");
 const brokers = get("brokers").split(",");
 const topic = get("topic");

@@ -12,18 +12,24 @@
 import process from "node:process";
 
 /**
+ * The value of `--name` on the command line, else `fallback`; throws when
+ * neither is there.
+ */
+export function flag(name, fallback) {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(`--${name}`);
+  if (i >= 0 && i + 1 < args.length) return args[i + 1];
+  if (fallback !== undefined) return fallback;
+  throw new Error(`peer: --${name} is required`);
+}
+
+/**
  * The flags every peer takes: `--brokers`, `--topic`, `--partitions`,
  * `--records`, `--group`, `--lib` (the module to import: a file URL into a
  * node_modules on Node, an `npm:` specifier on Deno), `--timeout-ms`.
  */
 export function flags() {
-  const args = process.argv.slice(2);
-  const get = (name, fallback) => {
-    const i = args.indexOf(`--${name}`);
-    if (i >= 0 && i + 1 < args.length) return args[i + 1];
-    if (fallback !== undefined) return fallback;
-    throw new Error(`peer: --${name} is required`);
-  };
+  const get = flag;
   return {
     brokers: get("brokers").split(","),
     topic: get("topic"),
