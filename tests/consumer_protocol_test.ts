@@ -40,6 +40,7 @@ suiteTest(
           groupId,
           topics: [topic],
           groupProtocol: "consumer",
+          groupRemoteAssignor: "range",
           sessionTimeoutMs: undefined,
           heartbeatIntervalMs: undefined,
           ...loggedListeners(name, events),
@@ -78,6 +79,7 @@ suiteTest(
       }
       const group = await c1.consumer.describeGroup();
       assert.equal(group.type, "consumer");
+      assert.equal(group.protocol, "range", "the broker used the assignor asked for");
       assert.equal(group.state, "Stable");
       assert.equal(group.members.length, 2);
 
