@@ -20,12 +20,13 @@ import {
   type TopicPartition,
 } from "../config.ts";
 import { Cluster, type ClusterOptions } from "../net/cluster.ts";
-import { RequestTimeoutError, UnsupportedVersionError } from "../net/errors.ts";
+import { RequestTimeoutError } from "../net/errors.ts";
 import { CorruptDataError, KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
 import { LogTruncationError } from "./errors.ts";
 import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import { decodeRecordBatches } from "../protocol/wire_batch.ts";
 import { backoffMs, delay, sleep } from "../util/async.ts";
+import { Committer } from "./commits.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { Fetcher } from "./fetcher.ts";
 import { PartitionStates, type PartitionView } from "./partition_state.ts";
@@ -35,7 +36,8 @@ import { Membership, type MembershipHooks } from "./group/membership.ts";
 import { ConsumerGroupMembership } from "./group/consumer_membership.ts";
 import { Liveness } from "./group/liveness.ts";
 import { AckTracker, type Ticket } from "./offsets/ack_tracker.ts";
-import { listOffset, lookupOffset, type OffsetQuery } from "./offsets/list_offsets.ts";
+import { OffsetLookups } from "./offset_lookups.ts";
+import type { OffsetQuery } from "./offsets/list_offsets.ts";
 import { clusterOptions } from "../options/client.ts";
 import { RecordBatch } from "./record_batch.ts";
 import { Unavailable, type UnavailablePartition } from "./unavailable.ts";
@@ -134,8 +136,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   readonly #stop = new AbortController();
   readonly #group: GroupClient | null;
   #membership: Membership | ConsumerGroupMembership | null = null;
-  /** Commit refusals of a generation a rejoin already replaces (see #commit). */
-  readonly #supersededCommits = new WeakSet<Error>();
   #started: Promise<void> | null = null;
   readonly #unavailable: Unavailable;
   #startSettled = false;
@@ -145,7 +145,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   /** Liveness shared with the heartbeat task (which may run in a Worker). */
   readonly #liveness = new Liveness();
   readonly #clusterOptions: ClusterOptions;
-  #commitChain: Promise<void> = Promise.resolve();
+  readonly #commits: Committer;
+  readonly #offsets: OffsetLookups;
   #controller: ReadableStreamDefaultController<RecordBatch> | null = null;
   #streamDone = false;
   #loops: Promise<void>[] = [];
@@ -160,6 +161,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     this.#clusterOptions = clusterOptions(o, this.#stop.signal);
     this.#cluster = new Cluster(this.#clusterOptions);
     this.#unavailable = new Unavailable(o.logger);
+    this.#offsets = new OffsetLookups(this.#cluster, o, this.#stop.signal);
     this.#buffer = new FetchBuffer(o.maxBufferedBytes);
     this.#states = new PartitionStates(this.#tracker, this.#buffer);
     this.#fetcher = new Fetcher(this.#cluster, this.#states, this.#buffer, o, {
@@ -175,6 +177,14 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     this.#group = o.groupId
       ? new GroupClient(this.#cluster, o.groupId, this.#stop.signal, 20, o.retryBackoff)
       : null;
+    this.#commits = new Committer({
+      group: this.#group,
+      tracker: this.#tracker,
+      membership: () => this.#membership,
+      opts: o,
+      signal: this.#stop.signal,
+      fail: (e) => this.#fail(e),
+    });
     this.readable = new ReadableStream<RecordBatch>({
       start: (controller) => {
         this.#controller = controller;
@@ -247,11 +257,11 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       }]);
     }
     try {
-      await this.#commit();
+      await this.#commits.commit();
     } catch (e) {
       // As in auto mode: a commit refused for the generation (rebalance,
       // unknown member, illegal generation) means this member must rejoin.
-      this.#rejoinAfterCommit(e);
+      this.#commits.rejoinAfter(e);
       throw e;
     }
   }
@@ -352,15 +362,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     // so the seek sets where fetching begins (as Java's seek() before poll()).
     if (this.#opts.mode === "assign" && !this.#started) await this.#ensureStarted();
     if (!this.#states.get(tp)) throw this.#notAssigned("seek", tp);
-    const offset = typeof to === "bigint" ? to : await listOffset(
-      this.#cluster,
-      tp.topic,
-      tp.partition,
-      to,
-      this.#isolation(),
-      this.#stop.signal,
-      this.#opts.retryBackoff,
-    );
+    const offset = typeof to === "bigint" ? to : await this.#offsets.list(tp, to);
     if (!this.#states.get(tp)) throw this.#notAssigned("seek", tp);
     this.#states.seekTo(tp, offset);
   }
@@ -470,19 +472,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     nullWhenNone = false,
   ): Promise<PartitionOffset[]> {
     this.#checkOpen(method);
-    return await Promise.all(queries.map(async ([tp, query]) => {
-      const args = [
-        this.#cluster,
-        tp.topic,
-        tp.partition,
-        query,
-        this.#isolation(),
-        this.#stop.signal,
-        this.#opts.retryBackoff,
-      ] as const;
-      const offset = nullWhenNone ? await lookupOffset(...args) : await listOffset(...args);
-      return { topic: tp.topic, partition: tp.partition, offset: offset as bigint };
-    }));
+    return await this.#offsets.lookup(queries, nullWhenNone);
   }
 
   /**
@@ -527,7 +517,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     const acks = new Map(
       this.#tracker.snapshot().map((s) => [partitionKey(s.topic, s.partition), s]),
     );
-    const readCommitted = this.#isolation() === 1;
+    const readCommitted = this.#offsets.isolation() === 1;
     return [...this.#states.views()].map((c) => {
       const s = acks.get(partitionKey(c.topic, c.partition));
       const position = s?.position ?? c.position;
@@ -771,7 +761,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         );
       this.#loops.push(this.#membership.done, this.#metadataLoop());
     }
-    if (o.commit === "auto" && this.#group) this.#loops.push(this.#autoCommitLoop());
+    if (o.commit === "auto" && this.#group) {
+      this.#loops.push(this.#commits.autoCommitLoop(() => this.#closing !== null));
+    }
   }
 
   /** Whether metadata knows this partition (its topic exists with that many partitions). */
@@ -792,18 +784,10 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       let position: bigint;
       if (typeof spec === "bigint") position = spec;
       else if (spec !== undefined) {
-        position = await listOffset(
-          this.#cluster,
-          a.topic,
-          a.partition,
-          spec,
-          this.#isolation(),
-          this.#stop.signal,
-          this.#opts.retryBackoff,
-        );
+        position = await this.#offsets.list(a, spec);
       } else {
         position = committed.get(partitionKey(a.topic, a.partition)) ??
-          await this.#resetPosition(a);
+          await this.#offsets.resetPosition(a);
       }
       starts.push(
         this.#startPartition(
@@ -905,7 +889,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     // Resets (ListOffsets) of partitions without a committed offset in parallel.
     const positions = await Promise.all(partitions.map((tp) => {
       const c = committed.get(partitionKey(tp.topic, tp.partition)) ?? null;
-      return c ?? this.#resetPosition(tp);
+      return c ?? this.#offsets.resetPosition(tp);
     }));
     const starts = partitions.map((tp, i) =>
       this.#startPartition(
@@ -919,26 +903,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     for (const start of starts) start();
   }
 
-  /** The start position when nothing is committed: per autoOffsetReset. */
-  async #resetPosition(tp: TopicPartition): Promise<bigint> {
-    const reset = this.#opts.autoOffsetReset;
-    if (reset === "none") {
-      throw new KafkaError(
-        `No committed offset for ${tp.topic}/${tp.partition} and autoOffsetReset is "none": ` +
-          `commit a start offset for the group, or set autoOffsetReset to "earliest" or "latest"`,
-      );
-    }
-    return await listOffset(
-      this.#cluster,
-      tp.topic,
-      tp.partition,
-      reset,
-      this.#isolation(),
-      this.#stop.signal,
-      this.#opts.retryBackoff,
-    );
-  }
-
   async #resetOutOfRange(c: PartitionView): Promise<void> {
     const tp = { topic: c.topic, partition: c.partition };
     if (this.#opts.autoOffsetReset === "none") {
@@ -947,15 +911,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       );
       return;
     }
-    const offset = await listOffset(
-      this.#cluster,
-      c.topic,
-      c.partition,
-      this.#opts.autoOffsetReset,
-      this.#isolation(),
-      this.#stop.signal,
-      this.#opts.retryBackoff,
-    );
+    const offset = await this.#offsets.list(tp, this.#opts.autoOffsetReset);
     this.#opts.logger.warn("offset out of range; reset", { ...tp, from: c.position, to: offset });
     // Revoked or re-assigned during the lookup: that state's own position stands.
     if (this.#states.get(tp) !== c) return;
@@ -998,7 +954,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     // Delivered batches get a bounded part of the rebalance timeout to be acked.
     await this.#waitAcks(partitions, Math.floor(this.#opts.rebalanceTimeoutMs / 2));
     this.#states.endRevoked(partitions);
-    if (this.#opts.commit === "auto") await this.#commit().catch((e) => this.#warnCommit(e));
+    if (this.#opts.commit === "auto") {
+      await this.#commits.commit().catch((e) => this.#commits.warn(e));
+    }
     if (which === undefined || partitions.length > 0) await this.#callback("onRevoked", partitions);
   }
 
@@ -1085,86 +1043,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   }
 
   // ---------------------------------------------------------------------
-  // commits
-
-  #commit(): Promise<void> {
-    const run = async () => {
-      const group = this.#group;
-      if (!group) return;
-      const pending = this.#tracker.pendingCommits();
-      if (pending.length === 0) return;
-      for (let attempt = 0;; attempt++) {
-        const identity = this.#membership?.identity() ??
-          { generationId: -1, memberId: "", groupInstanceId: null };
-        try {
-          await group.commitOffsets(pending, identity);
-          break;
-        } catch (e) {
-          const m = this.#membership;
-          const newer = m !== null && m.identity().generationId !== identity.generationId;
-          // KIP-848: a heartbeat raised the member epoch while the commit
-          // was on its way. Commit again with the epoch it returned.
-          if (
-            e instanceof KafkaProtocolError && e.code === ErrorCode.STALE_MEMBER_EPOCH &&
-            attempt < 3
-          ) {
-            if (!newer) await delay(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal);
-            continue;
-          }
-          // Refused for a generation that a rejoin already in progress (or
-          // done) replaces: no reason for yet another rebalance (Java checks
-          // the same before resetting its generation).
-          if (
-            e instanceof KafkaProtocolError && e.rejoin && m !== null &&
-            (m.state === "joining" || newer)
-          ) this.#supersededCommits.add(e);
-          throw e;
-        }
-      }
-      for (const p of pending) this.#tracker.markCommitted(p, p.offset, p.incarnation);
-      this.#opts.logger.debug("committed", { count: pending.length });
-    };
-    const next = this.#commitChain.then(run, run);
-    this.#commitChain = next.catch(() => {});
-    return next;
-  }
-
-  #warnCommit(e: unknown): void {
-    if (e instanceof UnsupportedVersionError) {
-      // No later commit can succeed either (a broker too old for our
-      // OffsetCommit): end the stream rather than deliver forever and never
-      // commit, warning on every interval.
-      this.#fail(e);
-      return;
-    }
-    this.#opts.logger.warn("commit failed", { error: e });
-    this.#rejoinAfterCommit(e);
-  }
-
-  /**
-   * A commit refused for the generation (rebalance, unknown member, illegal
-   * generation) means this member must rejoin — unless it is rejoining
-   * already, or has since: a cooperative member commits the partitions it
-   * keeps while its JoinGroup is pending, and REBALANCE_IN_PROGRESS or
-   * ILLEGAL_GENERATION then only say so (the acks stay and are committed in
-   * the new generation). Asking again there made every commit of a
-   * rebalance start the next one (found by bench:rebalance).
-   */
-  #rejoinAfterCommit(e: unknown): void {
-    if (!(e instanceof KafkaProtocolError && e.rejoin)) return;
-    if (this.#supersededCommits.has(e)) return;
-    this.#membership?.requestRejoin("commit answered " + e.errorName);
-  }
-
-  async #autoCommitLoop(): Promise<void> {
-    while (!this.#stop.signal.aborted) {
-      if (!(await sleep(this.#opts.autoCommitIntervalMs, this.#stop.signal))) return;
-      if (this.#closing) return;
-      await this.#commit().catch((e) => this.#warnCommit(e));
-    }
-  }
-
-  // ---------------------------------------------------------------------
   // closing
 
   #close(waitForAcks: boolean): Promise<void> {
@@ -1182,7 +1060,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         }
         this.#states.endRevoked(partitions);
         if (this.#opts.commit === "auto" && this.#group && !this.#error) {
-          await this.#commit().catch((e) =>
+          await this.#commits.commit().catch((e) =>
             this.#opts.logger.warn("commit on close failed", { error: e })
           );
         }
@@ -1211,7 +1089,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     this.#closing = (async () => {
       this.#states.endRevoked(partitions);
       if (this.#opts.commit === "auto" && this.#group) {
-        await this.#commit().catch((e) =>
+        await this.#commits.commit().catch((e) =>
           this.#opts.logger.warn("commit after failure failed", { error: e })
         );
       }
@@ -1228,10 +1106,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
 
   // ---------------------------------------------------------------------
   // helpers
-
-  #isolation(): 0 | 1 {
-    return this.#opts.isolationLevel === "read_committed" ? 1 : 0;
-  }
 
   #checkOpen(method: string): void {
     if (this.#closed || this.#closing) {
