@@ -11,7 +11,6 @@
  */
 
 import {
-  type AssignedPartition,
   ConfigError,
   type ConsumerOptions,
   type OffsetSpec,
@@ -20,12 +19,12 @@ import {
   type TopicPartition,
 } from "../config.ts";
 import { Cluster, type ClusterOptions } from "../net/cluster.ts";
-import { RequestTimeoutError } from "../net/errors.ts";
-import { CorruptDataError, KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
+import { KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
 import { LogTruncationError } from "./errors.ts";
 import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import { decodeRecordBatches } from "../protocol/wire_batch.ts";
-import { backoffMs, delay, sleep } from "../util/async.ts";
+import { sleep } from "../util/async.ts";
+import { AssignMode } from "./assign_mode.ts";
 import { Committer } from "./commits.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { Fetcher } from "./fetcher.ts";
@@ -689,29 +688,18 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   async #start(): Promise<void> {
     const o = this.#opts;
     if (o.mode === "assign") {
-      const topics = [...new Set(o.assign.map((a) => a.topic))];
-      // A Metadata answer that does not decode (damaged on the way) or does
-      // not come is retried, a few times, with backoff (bootstrap failures
-      // were retried by the cluster already).
-      for (let attempt = 0;; attempt++) {
-        try {
-          await this.#cluster.refreshMetadata(topics);
-          break;
-        } catch (e) {
-          const retry = e instanceof CorruptDataError || e instanceof RequestTimeoutError;
-          if (!retry || attempt >= 4) throw e;
-          await delay(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal);
-        }
-      }
-      // A partition the cluster does not have (yet) is waited for, not
-      // failed: reported, looked for with backoff, started once it exists.
-      const present = o.assign.filter((a) => this.#inMetadata(a));
-      const missing = o.assign.filter((a) => !this.#inMetadata(a));
-      this.#throwIfDenied(missing);
-      const starts = await this.#assignStarts(present);
-      // Assign mode has no group events (GUIDE §1): no onAssigned.
-      for (const start of starts) start();
-      if (missing.length > 0) this.#loops.push(this.#awaitAssigned(missing));
+      // Assign mode has its own start-up: no group to join (assign_mode.ts).
+      const waiting = await new AssignMode({
+        cluster: this.#cluster,
+        group: this.#group,
+        states: this.#states,
+        unavailable: this.#unavailable,
+        offsets: this.#offsets,
+        opts: o,
+        signal: this.#stop.signal,
+        fail: (e) => this.#fail(e),
+      }).start(o.assign);
+      if (waiting) this.#loops.push(waiting);
     } else {
       const hooks: MembershipHooks = {
         subscription: () => this.#subscription(),
@@ -764,86 +752,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     if (o.commit === "auto" && this.#group) {
       this.#loops.push(this.#commits.autoCommitLoop(() => this.#closing !== null));
     }
-  }
-
-  /** Whether metadata knows this partition (its topic exists with that many partitions). */
-  #inMetadata(tp: TopicPartition): boolean {
-    const t = this.#cluster.topics.get(tp.topic);
-    return t !== undefined && t.errorCode === 0 && t.partitions.has(tp.partition);
-  }
-
-  /** Assign mode: start positions (committed, given, or reset) and what starts each. */
-  async #assignStarts(partitions: AssignedPartition[]): Promise<Array<() => void>> {
-    if (partitions.length === 0) return [];
-    const committed = this.#group
-      ? await this.#group.fetchOffsets(partitions)
-      : new Map<string, bigint | null>();
-    const starts: Array<() => void> = [];
-    for (const a of partitions) {
-      const spec: OffsetSpec | undefined = a.offset;
-      let position: bigint;
-      if (typeof spec === "bigint") position = spec;
-      else if (spec !== undefined) {
-        position = await this.#offsets.list(a, spec);
-      } else {
-        position = committed.get(partitionKey(a.topic, a.partition)) ??
-          await this.#offsets.resetPosition(a);
-      }
-      starts.push(
-        this.#startPartition(
-          a,
-          position,
-          committed.get(partitionKey(a.topic, a.partition)) ?? null,
-        ),
-      );
-    }
-    return starts;
-  }
-
-  /** Assign mode: looks for partitions the cluster did not have, starts each once it does. */
-  async #awaitAssigned(missing: AssignedPartition[]): Promise<void> {
-    const topics = [...new Set(missing.map((a) => a.topic))];
-    for (let attempt = 0; missing.length > 0 && !this.#stop.signal.aborted; attempt++) {
-      for (const a of missing) this.#unavailable.mark(a.topic, a.partition, this.#whyMissing(a));
-      if (!(await sleep(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal))) return;
-      try {
-        await this.#cluster.refreshMetadata(topics);
-        this.#throwIfDenied(missing);
-        const now = missing.filter((a) => this.#inMetadata(a));
-        if (now.length === 0) continue;
-        missing = missing.filter((a) => !this.#inMetadata(a));
-        for (const start of await this.#assignStarts(now)) start();
-        for (const a of now) this.#unavailable.clear(a.topic, a.partition);
-      } catch (e) {
-        if (this.#stop.signal.aborted) return;
-        if (e instanceof KafkaError && !e.retriable) {
-          this.#fail(e);
-          return;
-        }
-        this.#opts.logger.warn("looking for assigned partitions failed; retrying", { error: e });
-      }
-    }
-  }
-
-  /**
-   * A topic metadata answers with an error no wait can fix (authorization,
-   * an invalid name): the consumer fails at once, as before it waited.
-   */
-  #throwIfDenied(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) {
-      const code = this.#cluster.topics.get(tp.topic)?.errorCode ?? 0;
-      if (code !== 0 && !errorInfo(code).retriable) {
-        throw KafkaProtocolError.from(code, { apiName: "Metadata", topic: tp.topic });
-      }
-    }
-  }
-
-  /** Kafka's answer for a partition metadata does not have, in words. */
-  #whyMissing(tp: TopicPartition): string {
-    const t = this.#cluster.topics.get(tp.topic);
-    if (t === undefined) return "not in the cluster metadata";
-    if (t.errorCode !== 0) return errorInfo(t.errorCode).name;
-    return `the topic has ${t.partitions.size} partition${t.partitions.size === 1 ? "" : "s"}`;
   }
 
   async #subscription(): Promise<string[]> {
