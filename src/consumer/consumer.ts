@@ -38,6 +38,7 @@ import { AckTracker, type Ticket } from "./offsets/ack_tracker.ts";
 import { OffsetLookups } from "./offset_lookups.ts";
 import type { OffsetQuery } from "./offsets/list_offsets.ts";
 import { clusterOptions } from "../options/client.ts";
+import { RebalanceHooks } from "./rebalance_hooks.ts";
 import { RecordBatch } from "./record_batch.ts";
 import { Unavailable, type UnavailablePartition } from "./unavailable.ts";
 
@@ -146,6 +147,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   readonly #clusterOptions: ClusterOptions;
   readonly #commits: Committer;
   readonly #offsets: OffsetLookups;
+  readonly #rebalance: RebalanceHooks;
   #controller: ReadableStreamDefaultController<RecordBatch> | null = null;
   #streamDone = false;
   #loops: Promise<void>[] = [];
@@ -183,6 +185,20 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       opts: o,
       signal: this.#stop.signal,
       fail: (e) => this.#fail(e),
+    });
+    this.#rebalance = new RebalanceHooks({
+      cluster: this.#cluster,
+      group: this.#group,
+      states: this.#states,
+      tracker: this.#tracker,
+      unavailable: this.#unavailable,
+      offsets: this.#offsets,
+      commits: this.#commits,
+      opts: o,
+      listenerThrew: (error) => {
+        if (this.#closing) this.#error ??= error;
+        else this.#fail(error);
+      },
     });
     this.readable = new ReadableStream<RecordBatch>({
       start: (controller) => {
@@ -703,9 +719,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     } else {
       const hooks: MembershipHooks = {
         subscription: () => this.#subscription(),
-        revoke: (partitions) => this.#revoke(partitions),
-        lost: (reason) => this.#loseAll(reason),
-        assigned: (tps) => this.#assign(tps),
+        revoke: (partitions) => this.#rebalance.revoke(partitions),
+        lost: (reason) => this.#rebalance.lost(reason),
+        assigned: (tps) => this.#rebalance.assigned(tps),
         fatal: (e) => this.#fail(e),
       };
       this.#membership = o.groupProtocol === "consumer"
@@ -781,36 +797,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     return [...this.#cluster.topics.keys()].filter((t) => !t.startsWith("__") && re.test(t)).sort();
   }
 
-  /** Assigns a partition; returns what starts its fetching (after onAssigned). */
-  #startPartition(tp: TopicPartition, position: bigint, committed: bigint | null): () => void {
-    this.#states.assign(tp, position, committed);
-    return () => this.#states.start(tp);
-  }
-
-  async #assign(partitions: TopicPartition[]): Promise<void> {
-    if (partitions.length > 0) {
-      await this.#cluster.refreshMetadata([...new Set(partitions.map((p) => p.topic))]);
-    }
-    const committed = partitions.length > 0
-      ? await this.#group!.fetchOffsets(partitions)
-      : new Map();
-    // Resets (ListOffsets) of partitions without a committed offset in parallel.
-    const positions = await Promise.all(partitions.map((tp) => {
-      const c = committed.get(partitionKey(tp.topic, tp.partition)) ?? null;
-      return c ?? this.#offsets.resetPosition(tp);
-    }));
-    const starts = partitions.map((tp, i) =>
-      this.#startPartition(
-        tp,
-        positions[i],
-        committed.get(partitionKey(tp.topic, tp.partition)) ?? null,
-      )
-    );
-    // onAssigned is awaited before the first Fetch of these partitions.
-    await this.#callback("onAssigned", partitions);
-    for (const start of starts) start();
-  }
-
   async #resetOutOfRange(c: PartitionView): Promise<void> {
     const tp = { topic: c.topic, partition: c.partition };
     if (this.#opts.autoOffsetReset === "none") {
@@ -848,68 +834,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
 
   // ---------------------------------------------------------------------
   // rebalances
-
-  /**
-   * Revokes `which` (cooperative: the partitions moving away), or every
-   * partition (eager). onRevoked gets the partitions revoked; under the
-   * cooperative protocol it is not called for none, as in Java.
-   */
-  async #revoke(which?: TopicPartition[]): Promise<void> {
-    // Taking the partitions out first makes revocation happen once, whether
-    // a rebalance or close() gets there first.
-    const partitions = this.#states.revoke(which);
-    this.#forgetUnavailable();
-    // Delivered batches get a bounded part of the rebalance timeout to be acked.
-    await this.#waitAcks(partitions, Math.floor(this.#opts.rebalanceTimeoutMs / 2));
-    this.#states.endRevoked(partitions);
-    if (this.#opts.commit === "auto") {
-      await this.#commits.commit().catch((e) => this.#commits.warn(e));
-    }
-    if (which === undefined || partitions.length > 0) await this.#callback("onRevoked", partitions);
-  }
-
-  /** Partitions no longer assigned are no longer waited for. */
-  #forgetUnavailable(): void {
-    this.#unavailable.retain((topic, partition) =>
-      partition === null || this.#states.get({ topic, partition }) !== undefined
-    );
-  }
-
-  async #loseAll(reason: string): Promise<void> {
-    const partitions = this.#states.lose();
-    this.#forgetUnavailable();
-    this.#opts.logger.warn("partitions lost", { reason, count: partitions.length });
-    // As Java: no onPartitionsLost for an empty set.
-    if (partitions.length > 0) await this.#callback("onLost", partitions);
-  }
-
-  async #callback(
-    name: "onAssigned" | "onRevoked" | "onLost",
-    partitions: TopicPartition[],
-  ): Promise<void> {
-    const fn = this.#opts[name];
-    if (!fn) return;
-    try {
-      await fn(partitions.map((p) => ({ ...p })));
-    } catch (e) {
-      // As Java's poll() rethrows a listener's exception: never swallowed.
-      // The stream ends with it, after the usual commit and LeaveGroup.
-      const error = e instanceof Error ? e : new Error(String(e));
-      this.#opts.logger.error(`${name} threw; the consumer ends with its error`, { error });
-      if (this.#closing) this.#error ??= error;
-      else this.#fail(error);
-    }
-  }
-
-  async #waitAcks(partitions: TopicPartition[], ms: number): Promise<void> {
-    if (partitions.every((tp) => this.#tracker.outstanding(tp) === 0)) return;
-    const timeout = AbortSignal.timeout(Math.max(0, ms));
-    try {
-      await this.#tracker.whenAcked(partitions, timeout);
-    } catch {
-      this.#opts.logger.warn("delivered batches were not acknowledged in time", { waitedMs: ms });
-    }
-  }
 
   /** Periodic metadata: new partitions or newly matching topics start a rebalance. */
   async #metadataLoop(): Promise<void> {
@@ -964,7 +888,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         if (!this.#startSettled) this.#stop.abort(new KafkaError("The consumer is closed"));
         await this.#started.catch(() => {});
         if (waitForAcks && !this.#error) {
-          await this.#waitAcks(partitions, this.#opts.closeTimeoutMs);
+          await this.#rebalance.waitAcks(partitions, this.#opts.closeTimeoutMs);
         }
         this.#states.endRevoked(partitions);
         if (this.#opts.commit === "auto" && this.#group && !this.#error) {
@@ -973,7 +897,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           );
         }
         if (this.#membership) {
-          if (partitions.length > 0) await this.#callback("onRevoked", partitions);
+          if (partitions.length > 0) await this.#rebalance.listener("onRevoked", partitions);
           await this.#membership.leave("the consumer is closing");
         }
       }
