@@ -21,9 +21,8 @@ import {
 import { Cluster, type ClusterOptions } from "../net/cluster.ts";
 import { KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
 import { LogTruncationError } from "./errors.ts";
-import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
+import { ErrorCode } from "../protocol/error_codes.ts";
 import { decodeRecordBatches } from "../protocol/wire_batch.ts";
-import { sleep } from "../util/async.ts";
 import { AssignMode } from "./assign_mode.ts";
 import { Committer } from "./commits.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
@@ -40,6 +39,7 @@ import type { OffsetQuery } from "./offsets/list_offsets.ts";
 import { clusterOptions } from "../options/client.ts";
 import { RebalanceHooks } from "./rebalance_hooks.ts";
 import { RecordBatch } from "./record_batch.ts";
+import { Subscription } from "./subscription.ts";
 import { Unavailable, type UnavailablePartition } from "./unavailable.ts";
 
 /**
@@ -717,8 +717,16 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       }).start(o.assign);
       if (waiting) this.#loops.push(waiting);
     } else {
+      // Which topics: the subscription, kept current by its metadata loop.
+      const subscription = new Subscription({
+        cluster: this.#cluster,
+        unavailable: this.#unavailable,
+        opts: o,
+        signal: this.#stop.signal,
+        membership: () => this.#membership,
+      });
       const hooks: MembershipHooks = {
-        subscription: () => this.#subscription(),
+        subscription: () => subscription.subscription(),
         revoke: (partitions) => this.#rebalance.revoke(partitions),
         lost: (reason) => this.#rebalance.lost(reason),
         assigned: (tps) => this.#rebalance.assigned(tps),
@@ -763,38 +771,11 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           this.#liveness,
           this.#stop.signal,
         );
-      this.#loops.push(this.#membership.done, this.#metadataLoop());
+      this.#loops.push(this.#membership.done, subscription.metadataLoop());
     }
     if (o.commit === "auto" && this.#group) {
       this.#loops.push(this.#commits.autoCommitLoop(() => this.#closing !== null));
     }
-  }
-
-  async #subscription(): Promise<string[]> {
-    const o = this.#opts;
-    if (o.mode !== "subscribe") return [];
-    if (Array.isArray(o.topics)) {
-      // As Java's consumer: a named topic the principal may not read fails
-      // the consumer (a RegExp just never matches what it cannot see).
-      await this.#cluster.refreshMetadata(o.topics);
-      for (const topic of o.topics) {
-        const t = this.#cluster.topics.get(topic);
-        if (t?.errorCode === ErrorCode.TOPIC_AUTHORIZATION_FAILED) {
-          throw KafkaProtocolError.from(ErrorCode.TOPIC_AUTHORIZATION_FAILED, { topic });
-        }
-        // As Java's consumer: a missing topic is waited for, with a warning.
-        if (t === undefined || t.errorCode !== 0 || t.partitions.size === 0) {
-          const reason = t === undefined || t.errorCode === 0
-            ? "not in the cluster metadata"
-            : errorInfo(t.errorCode).name;
-          this.#unavailable.mark(topic, null, reason);
-        } else this.#unavailable.clear(topic, null);
-      }
-      return [...o.topics];
-    }
-    await this.#cluster.refreshMetadata(null);
-    const re = o.topics;
-    return [...this.#cluster.topics.keys()].filter((t) => !t.startsWith("__") && re.test(t)).sort();
   }
 
   async #resetOutOfRange(c: PartitionView): Promise<void> {
@@ -830,48 +811,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       to: divergentOffset,
     });
     this.#states.truncateTo(tp, divergentOffset);
-  }
-
-  // ---------------------------------------------------------------------
-  // rebalances
-
-  /** Periodic metadata: new partitions or newly matching topics start a rebalance. */
-  async #metadataLoop(): Promise<void> {
-    const o = this.#opts;
-    if (o.mode !== "subscribe") return;
-    let last = Date.now();
-    while (!this.#stop.signal.aborted) {
-      // Every metadataMaxAgeMs; while a subscribed topic does not exist,
-      // every retryBackoffMaxMs (it is picked up soon after it is created).
-      if (!(await sleep(Math.min(o.metadataMaxAgeMs, o.retryBackoffMaxMs), this.#stop.signal))) {
-        return;
-      }
-      const missing = this.#unavailable.list().some((u) => u.partition === null);
-      if (!missing && Date.now() - last < o.metadataMaxAgeMs) continue;
-      last = Date.now();
-      const m = this.#membership;
-      if (!m || m.state !== "stable") continue;
-      try {
-        // #subscription() refreshes the metadata of what it returns.
-        const missingBefore = this.#unavailable.list().filter((u) => u.partition === null);
-        const wanted = await this.#subscription();
-        const appeared = missingBefore.filter((u) =>
-          !this.#unavailable.list().some((n) => n.partition === null && n.topic === u.topic)
-        );
-        if (appeared.length > 0) {
-          m.requestRejoin(`subscribed topic ${appeared[0].topic} exists now`);
-          continue;
-        }
-        const before = [...m.subscribed].sort().join(",");
-        if (wanted.sort().join(",") !== before) {
-          m.requestRejoin("the set of subscribed topics changed");
-          continue;
-        }
-        m.checkMetadata();
-      } catch (e) {
-        o.logger.warn("periodic metadata refresh failed", { error: e });
-      }
-    }
   }
 
   // ---------------------------------------------------------------------
