@@ -19,15 +19,13 @@ import {
   type TopicPartition,
 } from "../config.ts";
 import { Cluster, type ClusterOptions } from "../net/cluster.ts";
-import { KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
-import { LogTruncationError } from "./errors.ts";
-import { ErrorCode } from "../protocol/error_codes.ts";
+import { KafkaError } from "../protocol/errors.ts";
 import { decodeRecordBatches } from "../protocol/wire_batch.ts";
 import { AssignMode } from "./assign_mode.ts";
 import { Committer } from "./commits.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { Fetcher } from "./fetcher.ts";
-import { PartitionStates, type PartitionView } from "./partition_state.ts";
+import { PartitionStates } from "./partition_state.ts";
 import { type CommittedOffset, GroupClient, type GroupDescription } from "../net/group_client.ts";
 import { partitionKey } from "../util/partitions.ts";
 import { Membership, type MembershipHooks } from "./group/membership.ts";
@@ -37,6 +35,7 @@ import { AckTracker, type Ticket } from "./offsets/ack_tracker.ts";
 import { OffsetLookups } from "./offset_lookups.ts";
 import type { OffsetQuery } from "./offsets/list_offsets.ts";
 import { clusterOptions } from "../options/client.ts";
+import { PositionResets } from "./position_resets.ts";
 import { RebalanceHooks } from "./rebalance_hooks.ts";
 import { RecordBatch } from "./record_batch.ts";
 import { Subscription } from "./subscription.ts";
@@ -165,9 +164,15 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     this.#offsets = new OffsetLookups(this.#cluster, o, this.#stop.signal);
     this.#buffer = new FetchBuffer(o.maxBufferedBytes);
     this.#states = new PartitionStates(this.#tracker, this.#buffer);
+    const resets = new PositionResets({
+      states: this.#states,
+      offsets: this.#offsets,
+      opts: o,
+      fail: (e) => this.#fail(e),
+    });
     this.#fetcher = new Fetcher(this.#cluster, this.#states, this.#buffer, o, {
-      outOfRange: (c) => this.#resetOutOfRange(c),
-      truncated: (c, at) => this.#truncated(c, at),
+      outOfRange: (c) => resets.outOfRange(c),
+      truncated: (c, at) => resets.truncated(c, at),
       fatal: (e) => this.#fail(e),
       unavailable: (c, reason) =>
         reason === null
@@ -776,41 +781,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     if (o.commit === "auto" && this.#group) {
       this.#loops.push(this.#commits.autoCommitLoop(() => this.#closing !== null));
     }
-  }
-
-  async #resetOutOfRange(c: PartitionView): Promise<void> {
-    const tp = { topic: c.topic, partition: c.partition };
-    if (this.#opts.autoOffsetReset === "none") {
-      this.#fail(
-        KafkaProtocolError.from(ErrorCode.OFFSET_OUT_OF_RANGE, { apiName: "Fetch", ...tp }),
-      );
-      return;
-    }
-    const offset = await this.#offsets.list(tp, this.#opts.autoOffsetReset);
-    this.#opts.logger.warn("offset out of range; reset", { ...tp, from: c.position, to: offset });
-    // Revoked or re-assigned during the lookup: that state's own position stands.
-    if (this.#states.get(tp) !== c) return;
-    this.#states.resetTo(tp, offset);
-  }
-
-  /**
-   * KIP-320: the leader's log no longer holds what was fetched from
-   * `divergentOffset` on. As Kafka's Java consumer: with a reset policy,
-   * resume at the divergent offset (a new incarnation: acks of batches
-   * delivered from the lost history are fenced); with "none", fail.
-   */
-  #truncated(c: PartitionView, divergentOffset: bigint): void {
-    const tp = { topic: c.topic, partition: c.partition };
-    if (this.#opts.autoOffsetReset === "none") {
-      this.#fail(new LogTruncationError(c.topic, c.partition, c.position, divergentOffset));
-      return;
-    }
-    this.#opts.logger.warn("log truncation detected; resuming at the divergent offset", {
-      ...tp,
-      from: c.position,
-      to: divergentOffset,
-    });
-    this.#states.truncateTo(tp, divergentOffset);
   }
 
   // ---------------------------------------------------------------------
