@@ -47,9 +47,10 @@ export class AssignMode {
 
   /**
    * Starts the partitions metadata knows; returns the loop that waits for
-   * the others (null when none is missing).
+   * the others, if any is missing (in an array: an async function returning
+   * the bare promise would wait for it).
    */
-  async start(assign: readonly AssignedPartition[]): Promise<Promise<void> | null> {
+  async start(assign: readonly AssignedPartition[]): Promise<Promise<void>[]> {
     const topics = [...new Set(assign.map((a) => a.topic))];
     // A Metadata answer that does not decode (damaged on the way) or does
     // not come is retried, a few times, with backoff (bootstrap failures
@@ -72,7 +73,7 @@ export class AssignMode {
     const starts = await this.#assignStarts(present);
     // Assign mode has no group events (GUIDE §1): no onAssigned.
     for (const start of starts) start();
-    return missing.length > 0 ? this.#awaitAssigned(missing) : null;
+    return missing.length > 0 ? [this.#awaitAssigned(missing)] : [];
   }
 
   /** Whether metadata knows this partition (its topic exists with that many partitions). */

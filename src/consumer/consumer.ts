@@ -720,7 +720,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         signal: this.#stop.signal,
         fail: (e) => this.#fail(e),
       }).start(o.assign);
-      if (waiting) this.#loops.push(waiting);
+      this.#loops.push(...waiting);
     } else {
       // Which topics: the subscription, kept current by its metadata loop.
       const subscription = new Subscription({
