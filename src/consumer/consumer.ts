@@ -20,9 +20,9 @@ import {
 } from "../config.ts";
 import { Cluster, type ClusterOptions } from "../net/cluster.ts";
 import { KafkaError } from "../protocol/errors.ts";
-import { decodeRecordBatches } from "../protocol/wire_batch.ts";
 import { AssignMode } from "./assign_mode.ts";
 import { Committer } from "./commits.ts";
+import { Delivery } from "./delivery.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { Fetcher } from "./fetcher.ts";
 import { PartitionStates } from "./partition_state.ts";
@@ -31,13 +31,13 @@ import { partitionKey } from "../util/partitions.ts";
 import { Membership, type MembershipHooks } from "./group/membership.ts";
 import { ConsumerGroupMembership } from "./group/consumer_membership.ts";
 import { Liveness } from "./group/liveness.ts";
-import { AckTracker, type Ticket } from "./offsets/ack_tracker.ts";
+import { AckTracker } from "./offsets/ack_tracker.ts";
 import { OffsetLookups } from "./offset_lookups.ts";
 import type { OffsetQuery } from "./offsets/list_offsets.ts";
 import { clusterOptions } from "../options/client.ts";
 import { PositionResets } from "./position_resets.ts";
 import { RebalanceHooks } from "./rebalance_hooks.ts";
-import { RecordBatch } from "./record_batch.ts";
+import type { RecordBatch } from "./record_batch.ts";
 import { Subscription } from "./subscription.ts";
 import { Unavailable, type UnavailablePartition } from "./unavailable.ts";
 
@@ -147,6 +147,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
   readonly #commits: Committer;
   readonly #offsets: OffsetLookups;
   readonly #rebalance: RebalanceHooks;
+  readonly #delivery: Delivery;
   #controller: ReadableStreamDefaultController<RecordBatch> | null = null;
   #streamDone = false;
   #loops: Promise<void>[] = [];
@@ -189,6 +190,16 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       membership: () => this.#membership,
       opts: o,
       signal: this.#stop.signal,
+      fail: (e) => this.#fail(e),
+    });
+    this.#delivery = new Delivery({
+      states: this.#states,
+      buffer: this.#buffer,
+      tracker: this.#tracker,
+      opts: o,
+      signal: this.#stop.signal,
+      wakeFetcher: () => this.#fetcher.wake(),
+      membership: () => this.#membership,
       fail: (e) => this.#fail(e),
     });
     this.#rebalance = new RebalanceHooks({
@@ -596,76 +607,10 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
           this.#endStream(null);
           return;
         }
-        // Peek first: the session check below must run before anything of
-        // the buffer is handed over (or dropped as stale).
-        if (this.#buffer.length === 0) {
-          this.#fetcher.wake();
-          await this.#buffer.whenData(this.#stop.signal);
-          continue;
-        }
-        this.#fetcher.wake();
-        // After a stall of the whole process, the group may have handed our
-        // partitions to others: give them up before delivering anything.
-        const loss = this.#membership?.loseIfFenced("before a delivery");
-        if (loss) {
-          await loss;
-          continue;
-        }
-        const next = this.#states.takeDeliverable();
-        if (!next) continue;
-        const { chunk } = next;
-        let records = chunk.records;
-        if (records === undefined) {
-          try {
-            records = decodeRecordBatches(chunk.data, {
-              topic: chunk.topic,
-              partition: chunk.partition,
-              fromOffset: chunk.fetchOffset,
-              verifyCrc: this.#opts.checkCrcs,
-              abortedTransactions: chunk.abortedTransactions,
-            }).records;
-          } catch (e) {
-            this.#fail(e instanceof Error ? e : new Error(String(e)));
-            continue;
-          }
-        }
-        // maxBatchRecords: a longer batch goes out in pieces, the rest waits
-        // in front of the buffer (its bytes still reserved).
-        const max = this.#opts.maxBatchRecords;
-        let nextOffset = chunk.nextOffset;
-        let ticket: Ticket | null;
-        if (max !== undefined && records.length > max) {
-          const rest = records.slice(max);
-          records = records.slice(0, max);
-          nextOffset = records[max - 1].offset + 1n;
-          ticket = this.#states.deliveredPart(next, nextOffset, rest);
-        } else {
-          ticket = this.#states.delivered(next, records.length > 0);
-        }
-        if (ticket === null) continue;
-        // Again, right before handing over: a stall (SIGSTOP) between the
-        // check above and here would otherwise deliver from a partition the
-        // group gave away meanwhile (seen in a chaos run). The loss ends this
-        // batch's incarnation, so nothing of it is committed; the new owner
-        // reads it from the committed offset.
-        const lateLoss = this.#membership?.loseIfFenced("at a delivery");
-        if (lateLoss) {
-          await lateLoss;
-          continue;
-        }
-        const tracker = this.#tracker;
-        const delivered = ticket;
-        controller.enqueue(
-          new RecordBatch({
-            topic: chunk.topic,
-            partition: chunk.partition,
-            records,
-            nextOffset,
-            highWatermark: chunk.highWatermark,
-            ack: (upTo) => this.#ack(tracker, delivered, upTo),
-            signal: delivered.incarnation.signal,
-          }),
-        );
+        // The delivery path proper (delivery.ts): null means look again.
+        const batch = await this.#delivery.next();
+        if (batch === null) continue;
+        controller.enqueue(batch);
         return;
       }
     } catch (e) {
@@ -675,21 +620,6 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     } finally {
       this.#liveness.pulling(false);
     }
-  }
-
-  /**
-   * `batch.ack()`: false when the batch's incarnation ended, or may have —
-   * the membership was lost or left, or no heartbeat was answered within
-   * `sessionTimeoutMs` (the group may have given the partition away). The
-   * partitions are then given up as lost, so that false stays the truth.
-   */
-  #ack(tracker: AckTracker, ticket: Ticket, upTo?: bigint): boolean {
-    const loss = this.#membership?.loseIfFenced("by ack()");
-    if (loss) {
-      loss.catch((e) => this.#fail(e));
-      return false;
-    }
-    return tracker.ack(ticket, upTo);
   }
 
   #endStream(error: Error | null): void {
