@@ -39,7 +39,17 @@ export class OffsetLookups {
 
   /** The offset of `query` (a timestamp past the last record: the log end). */
   list(tp: TopicPartition, query: OffsetQuery): Promise<bigint> {
-    return listOffset(
+    return listOffset(...this.#args(tp, query));
+  }
+
+  /** As {@linkcode OffsetLookups.list}, but null when no record is at or after a timestamp. */
+  find(tp: TopicPartition, query: OffsetQuery): Promise<bigint | null> {
+    return lookupOffset(...this.#args(tp, query));
+  }
+
+  /** The arguments of listOffset / lookupOffset for this consumer. */
+  #args(tp: TopicPartition, query: OffsetQuery) {
+    return [
       this.#cluster,
       tp.topic,
       tp.partition,
@@ -47,7 +57,7 @@ export class OffsetLookups {
       this.isolation(),
       this.#signal,
       this.#opts.retryBackoff,
-    );
+    ] as const;
   }
 
   /**
@@ -59,16 +69,7 @@ export class OffsetLookups {
     nullWhenNone = false,
   ): Promise<(TopicPartition & { offset: bigint })[]> {
     return await Promise.all(queries.map(async ([tp, query]) => {
-      const args = [
-        this.#cluster,
-        tp.topic,
-        tp.partition,
-        query,
-        this.isolation(),
-        this.#signal,
-        this.#opts.retryBackoff,
-      ] as const;
-      const offset = nullWhenNone ? await lookupOffset(...args) : await listOffset(...args);
+      const offset = nullWhenNone ? await this.find(tp, query) : await this.list(tp, query);
       return { topic: tp.topic, partition: tp.partition, offset: offset as bigint };
     }));
   }
