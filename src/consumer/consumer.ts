@@ -741,6 +741,8 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
             maxPollIntervalMs: o.maxPollIntervalMs,
             requestTimeoutMs: o.requestTimeoutMs,
             remoteAssignor: o.groupRemoteAssignor ?? null,
+            heartbeatThread: o.heartbeatThread,
+            cluster: this.#clusterOptions,
             retryBackoff: this.#opts.retryBackoff,
             logger: o.logger,
           },
