@@ -298,7 +298,9 @@ export class ConsumerGroupMembership {
       case "assignment":
         this.#target = { epoch: event.epoch, seq: event.seq, partitions: event.target };
         // One reconciliation at a time; heartbeats go on meanwhile.
-        this.#reconciling = this.#reconciling.then(() => this.#reconcile());
+        this.#reconciling = this.#reconciling.then(() => this.#reconcile()).catch((e) =>
+          this.#reconcileFailed(e)
+        );
         return;
       case "fenced":
         void this.#lose(event.reason, true);
@@ -350,6 +352,17 @@ export class ConsumerGroupMembership {
     await this.#hooks.assigned(added);
     if (!current()) return;
     this.#heartbeat.command({ type: "owned", partitions: this.#ownedWithIds() });
+  }
+
+  /**
+   * A reconciliation that threw (its offset lookup failed, say): unless the
+   * consumer is closing, what it held is given up as lost — nothing
+   * committed, no position guessed — and the member joins again.
+   */
+  async #reconcileFailed(e: unknown): Promise<void> {
+    if (this.#signal.aborted || this.#state === "left" || this.#state === "failed") return;
+    this.#opts.logger.warn("reconciling the assignment failed", { error: e });
+    await this.#lose(`reconciling the assignment failed: ${(e as Error)?.message ?? e}`, true);
   }
 
   /** The owned partitions by topic id (those whose id metadata knows). */
