@@ -21,7 +21,11 @@ import { ZERO_UUID } from "../protocol/reader.ts";
 import { type ApiSchema, fieldSince } from "../protocol/schema.ts";
 import { ConnectionError, RequestTimeoutError } from "./errors.ts";
 import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
-import { CorruptDataError, KafkaProtocolError } from "../protocol/errors.ts";
+import {
+  CorruptDataError,
+  KafkaProtocolError,
+  type KafkaProtocolErrorContext,
+} from "../protocol/errors.ts";
 import { FindCoordinatorApi } from "../protocol/messages/find_coordinator.ts";
 import { OffsetCommitApi } from "../protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../protocol/messages/offset_fetch.ts";
@@ -51,6 +55,73 @@ export interface MemberIdentity {
 
 /** The first OffsetFetch and OffsetCommit version that names topics by id only (KIP-848). */
 const TOPIC_ID_VERSION = fieldSince(OffsetCommitApi.request, ["topics", "topicId"]);
+
+/** The first OffsetFetch version carrying the member id and epoch per group (KIP-848). */
+const MEMBER_EPOCH_VERSION = fieldSince(OffsetFetchApi.request, ["groups", "memberEpoch"]);
+
+/**
+ * A consumer-protocol member's OffsetFetch answered STALE_MEMBER_EPOCH: the
+ * coordinator has bumped the member's epoch and the heartbeat that carries
+ * the new one has not been answered yet. Retriable once the epoch moved
+ * ({@linkcode GroupClient.fetchOffsets} does, bounded); never "no committed
+ * offset".
+ *
+ * @example
+ * ```ts
+ * import { StaleMemberEpochError } from "./group_client.ts";
+ * const e = new StaleMemberEpochError(4, { apiName: "OffsetFetch", groupId: "billing" });
+ * e.errorName; // "STALE_MEMBER_EPOCH"
+ * e.memberEpoch; // 4, the epoch the request carried
+ * ```
+ */
+export class StaleMemberEpochError extends KafkaProtocolError {
+  /** Retriable once the member's epoch moved (a heartbeat answered). */
+  override readonly retriable: boolean = true;
+  /** The epoch the refused request carried. */
+  readonly memberEpoch: number;
+  /** The error for a request sent at `memberEpoch`; `context` as for a KafkaProtocolError. */
+  constructor(memberEpoch: number, context: KafkaProtocolErrorContext = {}) {
+    super(ErrorCode.STALE_MEMBER_EPOCH, context);
+    this.name = "StaleMemberEpochError";
+    this.memberEpoch = memberEpoch;
+  }
+}
+
+/**
+ * A consumer-protocol member's OffsetFetch answered UNKNOWN_MEMBER_ID or
+ * FENCED_MEMBER_EPOCH: the coordinator no longer counts this member at this
+ * epoch, so its partitions may be someone else's. The member is lost (give
+ * the partitions up, join again); the answer says nothing about committed
+ * offsets, so nothing may be reset or skipped on it.
+ *
+ * @example
+ * ```ts
+ * import { MemberLostError } from "./group_client.ts";
+ * const e = new MemberLostError(25, 4, { apiName: "OffsetFetch", groupId: "billing" });
+ * e.errorName; // "UNKNOWN_MEMBER_ID"
+ * ```
+ */
+export class MemberLostError extends KafkaProtocolError {
+  /** The epoch the refused request carried. */
+  readonly memberEpoch: number;
+  /** The error for `code` (UNKNOWN_MEMBER_ID or FENCED_MEMBER_EPOCH) at `memberEpoch`. */
+  constructor(code: number, memberEpoch: number, context: KafkaProtocolErrorContext = {}) {
+    super(code, context);
+    this.name = "MemberLostError";
+    this.memberEpoch = memberEpoch;
+  }
+}
+
+/** How {@linkcode GroupClient.fetchOffsets} retries a member's STALE_MEMBER_EPOCH. */
+export interface StaleEpochRetry {
+  /** Attempts in all (the first included). @default {5} */
+  attempts?: number;
+  /**
+   * How long to wait for the member's epoch to move before the next attempt
+   * (the broker's heartbeat interval is 5 s by default). @default {10000}
+   */
+  epochWaitMs?: number;
+}
 
 /**
  * Codes that send a group call to the coordinator again: those after which
@@ -179,10 +250,43 @@ export class GroupClient {
     });
   }
 
-  /** The group's committed offsets for `partitions` (null where none is committed). */
-  async fetchOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, bigint | null>> {
-    const rows = await this.committed(partitions);
-    return new Map(rows.map((r) => [partitionKey(r.topic, r.partition), r.offset]));
+  /**
+   * The group's committed offsets for `partitions` (null where none is
+   * committed). With `member` (a consumer-protocol member: its identity now,
+   * read before each attempt) the request carries its id and epoch, so the
+   * coordinator can validate them. Then STALE_MEMBER_EPOCH is retried once
+   * the epoch moved (a heartbeat answered), at most `retry.attempts` times
+   * in all, then thrown as {@linkcode StaleMemberEpochError};
+   * UNKNOWN_MEMBER_ID and FENCED_MEMBER_EPOCH throw
+   * {@linkcode MemberLostError} at once. Never a map with entries missing.
+   */
+  async fetchOffsets(
+    partitions: readonly TopicPartition[],
+    member?: () => MemberIdentity,
+    retry: StaleEpochRetry = {},
+  ): Promise<Map<string, bigint | null>> {
+    const attempts = retry.attempts ?? 5;
+    for (let attempt = 0;; attempt++) {
+      const identity = member?.();
+      try {
+        const rows = await this.committed(partitions, identity);
+        return new Map(rows.map((r) => [partitionKey(r.topic, r.partition), r.offset]));
+      } catch (e) {
+        if (
+          !(e instanceof StaleMemberEpochError) || member === undefined ||
+          attempt + 1 >= attempts || this.#signal.aborted
+        ) throw e;
+        await this.#epochMoved(member, e.memberEpoch, retry.epochWaitMs ?? 10_000);
+      }
+    }
+  }
+
+  /** Waits (bounded) until `member`'s epoch is no longer `stale`. */
+  async #epochMoved(member: () => MemberIdentity, stale: number, boundMs: number): Promise<void> {
+    const until = Date.now() + boundMs;
+    for (let i = 0; member().generationId === stale && Date.now() < until; i++) {
+      await delay(Math.min(backoffMs(i, this.#backoff), until - Date.now()), this.#signal);
+    }
   }
 
   /** Commits offsets; throws the first partition error (by Kafka's name). */
@@ -274,7 +378,10 @@ export class GroupClient {
    * named by id (v10) are named from metadata; a topic deleted since it was
    * committed is left out.
    */
-  committed(partitions: readonly TopicPartition[] | null): Promise<CommittedOffset[]> {
+  committed(
+    partitions: readonly TopicPartition[] | null,
+    member?: MemberIdentity,
+  ): Promise<CommittedOffset[]> {
     const byTopic = partitions === null ? null : groupByTopic(partitions, (p) => p.partition);
     const names = byTopic === null ? [] : [...byTopic.keys()];
     return this.#withTopicIds(names, (ids) =>
@@ -288,16 +395,23 @@ export class GroupClient {
           topicId: ids.get(name),
           partitionIndexes: parts,
         }));
+        // The member's id and epoch only where the version has them (else
+        // the coordinator takes the fetch as from outside the group).
+        const asMember = member !== undefined && version >= MEMBER_EPOCH_VERSION;
         const res = await conn.send(OffsetFetchApi, {
           groupId: this.groupId,
           topics,
-          groups: [{ groupId: this.groupId, topics }],
+          groups: [{
+            groupId: this.groupId,
+            topics,
+            ...(asMember ? { memberId: member.memberId, memberEpoch: member.generationId } : {}),
+          }],
           requireStable: true,
         }, { version });
         const context = { apiName: "OffsetFetch", apiVersion: version, groupId: this.groupId };
         const group = res.groups.length > 0 ? res.groups[0] : null;
         const errorCode = group ? group.errorCode : res.errorCode;
-        if (errorCode !== 0) throw KafkaProtocolError.from(errorCode, context);
+        if (errorCode !== 0) throw offsetFetchError(errorCode, member, context);
         const resTopics = group ? group.topics : res.topics;
         const byId = version >= TOPIC_ID_VERSION;
         if (byId && resTopics.some((t) => this.#nameOfId(ids, t) === undefined)) {
@@ -309,7 +423,7 @@ export class GroupClient {
           if (name === undefined) continue;
           for (const p of t.partitions) {
             if (p.errorCode !== 0) {
-              throw KafkaProtocolError.from(p.errorCode, {
+              throw offsetFetchError(p.errorCode, member, {
                 ...context,
                 topic: name,
                 partition: p.partitionIndex,
@@ -463,6 +577,27 @@ export class GroupClient {
     if (!this.#cluster.brokers.has(nodeId)) await this.#cluster.refreshMetadata([]);
     return nodeId;
   }
+}
+
+/**
+ * An OffsetFetch error as thrown: a member's STALE_MEMBER_EPOCH and its
+ * UNKNOWN_MEMBER_ID / FENCED_MEMBER_EPOCH typed (retriable after a
+ * heartbeat; lost), the rest as they are.
+ */
+function offsetFetchError(
+  code: number,
+  member: MemberIdentity | undefined,
+  context: KafkaProtocolErrorContext,
+): KafkaProtocolError {
+  if (member !== undefined) {
+    if (code === ErrorCode.STALE_MEMBER_EPOCH) {
+      return new StaleMemberEpochError(member.generationId, context);
+    }
+    if (code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.FENCED_MEMBER_EPOCH) {
+      return new MemberLostError(code, member.generationId, context);
+    }
+  }
+  return KafkaProtocolError.from(code, context);
 }
 
 /** The topic name whose id is `topicId` among `ids` (name -> id). */
