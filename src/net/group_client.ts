@@ -31,7 +31,10 @@ import { OffsetCommitApi } from "../protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../protocol/messages/offset_fetch.ts";
 import { DescribeGroupsApi } from "../protocol/messages/describe_groups.ts";
 import { DeleteGroupsApi } from "../protocol/messages/delete_groups.ts";
-import { ConsumerGroupDescribeApi } from "../protocol/messages/consumer_group_describe.ts";
+import {
+  ConsumerGroupDescribeApi,
+  type ConsumerGroupDescribeResponseAssignment,
+} from "../protocol/messages/consumer_group_describe.ts";
 import { LeaveGroupApi } from "../protocol/messages/leave_group.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../protocol/consumer_protocol.ts";
 import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
@@ -534,23 +537,36 @@ export class GroupClient {
         errorMessage: g.errorMessage,
       });
     }
+    const partitions = (a: ConsumerGroupDescribeResponseAssignment): TopicPartition[] =>
+      a.topicPartitions.flatMap((tp) =>
+        tp.partitions.map((partition) => ({
+          topic: tp.topicName || (this.#cluster.topicName(tp.topicId) ?? `id ${tp.topicId}`),
+          partition,
+        }))
+      );
     return {
       groupId: g.groupId,
       type: "consumer",
       state: g.groupState,
       protocolType: CONSUMER_PROTOCOL_TYPE,
       protocol: g.assignorName,
+      groupEpoch: g.groupEpoch,
+      assignmentEpoch: g.assignmentEpoch,
+      assignor: g.assignorName,
       members: g.members.map((m) => ({
         memberId: m.memberId,
         groupInstanceId: m.instanceId,
         clientId: m.clientId,
         clientHost: m.clientHost,
-        assignment: m.assignment.topicPartitions.flatMap((tp) =>
-          tp.partitions.map((partition) => ({
-            topic: tp.topicName || (this.#cluster.topicName(tp.topicId) ?? `id ${tp.topicId}`),
-            partition,
-          }))
-        ),
+        assignment: partitions(m.assignment),
+        memberEpoch: m.memberEpoch,
+        targetAssignment: partitions(m.targetAssignment),
+        subscribedTopicNames: [...m.subscribedTopicNames],
+        // Kafka 4.4 answers "" (not null) for a member without a regex.
+        subscribedTopicRegex: m.subscribedTopicRegex || null,
+        rackId: m.rackId,
+        // -1 (unknown) before v1 of the API.
+        memberType: m.memberType === 0 ? "classic" : m.memberType === 1 ? "consumer" : undefined,
       })),
     };
   }
@@ -628,6 +644,9 @@ export interface CommittedOffset extends TopicPartition {
 /**
  * The broker's view of a group (`consumer.describeGroup()`,
  * `admin.describeGroups()`): state, protocol, members and their assignments.
+ * A KIP-848 `consumer` group (described by ConsumerGroupDescribe) also has
+ * its epochs, and each member its epoch, its target assignment and its
+ * subscription; those fields are absent for classic groups.
  *
  * @example
  * ```ts
@@ -635,6 +654,16 @@ export interface CommittedOffset extends TopicPartition {
  * async function members(consumer: Consumer): Promise<string[]> {
  *   const group: GroupDescription = await consumer.describeGroup();
  *   return group.members.map((m) => m.memberId);
+ * }
+ * // A consumer group has settled when every member owns its target at the
+ * // group's assignment epoch.
+ * function reconciled(group: GroupDescription): boolean {
+ *   const key = (tps: { topic: string; partition: number }[]) =>
+ *     tps.map((tp) => `${tp.topic}:${tp.partition}`).sort().join(",");
+ *   return group.type === "consumer" && group.members.every((m) =>
+ *     m.memberEpoch === group.assignmentEpoch &&
+ *     key(m.assignment) === key(m.targetAssignment ?? [])
+ *   );
  * }
  * ```
  */
@@ -655,12 +684,73 @@ export interface GroupDescription {
   protocolType: string;
   /** The chosen assignor, e.g. "range" (a consumer group's server-side assignor, e.g. "uniform"). */
   protocol: string;
+  /**
+   * Consumer groups: the group epoch, bumped by the coordinator whenever
+   * membership or subscriptions change (a new target assignment follows).
+   */
+  groupEpoch?: number;
+  /**
+   * Consumer groups: the epoch of the current target assignment; equals
+   * `groupEpoch` once the assignor has run for the latest change.
+   */
+  assignmentEpoch?: number;
+  /** Consumer groups: the server-side assignor that computed the target (as `protocol`). */
+  assignor?: string;
   /** Members with their assignments. */
-  members: Array<{
-    memberId: string;
-    groupInstanceId: string | null;
-    clientId: string;
-    clientHost: string;
-    assignment: TopicPartition[];
-  }>;
+  members: GroupMemberDescription[];
+}
+
+/**
+ * One member of a {@linkcode GroupDescription}. The fields after
+ * `assignment` are set for members of KIP-848 `consumer` groups only.
+ *
+ * @example
+ * ```ts
+ * import type { GroupMemberDescription } from "@sluice/kafka";
+ * const member: GroupMemberDescription = {
+ *   memberId: "Hd3kq1d0RYqZb9bYw8E3Xw",
+ *   groupInstanceId: null,
+ *   clientId: "sluice",
+ *   clientHost: "/127.0.0.1",
+ *   assignment: [{ topic: "orders", partition: 0 }],
+ *   memberEpoch: 7,
+ *   targetAssignment: [{ topic: "orders", partition: 0 }, { topic: "orders", partition: 1 }],
+ *   subscribedTopicNames: ["orders"],
+ *   subscribedTopicRegex: null,
+ *   rackId: null,
+ *   memberType: "consumer",
+ * };
+ * // Partition 1 is on its way to this member (another one still revokes it).
+ * ```
+ */
+export interface GroupMemberDescription {
+  /** Member id. */
+  memberId: string;
+  /** Static member id, null for a dynamic member. */
+  groupInstanceId: string | null;
+  /** The member's client id. */
+  clientId: string;
+  /** The member's host, as the broker saw it. */
+  clientHost: string;
+  /** The partitions the member owns (a consumer group: has acknowledged owning). */
+  assignment: TopicPartition[];
+  /** Consumer groups: the member's epoch. */
+  memberEpoch?: number;
+  /**
+   * Consumer groups: what the coordinator wants the member to own; equals
+   * `assignment` once the member has reconciled.
+   */
+  targetAssignment?: TopicPartition[];
+  /** Consumer groups: the topic names the member subscribed to (empty for a RegExp only). */
+  subscribedTopicNames?: string[];
+  /** Consumer groups: the member's RE2J subscription, null when it subscribed by name. */
+  subscribedTopicRegex?: string | null;
+  /** Consumer groups: the member's rack, null when it gave none. */
+  rackId?: string | null;
+  /**
+   * Consumer groups: `"consumer"` (speaks KIP-848) or `"classic"` (a
+   * JoinGroup member of an upgraded group); absent when the broker does not
+   * say (ConsumerGroupDescribe v0).
+   */
+  memberType?: "consumer" | "classic";
 }
