@@ -64,8 +64,9 @@ const MEMBER_EPOCH_VERSION = fieldSince(OffsetFetchApi.request, ["groups", "memb
 
 /**
  * A consumer-protocol member's OffsetFetch answered STALE_MEMBER_EPOCH: the
- * coordinator has bumped the member's epoch and the heartbeat that carries
- * the new one has not been answered yet. Retriable once the epoch moved
+ * epoch sent is not the member's (Kafka 4.4 says so for older and newer
+ * epochs alike): typically the coordinator has bumped it and the heartbeat
+ * that carries the new one has not been answered yet. Retriable once the epoch moved
  * ({@linkcode GroupClient.fetchOffsets} does, bounded); never "no committed
  * offset".
  *
