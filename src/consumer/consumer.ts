@@ -741,6 +741,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
             maxPollIntervalMs: o.maxPollIntervalMs,
             requestTimeoutMs: o.requestTimeoutMs,
             remoteAssignor: o.groupRemoteAssignor ?? null,
+            topicsRegex: o.topicsRegex ?? null,
             heartbeatThread: o.heartbeatThread,
             cluster: this.#clusterOptions,
             retryBackoff: this.#opts.retryBackoff,
@@ -901,8 +902,13 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
     if (partitions.length > 0) {
       await this.#cluster.refreshMetadata([...new Set(partitions.map((p) => p.topic))]);
     }
+    // A consumer-protocol member's OffsetFetch carries its id and epoch: the
+    // coordinator validates them (a stale epoch is retried once a heartbeat
+    // moved it; a lost member throws: never a reset from a refused fetch).
+    const m = this.#membership;
+    const member = m instanceof ConsumerGroupMembership ? () => m.identity() : undefined;
     const committed = partitions.length > 0
-      ? await this.#group!.fetchOffsets(partitions)
+      ? await this.#group!.fetchOffsets(partitions, member)
       : new Map();
     // Resets (ListOffsets) of partitions without a committed offset in parallel.
     const positions = await Promise.all(partitions.map((tp) => {

@@ -59,6 +59,11 @@ export interface ConsumerHeartbeatSettings {
   requestTimeoutMs: number;
   /** The broker-side assignor, or null for the broker's default. */
   remoteAssignor: string | null;
+  /**
+   * A RegExp subscription as the broker's RE2J pattern (broker_regex.ts),
+   * or null: then the join's topic names are the subscription.
+   */
+  topicsRegex: string | null;
   /** An answer read this long after its request was sent starts nothing (a stalled process). */
   sessionBoundMs: number;
   /** Pause between failed heartbeats. */
@@ -359,7 +364,9 @@ export class ConsumerHeartbeater {
     if (this.#full) {
       request.instanceId = this.#s.instanceId;
       request.rebalanceTimeoutMs = this.#s.rebalanceTimeoutMs;
-      request.subscribedTopicNames = this.#topics;
+      // The broker resolves a regex itself (and sees topics as they come).
+      if (this.#s.topicsRegex === null) request.subscribedTopicNames = this.#topics;
+      else request.subscribedTopicRegex = this.#s.topicsRegex;
       request.serverAssignor = this.#s.remoteAssignor;
     }
     if (this.#full || this.#ownedChanged) {

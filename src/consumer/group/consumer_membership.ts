@@ -58,6 +58,8 @@ export interface ConsumerMembershipOptions {
   requestTimeoutMs: number;
   /** The broker-side assignor, or null for the broker's default. */
   remoteAssignor: string | null;
+  /** A RegExp subscription as the broker's RE2J pattern, or null (topic names). */
+  topicsRegex: string | null;
   /** Where the heartbeat task runs. */
   heartbeatThread: HeartbeatThread;
   /** The consumer's connection settings (a heartbeat worker connects on its own). */
@@ -137,6 +139,7 @@ export class ConsumerGroupMembership {
           maxPollIntervalMs: opts.maxPollIntervalMs,
           requestTimeoutMs: opts.requestTimeoutMs,
           remoteAssignor: opts.remoteAssignor,
+          topicsRegex: opts.topicsRegex,
           sessionBoundMs: SESSION_BOUND_MS,
           retryBackoff: opts.retryBackoff,
         },
@@ -327,7 +330,9 @@ export class ConsumerGroupMembership {
     const current = () => this.#state === "stable" && target.seq === this.#seq;
     let names = target.partitions.map((t) => this.#cluster.topicName(t.topicId));
     if (names.some((n) => n === undefined)) {
-      await this.#cluster.refreshMetadata(this.#subscribed).catch(() => {});
+      // Under a regex the broker may assign topics this member has not looked up.
+      const topics = this.#opts.topicsRegex === null ? this.#subscribed : null;
+      await this.#cluster.refreshMetadata(topics).catch(() => {});
       names = target.partitions.map((t) => this.#cluster.topicName(t.topicId));
     }
     const wanted: TopicPartition[] = [];
