@@ -40,7 +40,6 @@ import {
   type TopicIdPartitions,
 } from "./consumer_heartbeat.ts";
 import { type HeartbeatDriver, startHeartbeat } from "./heartbeat_driver.ts";
-import type { HeartbeatTaskEvent } from "./heartbeat_task.ts";
 import { type Liveness, MemberStatus } from "./liveness.ts";
 import type { MembershipHooks, MembershipState } from "./membership.ts";
 
