@@ -75,7 +75,11 @@ export {
 } from "./src/producer/errors.ts";
 export type { Acks, CompressionName, ProducerOptions } from "./src/producer/options.ts";
 export { LogTruncationError } from "./src/consumer/errors.ts";
-export type { CommittedOffset, GroupDescription } from "./src/net/group_client.ts";
+export type {
+  CommittedOffset,
+  GroupDescription,
+  GroupMemberDescription,
+} from "./src/net/group_client.ts";
 export {
   type AssignedPartition,
   type AssignorName,

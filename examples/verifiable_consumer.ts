@@ -9,7 +9,10 @@
  * `--reset-policy` (earliest | latest | none; default earliest),
  * `--assignment-strategy` (Java's class names of the range, round-robin and
  * cooperative-sticky assignors, or `range` / `roundrobin` / `cooperative-sticky`), `--group-instance-id`, `--verbose`,
- * `--group-protocol` (classic only) and `--consumer.config` (a properties
+ * `--group-protocol` (classic or consumer, the KIP-848 protocol; with
+ * consumer, `--group-remote-assignor` uniform | range, and neither
+ * `--session-timeout` nor `--assignment-strategy`, which the broker owns,
+ * as Java's tool) and `--consumer.config` (a properties
  * file; the keys sluice maps are listed in {@linkcode CONFIG_KEYS}).
  *
  * Same output: one JSON object per line on stdout, each with `timestamp` (ms)
@@ -51,6 +54,7 @@ import {
   type AutoOffsetReset,
   Consumer,
   type ConsumerOptions,
+  type GroupProtocol,
   type LogLevel,
   type RecordBatch,
   type TopicPartition,
@@ -74,6 +78,10 @@ export interface VerifiableConsumerArgs {
   resetPolicy: AutoOffsetReset;
   /** `--assignment-strategy`, mapped to sluice's assignor names. */
   assignors: AssignorName[];
+  /** `--group-protocol`. */
+  groupProtocol: GroupProtocol;
+  /** `--group-remote-assignor` (consumer protocol only). */
+  groupRemoteAssignor?: "uniform" | "range";
   /** `--group-instance-id`. */
   groupInstanceId?: string;
   /** `--verbose`: one `record_data` event per record. */
@@ -95,7 +103,8 @@ const USAGE = `usage: verifiable_consumer.ts --topic TOPIC --group-id GROUP_ID
          (--bootstrap-server HOST:PORT[,...] | --broker-list HOST:PORT[,...])
          [--session-timeout MS] [--enable-autocommit] [--max-messages N]
          [--reset-policy earliest|latest|none] [--assignment-strategy CLASS]
-         [--group-instance-id ID] [--group-protocol classic] [--verbose]
+         [--group-instance-id ID] [--group-protocol classic|consumer]
+         [--group-remote-assignor uniform|range] [--verbose]
          [--consumer.config FILE]`;
 
 const ASSIGNORS: Record<string, AssignorName> = {
@@ -204,11 +213,25 @@ export function parseArgs(argv: readonly string[]): VerifiableConsumerArgs {
     }
     return a;
   });
-  const protocol = values.get("--group-protocol") ?? "classic";
-  if (protocol.toLowerCase() !== "classic") {
+  const protocol = (values.get("--group-protocol") ?? "classic").toLowerCase();
+  if (protocol !== "classic" && protocol !== "consumer") {
+    throw new UsageError(`--group-protocol must be classic or consumer, got '${protocol}'`);
+  }
+  const remote = values.get("--group-remote-assignor");
+  if (remote !== undefined && (protocol !== "consumer" || !["uniform", "range"].includes(remote))) {
     throw new UsageError(
-      `--group-protocol ${protocol}: sluice speaks the classic group protocol only (KIP-848 "consumer" is not implemented yet)`,
+      `--group-remote-assignor takes uniform or range, with --group-protocol consumer only`,
     );
+  }
+  if (protocol === "consumer") {
+    for (const flag of ["--session-timeout", "--assignment-strategy"]) {
+      if (values.has(flag)) {
+        throw new UsageError(
+          `${flag} does not go with --group-protocol consumer: the broker owns it ` +
+            `(group.consumer.* settings)`,
+        );
+      }
+    }
   }
   const configFile = values.get("--consumer.config");
   return {
@@ -220,6 +243,8 @@ export function parseArgs(argv: readonly string[]): VerifiableConsumerArgs {
     maxMessages: integer("--max-messages", -1),
     resetPolicy: reset,
     assignors,
+    groupProtocol: protocol,
+    ...(remote === undefined ? {} : { groupRemoteAssignor: remote as "uniform" | "range" }),
     groupInstanceId: values.get("--group-instance-id"),
     verbose: flags.has("--verbose"),
     extra: configFile ? readConsumerConfig(Deno.readTextFileSync(configFile)) : {},
@@ -268,9 +293,10 @@ export async function runVerifiableConsumer(
     groupId: args.groupId,
     topics: [args.topic],
     autoOffsetReset: args.resetPolicy,
-    sessionTimeoutMs: args.sessionTimeoutMs,
     commit: args.autoCommit ? "auto" : "manual",
-    assignors: args.assignors,
+    ...(args.groupProtocol === "classic"
+      ? { sessionTimeoutMs: args.sessionTimeoutMs, assignors: args.assignors }
+      : { groupProtocol: "consumer", groupRemoteAssignor: args.groupRemoteAssignor }),
     ...(args.groupInstanceId ? { groupInstanceId: args.groupInstanceId } : {}),
     ...args.extra,
     ...(logLevel ? { logger: stderrLogger(logLevel) } : {}),

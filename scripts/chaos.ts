@@ -10,6 +10,7 @@
  *                   [--session-timeout 10000] [--gap 5000,12000]
  *                   [--faults restart,kill,pause,block,broker] [--no-broker-faults]
  *                   [--autocommit] [--assignor range|cooperative-sticky]
+ *                   [--group-protocol classic|consumer]
  *                   [--log-dir DIR] [--json FILE]
  *
  * Without `--brokers` it starts its own 3-node cluster (`scripts/kafka.sh
@@ -32,7 +33,8 @@ const USAGE = `usage: deno task chaos [--consumer ours|java|both] [--duration SE
        [--brokers HOST:PORT,...] [--cluster-name NAME] [--consumers N] [--partitions N]
        [--throughput RECORDS_PER_S] [--session-timeout MS] [--gap MIN_MS,MAX_MS]
        [--faults restart,kill,pause,block,broker] [--no-broker-faults] [--autocommit]
-       [--assignor range|cooperative-sticky] [--log-dir DIR] [--json FILE]`;
+       [--assignor range|cooperative-sticky] [--group-protocol classic|consumer]
+       [--log-dir DIR] [--json FILE]`;
 
 const FAULTS = ["restart", "kill", "pause", "block", "broker"];
 
@@ -50,6 +52,7 @@ interface Cli {
   faults: Set<string>;
   autoCommit: boolean;
   assignor: "range" | "cooperative-sticky";
+  groupProtocol: "classic" | "consumer";
   logDir: string | null;
   json: string | null;
 }
@@ -74,6 +77,7 @@ function parse(argv: string[]): Cli {
     faults: new Set(FAULTS),
     autoCommit: false,
     assignor: "range",
+    groupProtocol: "classic",
     logDir: null,
     json: null,
   };
@@ -148,6 +152,14 @@ function parse(argv: string[]): Cli {
         cli.assignor = a;
         break;
       }
+      case "--group-protocol": {
+        const p = value();
+        if (p !== "classic" && p !== "consumer") {
+          fail(`--group-protocol must be classic or consumer, got '${p}'`);
+        }
+        cli.groupProtocol = p;
+        break;
+      }
       case "--log-dir":
         cli.logDir = value();
         break;
@@ -220,6 +232,7 @@ async function main(): Promise<number> {
         faults: cli.faults,
         autoCommit: cli.autoCommit,
         assignor: cli.assignor,
+        groupProtocol: cli.groupProtocol,
         logDir: `${logDir}/${kind}`,
         root,
         signal: abort.signal,
@@ -235,7 +248,9 @@ async function main(): Promise<number> {
       `\nchaos run: seed ${cli.seed}, ${cli.duration}s of chaos, ${cli.consumers} consumers, ` +
         `${cli.partitions} partitions (RF 3), ${cli.throughput} records/s, session timeout ` +
         `${cli.sessionTimeout} ms, ${cli.autoCommit ? "auto-commit" : "sync commit per poll"}, ` +
-        `assignor ${cli.assignor}, ` +
+        (cli.groupProtocol === "consumer"
+          ? "group protocol consumer (the broker assigns), "
+          : `assignor ${cli.assignor}, `) +
         `faults: ${[...cli.faults].join(", ") || "none"}\n`,
     );
     console.log(sideBySide(runs.map((r) => ({ name: r.name, report: r.result.report }))));

@@ -29,6 +29,7 @@ import {
 } from "./options/client.ts";
 import { ConfigError, type ConfigIssue, describe, parseFields } from "./options/issues.ts";
 import { partitionKey, type TopicPartition } from "./util/partitions.ts";
+import { toBrokerRegex } from "./consumer/group/broker_regex.ts";
 
 export {
   type ClientOptions,
@@ -459,6 +460,12 @@ export interface ResolvedSubscribeOptions extends ResolvedCommonOptions {
   groupId: string;
   /** Topic names (without duplicates), or a RegExp without the `g`/`y` flags. */
   topics: string[] | RegExp;
+  /**
+   * A RegExp subscription under `groupProtocol: "consumer"`, as the broker
+   * matches it: the RE2J pattern sent as `subscribedTopicRegex` (see
+   * `toBrokerRegex`), e.g. `orders-.*` for `/^orders-/`. Unset otherwise.
+   */
+  topicsRegex?: string;
   /** Never set in subscribe mode. */
   assign?: undefined;
 }
@@ -481,6 +488,8 @@ export interface ResolvedAssignOptions extends ResolvedCommonOptions {
   assign: AssignedPartition[];
   /** Never set in assign mode. */
   topics?: undefined;
+  /** Never set in assign mode. */
+  topicsRegex?: undefined;
   /** Never set in assign mode (static membership needs a group to join). */
   groupInstanceId?: undefined;
 }
@@ -712,11 +721,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
         fail(key, `is not used with groupProtocol "consumer": the broker decides (${instead})`);
       }
     }
-    if (hasTopics && o.topics instanceof RegExp) {
-      fail(
-        "topics",
-        'a RegExp is not supported with groupProtocol "consumer" yet: give a list of topic names',
-      );
+    if (ok("topics") && o.topics instanceof RegExp) {
+      // The broker matches it (RE2J, whole names): refused when it cannot say the same.
+      const refused = brokerRegexIssues(o.topics);
+      if (refused) issues.push(...refused);
     }
   } else if (given("groupRemoteAssignor")) {
     fail("groupRemoteAssignor", 'only applies with groupProtocol "consumer"');
@@ -751,6 +759,17 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   return build(o as Parsed);
 }
 
+/** The ConfigError's issues when `re` has no RE2J equivalent, else null. */
+function brokerRegexIssues(re: RegExp): ConfigIssue[] | null {
+  try {
+    toBrokerRegex(re);
+    return null;
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues;
+    throw e;
+  }
+}
+
 function build(p: Parsed): ResolvedOptions {
   // tls, sasl and logger change type when resolved: resolveClient has them.
   const { topics: _topics, assign: _assign, tls: _tls, sasl: _sasl, logger: _logger, ...rest } = p;
@@ -765,7 +784,16 @@ function build(p: Parsed): ResolvedOptions {
       ? new RegExp(p.topics.source, p.topics.flags.replace(/[gy]/g, ""))
       : [...new Set(p.topics)];
     // groupId is present: resolveOptions checked it.
-    return { ...common, mode: "subscribe", groupId: p.groupId!, topics };
+    const subscribe: ResolvedSubscribeOptions = {
+      ...common,
+      mode: "subscribe",
+      groupId: p.groupId!,
+      topics,
+    };
+    if (topics instanceof RegExp && p.groupProtocol === "consumer") {
+      subscribe.topicsRegex = toBrokerRegex(topics);
+    }
+    return subscribe;
   }
   const assign = p.assign!.map(({ topic, partition, offset }): AssignedPartition =>
     offset === undefined ? { topic, partition } : {

@@ -22,6 +22,8 @@ import {
   uniqueName,
 } from "./_kafka.ts";
 
+import { closeAll, fastOptions, owned, ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
+
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 function newAdmin(): Admin {
@@ -255,6 +257,10 @@ Deno.test("[kafka] Admin lists, describes, reads offsets of and deletes groups (
     assert.equal(d.protocol, "range");
     assert.equal(d.members.length, 1);
     assert.equal(d.members[0].clientId, "admin-test-member");
+    // The consumer-group fields stay absent for a classic group.
+    assert.equal(d.groupEpoch, undefined);
+    assert.equal(d.members[0].memberEpoch, undefined);
+    assert.equal(d.members[0].targetAssignment, undefined);
     assert.deepEqual(
       d.members[0].assignment.map((p) => p.partition).sort(),
       [0, 1, 2],
@@ -322,6 +328,91 @@ Deno.test("[kafka] Admin describes a KIP-848 consumer group (ConsumerGroupDescri
     tool.map((r) => [r.topic, r.partition, r.currentOffset, r.logEndOffset, r.lag]),
   );
   assert.ok(rows.reduce((s, r) => s + (r.committed ?? 0n), 0n) >= 4n);
+  await admin.deleteGroups([group]);
+  await admin.deleteTopics([topic]);
+});
+
+Deno.test("[kafka] Admin describes a live KIP-848 group of two sluice consumers: epochs, targets, subscriptions", async () => {
+  await using admin = newAdmin();
+  const topic = uniqueName("admin-kip848-live");
+  const group = uniqueName("admin-kip848-live-group");
+  await admin.createTopics([{ name: topic, partitions: 4 }]);
+  const tally = new Tally();
+  const member = (name: string) =>
+    new ReadLoop(
+      new Consumer(fastOptions({
+        groupId: group,
+        topics: [topic],
+        groupProtocol: "consumer",
+        sessionTimeoutMs: undefined,
+        heartbeatIntervalMs: undefined,
+      })),
+      tally,
+      name,
+    );
+  const loops = [member("c1"), member("c2")];
+  const key = (tps: readonly { topic: string; partition: number }[]) =>
+    tps.map((tp) => `${tp.topic}-${tp.partition}`).sort();
+  try {
+    // Stable: every member at the assignment epoch owns its target, 2 each.
+    const d = await waitFor(
+      "a stable group of 2, each member owning its target",
+      async () => {
+        // GROUP_ID_NOT_FOUND until the first heartbeat created the group.
+        const g = (await admin.describeGroups([group]).catch(() => []))[0];
+        if (g === undefined) return undefined;
+        const settled = g.state === "Stable" && g.members.length === 2 &&
+          g.members.every((m) =>
+            m.memberEpoch === g.assignmentEpoch && m.assignment.length === 2 &&
+            key(m.assignment).join() === key(m.targetAssignment ?? []).join()
+          );
+        // The broker's assignment is what it handed out; the member takes it
+        // on with its next heartbeat answer and reconciliation: wait for both.
+        const taken = g.members.every((m) =>
+          loops.some((l) => key(m.assignment).join() === owned(l.consumer).join())
+        );
+        return settled && taken ? g : undefined;
+      },
+      60_000,
+      { intervalMs: 250, describe: () => loops.map((l) => owned(l.consumer)).join(" | ") },
+    );
+    assert.equal(d.type, "consumer");
+    assert.ok(d.groupEpoch! > 0, `group epoch ${d.groupEpoch}`);
+    assert.ok(d.assignmentEpoch! > 0, `assignment epoch ${d.assignmentEpoch}`);
+    assert.equal(d.assignmentEpoch, d.groupEpoch, "the target is of the latest group epoch");
+    assert.equal(d.assignor, "uniform", "the broker's default assignor");
+    assert.equal(d.assignor, d.protocol);
+    assert.deepEqual(
+      key(d.members.flatMap((m) => m.assignment)),
+      key([0, 1, 2, 3].map((partition) => ({ topic, partition }))),
+      "the members' assignments cover every partition once",
+    );
+    for (const m of d.members) {
+      assert.ok(m.memberEpoch! > 0);
+      assert.deepEqual(m.subscribedTopicNames, [topic]);
+      assert.equal(m.subscribedTopicRegex, null);
+      assert.equal(m.memberType, "consumer");
+      assert.equal(m.rackId, null);
+      assert.equal(m.clientId, "sluice-test");
+    }
+    // The consumer's own describeGroup() is the same view.
+    const own = await loops[0].consumer.describeGroup();
+    assert.equal(own.groupEpoch, d.groupEpoch);
+    assert.equal(own.members.length, 2);
+    for (const l of loops) assert.equal(l.error, undefined);
+    // One at a time, the second once it owns everything: a consumer closed
+    // while its reconciliation's OffsetFetch is in flight leaves a rejected
+    // promise nobody handles (consumer_membership.ts #reconciling).
+    await loops[1].stop();
+    await waitFor("c1 to own all 4", () => owned(loops[0].consumer).length === 4, 30_000);
+    await loops[0].stop();
+  } finally {
+    await Promise.all(loops.map((l) => l.stop().catch(() => {})));
+    await closeAll(...loops.map((l) => l.consumer));
+  }
+  // Both left: the group stays, empty, with its commits.
+  const [gone] = await admin.describeGroups([group]);
+  assert.equal(gone.state, "Empty");
   await admin.deleteGroups([group]);
   await admin.deleteTopics([topic]);
 });

@@ -6,9 +6,11 @@
 // on any violation. The harness leaves every broker running; a hard timeout
 // ends it (SIGTERM, then SIGKILL) so the test cannot hang.
 //
-// Run twice: with the eager range assignor, and with cooperative-sticky
+// Run three times: with the eager range assignor, with cooperative-sticky
 // (KIP-429: kept partitions stay held through rebalances, which the checker
-// then tracks incrementally).
+// then tracks incrementally), and under the consumer group protocol
+// (KIP-848: the broker assigns, incrementally; its session is the test
+// brokers' group.consumer.session.timeout.ms, 10 s, the harness's default).
 //
 // SLUICE_CHAOS_SEED=N reproduces a run's fault schedule (the seed is printed).
 
@@ -18,8 +20,14 @@ import { clusterBrokers } from "./_kafka.ts";
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const HARD_TIMEOUT_MS = 300_000;
 
-for (const assignor of ["range", "cooperative-sticky"]) {
-  Deno.test(`chaos (${assignor}): no invariant broken by restarts, SIGKILLs, pauses and broker restarts`, async () => {
+for (
+  const [label, flags] of [
+    ["range", ["--assignor", "range"]],
+    ["cooperative-sticky", ["--assignor", "cooperative-sticky"]],
+    ["consumer protocol", ["--group-protocol", "consumer"]],
+  ] as const
+) {
+  Deno.test(`chaos (${label}): no invariant broken by restarts, SIGKILLs, pauses and broker restarts`, async () => {
     const bootstrap = clusterBrokers();
     const seed = Deno.env.get("SLUICE_CHAOS_SEED") ?? String(Date.now() % 1_000_000);
     const child = new Deno.Command(Deno.execPath(), {
@@ -42,8 +50,7 @@ for (const assignor of ["range", "cooperative-sticky"]) {
         "4000,9000",
         "--seed",
         seed,
-        "--assignor",
-        assignor,
+        ...flags,
       ],
       cwd: ROOT,
       stdin: "null",

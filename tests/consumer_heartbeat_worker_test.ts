@@ -16,6 +16,7 @@ import {
   waitFor,
 } from "./_consumer_helpers.ts";
 import { produceValues } from "./_consumer_helpers.ts";
+import { withTarget } from "./_targets.ts";
 
 interface Line {
   level: string;
@@ -155,4 +156,54 @@ Deno.test("a heartbeat worker that cannot start (no read permission for its modu
   const { stderr } = await member.finish(5000);
   assert.match(stderr, /the heartbeat worker failed; heartbeats run on the event loop/);
   assert.match(stderr, /read access/i, "the warning says why");
+});
+
+Deno.test("groupProtocol consumer: a heartbeat worker that cannot start falls back to the event loop; the member joins and reads (kafka)", async () => {
+  await withTarget("kafka", async (t) => {
+    const topic = await t.newTopic("hb-848-noread", 2);
+    await t.produceValues(topic, 0, values("v", 10));
+    const member = new LineProcess(
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-net",
+          "--allow-env",
+          "--no-check",
+          decodeURIComponent(new URL("./fixtures/group_member.ts", import.meta.url).pathname),
+          JSON.stringify({
+            options: t.options({
+              groupId: `g-${topic}`,
+              topics: [topic],
+              groupProtocol: "consumer",
+              sessionTimeoutMs: undefined,
+              heartbeatIntervalMs: undefined,
+            }),
+            logLevel: "warn",
+          }),
+        ],
+        cwd: decodeURIComponent(new URL("../", import.meta.url).pathname),
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }),
+    );
+    const events = () => member.lines.map((l) => JSON.parse(l) as { event: string });
+    try {
+      // The worker's failure reaches the member after its join went to the
+      // worker: the membership starts over on the event loop.
+      await waitFor(
+        "the member to be assigned the partitions and to read a batch",
+        () =>
+          events().some((e) => e.event === "assigned") &&
+          events().some((e) => e.event === "batch"),
+        30_000,
+        { describe: () => member.lines.join("\n") },
+      );
+    } finally {
+      member.kill("SIGKILL");
+    }
+    const { stderr } = await member.finish(5000);
+    assert.match(stderr, /the heartbeat worker failed; heartbeats run on the event loop/);
+    assert.doesNotMatch(stderr, /"event":"error"/);
+  });
 });

@@ -185,3 +185,55 @@ suiteTest(
   },
   { targets: ["kafka"] },
 );
+
+suiteTest(
+  "groupProtocol consumer: a RegExp subscription is resolved by the broker (sent as RE2J), a topic created later is picked up, nothing else is read",
+  async (t) => {
+    const prefix = uniqueName("kip848-re");
+    const first = await t.newTopic(`${prefix}-a`, 2);
+    const other = await t.newTopic(`x${prefix}-b`, 1); // contains the prefix, does not start with it
+    await produceRound(t, first, 2, "a", 10);
+    await t.produceValues(other, 0, values("x", 10));
+    const groupId = uniqueName("kip848-re");
+    const tally = new Tally();
+    const pattern = new RegExp(`^${prefix.replace(/[-]/g, "\\-")}-`);
+    const loop = new ReadLoop(
+      new Consumer(t.options({
+        groupId,
+        topics: pattern,
+        groupProtocol: "consumer",
+        sessionTimeoutMs: undefined,
+        heartbeatIntervalMs: undefined,
+      })),
+      tally,
+      "re",
+    );
+    try {
+      await waitFor("the first topic read", () => tally.complete(endsAt(first, 2, 10)), 30_000, {
+        describe: () => tally.summary(),
+      });
+      const group = await loop.consumer.describeGroup();
+      const regex = group.members[0].subscribedTopicRegex;
+      assert.ok(regex, "the member subscribed by regex, not by names");
+      assert.equal(group.members[0].subscribedTopicNames?.length ?? 0, 0, String(regex));
+      // A matching topic created now: the broker's regex finds it.
+      const later = await t.newTopic(`${prefix}-c`, 1);
+      await t.produceValues(later, 0, values("c", 5));
+      await waitFor(
+        "the topic created later read",
+        () => tally.complete(new Map([...endsAt(first, 2, 10), [`${later}-0`, 5n]])),
+        60_000,
+        { describe: () => tally.summary() },
+      );
+      assert.ok(
+        ![...tally.partitions.keys()].some((k) => k.startsWith(other)),
+        "the topic that only contains the prefix was not read",
+      );
+      assert.equal(loop.error, undefined);
+    } finally {
+      await loop.stop().catch(() => {});
+      await closeAll(loop.consumer);
+    }
+  },
+  { targets: ["kafka"] },
+);

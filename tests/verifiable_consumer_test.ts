@@ -70,9 +70,37 @@ Deno.test("parseArgs() names the flag at fault", () => {
     UsageError,
   );
   assert.throws(
-    () => parseArgs([...base, "--bootstrap-server", "b:1", "--group-protocol", "consumer"]),
-    /classic group protocol only/,
+    () => parseArgs([...base, "--bootstrap-server", "b:1", "--group-protocol", "eager"]),
+    /--group-protocol must be classic or consumer/,
   );
+  assert.throws(
+    () =>
+      parseArgs([
+        ...base,
+        "--bootstrap-server",
+        "b:1",
+        "--group-protocol",
+        "consumer",
+        "--session-timeout",
+        "6000",
+      ]),
+    /--session-timeout does not go with --group-protocol consumer/,
+  );
+  assert.throws(
+    () => parseArgs([...base, "--bootstrap-server", "b:1", "--group-remote-assignor", "range"]),
+    /with --group-protocol consumer only/,
+  );
+  const kip848 = parseArgs([
+    ...base,
+    "--bootstrap-server",
+    "b:1",
+    "--group-protocol",
+    "CONSUMER",
+    "--group-remote-assignor",
+    "range",
+  ]);
+  assert.equal(kip848.groupProtocol, "consumer");
+  assert.equal(kip848.groupRemoteAssignor, "range");
   assert.throws(
     () => parseArgs([...base, "--bootstrap-server", "b:1", "--assignment-strategy", "x.Sticky"]),
     /not supported/,

@@ -2,8 +2,9 @@
  * `deno task bench:rebalance`: the stop-the-world cost of a consumer-group
  * rebalance, for sluice (examples/verifiable_consumer.ts) and Kafka's Java
  * consumer (Kafka's VerifiableConsumer), each with the eager `range`
- * assignor and with `cooperative-sticky`: four configurations in one run, on
- * one broker.
+ * assignor, with `cooperative-sticky`, and under the consumer group protocol
+ * (KIP-848: the broker assigns, its default `uniform` assignor): six
+ * configurations in one run, on one broker.
  *
  * Per configuration: a fresh 16-partition topic and a fresh group; Kafka's
  * VerifiableProducer writes a steady stream; 4 members consume; once the
@@ -23,7 +24,8 @@
  *  - partitions_assigned events (per staying member, and the group's total).
  *
  *     deno task bench:rebalance [--brokers HOST:PORT] [--throughput 2000]
- *         [--steady 10] [--hold 15] [--configs ours-range,ours-coop,java-range,java-coop]
+ *         [--steady 10] [--hold 15]
+ *         [--configs ours-range,ours-coop,ours-848,java-range,java-coop,java-848]
  *         [--log-dir DIR] [--json FILE]
  *
  * Without `--brokers` it starts its own broker (`scripts/kafka.sh start
@@ -44,6 +46,7 @@ import { type ChildProcess, killAll } from "../../scripts/chaos/processes.ts";
 import {
   assignmentStrategy,
   type ConsumerKind,
+  incremental,
   spawnVerifiableConsumer,
   spawnVerifiableProducer,
 } from "../../scripts/chaos/run.ts";
@@ -56,14 +59,54 @@ interface Config {
   key: string;
   name: string;
   kind: ConsumerKind;
+  /** The classic protocol's assignor (not sent under the consumer protocol). */
   assignor: Assignor;
+  groupProtocol: "classic" | "consumer";
 }
 
 const CONFIGS: Config[] = [
-  { key: "ours-range", name: "sluice range", kind: "ours", assignor: "range" },
-  { key: "ours-coop", name: "sluice coop-sticky", kind: "ours", assignor: "cooperative-sticky" },
-  { key: "java-range", name: "Java range", kind: "java", assignor: "range" },
-  { key: "java-coop", name: "Java coop-sticky", kind: "java", assignor: "cooperative-sticky" },
+  {
+    key: "ours-range",
+    name: "sluice range",
+    kind: "ours",
+    assignor: "range",
+    groupProtocol: "classic",
+  },
+  {
+    key: "ours-coop",
+    name: "sluice coop-sticky",
+    kind: "ours",
+    assignor: "cooperative-sticky",
+    groupProtocol: "classic",
+  },
+  {
+    key: "ours-848",
+    name: "sluice KIP-848",
+    kind: "ours",
+    assignor: "range",
+    groupProtocol: "consumer",
+  },
+  {
+    key: "java-range",
+    name: "Java range",
+    kind: "java",
+    assignor: "range",
+    groupProtocol: "classic",
+  },
+  {
+    key: "java-coop",
+    name: "Java coop-sticky",
+    kind: "java",
+    assignor: "cooperative-sticky",
+    groupProtocol: "classic",
+  },
+  {
+    key: "java-848",
+    name: "Java KIP-848",
+    kind: "java",
+    assignor: "range",
+    groupProtocol: "consumer",
+  },
 ];
 
 const PARTITIONS = 16;
@@ -312,7 +355,7 @@ async function runConfig(
   const stamp = `${c.key}-${Date.now().toString(36)}`;
   const topic = `rebench-${stamp}`;
   const groupId = `rebench-group-${stamp}`;
-  const cooperative = c.assignor === "cooperative-sticky";
+  const cooperative = incremental(c);
   await Deno.mkdir(logDir, { recursive: true });
   {
     await using admin = new Admin({ brokers: o.bootstrap, clientId: "sluice-rebench-admin" });
@@ -327,10 +370,10 @@ async function runConfig(
     topic,
     "--bootstrap-server",
     o.bootstrap,
-    "--session-timeout",
-    "10000",
-    "--assignment-strategy",
-    assignmentStrategy(c.assignor),
+    ...(c.groupProtocol === "consumer"
+      // The broker's session (group.consumer.session.timeout.ms) and assignor.
+      ? ["--group-protocol", "consumer"]
+      : ["--session-timeout", "10000", "--assignment-strategy", assignmentStrategy(c.assignor)]),
   ];
   const start = (n: number) => {
     const id = `c${n}`;

@@ -69,6 +69,14 @@ export interface ChaosOptions {
   autoCommit: boolean;
   /** The assignor both clients use ("range", Java's default first choice, or "cooperative-sticky"). */
   assignor: "range" | "cooperative-sticky";
+  /**
+   * The group protocol both clients speak. Under "consumer" (KIP-848) the
+   * broker assigns (its default assignor; `assignor` is not sent), owns the
+   * session timeout (`sessionTimeoutMs` must then be the brokers'
+   * group.consumer.session.timeout.ms: 10000 with scripts/kafka.sh), and
+   * assignments are incremental.
+   */
+  groupProtocol: "classic" | "consumer";
   /** Directory for the processes' stderr and the event logs. */
   logDir: string;
   /** Repository root. */
@@ -109,6 +117,11 @@ export function assignmentStrategy(assignor: "range" | "cooperative-sticky"): st
   return assignor === "cooperative-sticky"
     ? "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
     : "org.apache.kafka.clients.consumer.RangeAssignor";
+}
+
+/** Whether assignments are incremental: partitions_assigned lists only what was added. */
+export function incremental(o: Pick<ChaosOptions, "assignor" | "groupProtocol">): boolean {
+  return o.groupProtocol === "consumer" || o.assignor === "cooperative-sticky";
 }
 
 /** How to start one verifiable consumer ({@linkcode spawnVerifiableConsumer}). */
@@ -268,11 +281,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     topic,
     "--bootstrap-server",
     o.bootstrap,
-    "--session-timeout",
-    String(o.sessionTimeoutMs),
     ...(o.autoCommit ? ["--enable-autocommit"] : []),
-    "--assignment-strategy",
-    assignmentStrategy(o.assignor),
+    ...(o.groupProtocol === "consumer" ? ["--group-protocol", "consumer"] : [
+      "--session-timeout",
+      String(o.sessionTimeoutMs),
+      "--assignment-strategy",
+      assignmentStrategy(o.assignor),
+    ]),
   ];
   const startConsumer = (slot: Slot) => {
     slot.starts++;
@@ -345,7 +360,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     for (const e of m.events) {
       if (e.name === "partitions_assigned") {
         // Eager: the whole new assignment. Cooperative: only what was added.
-        if (o.assignor !== "cooperative-sticky") own = new Set();
+        if (!incremental(o)) own = new Set();
         for (const p of e.partitions) own.add(p.partition);
       } else if (e.name === "partitions_revoked") {
         for (const p of e.partitions) own.delete(p.partition);
@@ -644,7 +659,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     faults,
     cleanFrom,
     finalCommitted,
-    cooperative: o.assignor === "cooperative-sticky",
+    cooperative: incremental(o),
   };
   const report = checkRun(log);
   for (const m of malformed) {

@@ -210,6 +210,7 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
       unavailable: this.#unavailable,
       offsets: this.#offsets,
       commits: this.#commits,
+      membership: () => this.#membership,
       opts: o,
       listenerThrew: (error) => {
         if (this.#closing) this.#error ??= error;
@@ -678,6 +679,9 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
             maxPollIntervalMs: o.maxPollIntervalMs,
             requestTimeoutMs: o.requestTimeoutMs,
             remoteAssignor: o.groupRemoteAssignor ?? null,
+            topicsRegex: o.topicsRegex ?? null,
+            heartbeatThread: o.heartbeatThread,
+            cluster: this.#clusterOptions,
             retryBackoff: this.#opts.retryBackoff,
             logger: o.logger,
           },

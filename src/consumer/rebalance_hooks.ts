@@ -19,7 +19,8 @@ import type { Cluster } from "../net/cluster.ts";
 import type { GroupClient } from "../net/group_client.ts";
 import { partitionKey } from "../util/partitions.ts";
 import type { Committer } from "./commits.ts";
-import type { MembershipHooks } from "./group/membership.ts";
+import { ConsumerGroupMembership } from "./group/consumer_membership.ts";
+import type { Membership, MembershipHooks } from "./group/membership.ts";
 import type { AckTracker } from "./offsets/ack_tracker.ts";
 import type { OffsetLookups } from "./offset_lookups.ts";
 import type { PartitionStates } from "./partition_state.ts";
@@ -35,6 +36,8 @@ export interface RebalanceHooksDeps {
   unavailable: Unavailable;
   offsets: OffsetLookups;
   commits: Committer;
+  /** The membership now: a consumer-protocol member's OffsetFetch names it. */
+  membership: () => Membership | ConsumerGroupMembership | null;
   opts: Pick<
     ResolvedOptions,
     "rebalanceTimeoutMs" | "commit" | "logger" | "onAssigned" | "onRevoked" | "onLost"
@@ -65,8 +68,13 @@ export class RebalanceHooks implements Pick<MembershipHooks, "revoke" | "lost" |
     if (partitions.length > 0) {
       await this.#d.cluster.refreshMetadata([...new Set(partitions.map((p) => p.topic))]);
     }
+    // A consumer-protocol member's OffsetFetch carries its id and epoch: the
+    // coordinator validates them (a stale epoch is retried once a heartbeat
+    // moved it; a lost member throws: never a reset from a refused fetch).
+    const m = this.#d.membership();
+    const member = m instanceof ConsumerGroupMembership ? () => m.identity() : undefined;
     const committed = partitions.length > 0
-      ? await this.#d.group!.fetchOffsets(partitions)
+      ? await this.#d.group!.fetchOffsets(partitions, member)
       : new Map();
     // Resets (ListOffsets) of partitions without a committed offset in parallel.
     const positions = await Promise.all(partitions.map((tp) => {

@@ -21,13 +21,20 @@ import { ZERO_UUID } from "../protocol/reader.ts";
 import { type ApiSchema, fieldSince } from "../protocol/schema.ts";
 import { ConnectionError, RequestTimeoutError } from "./errors.ts";
 import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
-import { CorruptDataError, KafkaProtocolError } from "../protocol/errors.ts";
+import {
+  CorruptDataError,
+  KafkaProtocolError,
+  type KafkaProtocolErrorContext,
+} from "../protocol/errors.ts";
 import { FindCoordinatorApi } from "../protocol/messages/find_coordinator.ts";
 import { OffsetCommitApi } from "../protocol/messages/offset_commit.ts";
 import { OffsetFetchApi } from "../protocol/messages/offset_fetch.ts";
 import { DescribeGroupsApi } from "../protocol/messages/describe_groups.ts";
 import { DeleteGroupsApi } from "../protocol/messages/delete_groups.ts";
-import { ConsumerGroupDescribeApi } from "../protocol/messages/consumer_group_describe.ts";
+import {
+  ConsumerGroupDescribeApi,
+  type ConsumerGroupDescribeResponseAssignment,
+} from "../protocol/messages/consumer_group_describe.ts";
 import { LeaveGroupApi } from "../protocol/messages/leave_group.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../protocol/consumer_protocol.ts";
 import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
@@ -51,6 +58,74 @@ export interface MemberIdentity {
 
 /** The first OffsetFetch and OffsetCommit version that names topics by id only (KIP-848). */
 const TOPIC_ID_VERSION = fieldSince(OffsetCommitApi.request, ["topics", "topicId"]);
+
+/** The first OffsetFetch version carrying the member id and epoch per group (KIP-848). */
+const MEMBER_EPOCH_VERSION = fieldSince(OffsetFetchApi.request, ["groups", "memberEpoch"]);
+
+/**
+ * A consumer-protocol member's OffsetFetch answered STALE_MEMBER_EPOCH: the
+ * epoch sent is not the member's (Kafka 4.4 says so for older and newer
+ * epochs alike): typically the coordinator has bumped it and the heartbeat
+ * that carries the new one has not been answered yet. Retriable once the epoch moved
+ * ({@linkcode GroupClient.fetchOffsets} does, bounded); never "no committed
+ * offset".
+ *
+ * @example
+ * ```ts
+ * import { StaleMemberEpochError } from "./group_client.ts";
+ * const e = new StaleMemberEpochError(4, { apiName: "OffsetFetch", groupId: "billing" });
+ * e.errorName; // "STALE_MEMBER_EPOCH"
+ * e.memberEpoch; // 4, the epoch the request carried
+ * ```
+ */
+export class StaleMemberEpochError extends KafkaProtocolError {
+  /** Retriable once the member's epoch moved (a heartbeat answered). */
+  override readonly retriable: boolean = true;
+  /** The epoch the refused request carried. */
+  readonly memberEpoch: number;
+  /** The error for a request sent at `memberEpoch`; `context` as for a KafkaProtocolError. */
+  constructor(memberEpoch: number, context: KafkaProtocolErrorContext = {}) {
+    super(ErrorCode.STALE_MEMBER_EPOCH, context);
+    this.name = "StaleMemberEpochError";
+    this.memberEpoch = memberEpoch;
+  }
+}
+
+/**
+ * A consumer-protocol member's OffsetFetch answered UNKNOWN_MEMBER_ID or
+ * FENCED_MEMBER_EPOCH: the coordinator no longer counts this member at this
+ * epoch, so its partitions may be someone else's. The member is lost (give
+ * the partitions up, join again); the answer says nothing about committed
+ * offsets, so nothing may be reset or skipped on it.
+ *
+ * @example
+ * ```ts
+ * import { MemberLostError } from "./group_client.ts";
+ * const e = new MemberLostError(25, 4, { apiName: "OffsetFetch", groupId: "billing" });
+ * e.errorName; // "UNKNOWN_MEMBER_ID"
+ * ```
+ */
+export class MemberLostError extends KafkaProtocolError {
+  /** The epoch the refused request carried. */
+  readonly memberEpoch: number;
+  /** The error for `code` (UNKNOWN_MEMBER_ID or FENCED_MEMBER_EPOCH) at `memberEpoch`. */
+  constructor(code: number, memberEpoch: number, context: KafkaProtocolErrorContext = {}) {
+    super(code, context);
+    this.name = "MemberLostError";
+    this.memberEpoch = memberEpoch;
+  }
+}
+
+/** How {@linkcode GroupClient.fetchOffsets} retries a member's STALE_MEMBER_EPOCH. */
+export interface StaleEpochRetry {
+  /** Attempts in all (the first included). @default {5} */
+  attempts?: number;
+  /**
+   * How long to wait for the member's epoch to move before the next attempt
+   * (the broker's heartbeat interval is 5 s by default). @default {10000}
+   */
+  epochWaitMs?: number;
+}
 
 /**
  * Codes that send a group call to the coordinator again: those after which
@@ -179,10 +254,43 @@ export class GroupClient {
     });
   }
 
-  /** The group's committed offsets for `partitions` (null where none is committed). */
-  async fetchOffsets(partitions: readonly TopicPartition[]): Promise<Map<string, bigint | null>> {
-    const rows = await this.committed(partitions);
-    return new Map(rows.map((r) => [partitionKey(r.topic, r.partition), r.offset]));
+  /**
+   * The group's committed offsets for `partitions` (null where none is
+   * committed). With `member` (a consumer-protocol member: its identity now,
+   * read before each attempt) the request carries its id and epoch, so the
+   * coordinator can validate them. Then STALE_MEMBER_EPOCH is retried once
+   * the epoch moved (a heartbeat answered), at most `retry.attempts` times
+   * in all, then thrown as {@linkcode StaleMemberEpochError};
+   * UNKNOWN_MEMBER_ID and FENCED_MEMBER_EPOCH throw
+   * {@linkcode MemberLostError} at once. Never a map with entries missing.
+   */
+  async fetchOffsets(
+    partitions: readonly TopicPartition[],
+    member?: () => MemberIdentity,
+    retry: StaleEpochRetry = {},
+  ): Promise<Map<string, bigint | null>> {
+    const attempts = retry.attempts ?? 5;
+    for (let attempt = 0;; attempt++) {
+      const identity = member?.();
+      try {
+        const rows = await this.committed(partitions, identity);
+        return new Map(rows.map((r) => [partitionKey(r.topic, r.partition), r.offset]));
+      } catch (e) {
+        if (
+          !(e instanceof StaleMemberEpochError) || member === undefined ||
+          attempt + 1 >= attempts || this.#signal.aborted
+        ) throw e;
+        await this.#epochMoved(member, e.memberEpoch, retry.epochWaitMs ?? 10_000);
+      }
+    }
+  }
+
+  /** Waits (bounded) until `member`'s epoch is no longer `stale`. */
+  async #epochMoved(member: () => MemberIdentity, stale: number, boundMs: number): Promise<void> {
+    const until = Date.now() + boundMs;
+    for (let i = 0; member().generationId === stale && Date.now() < until; i++) {
+      await delay(Math.min(backoffMs(i, this.#backoff), until - Date.now()), this.#signal);
+    }
   }
 
   /** Commits offsets; throws the first partition error (by Kafka's name). */
@@ -274,7 +382,10 @@ export class GroupClient {
    * named by id (v10) are named from metadata; a topic deleted since it was
    * committed is left out.
    */
-  committed(partitions: readonly TopicPartition[] | null): Promise<CommittedOffset[]> {
+  committed(
+    partitions: readonly TopicPartition[] | null,
+    member?: MemberIdentity,
+  ): Promise<CommittedOffset[]> {
     const byTopic = partitions === null ? null : groupByTopic(partitions, (p) => p.partition);
     const names = byTopic === null ? [] : [...byTopic.keys()];
     return this.#withTopicIds(names, (ids) =>
@@ -288,16 +399,23 @@ export class GroupClient {
           topicId: ids.get(name),
           partitionIndexes: parts,
         }));
+        // The member's id and epoch only where the version has them (else
+        // the coordinator takes the fetch as from outside the group).
+        const asMember = member !== undefined && version >= MEMBER_EPOCH_VERSION;
         const res = await conn.send(OffsetFetchApi, {
           groupId: this.groupId,
           topics,
-          groups: [{ groupId: this.groupId, topics }],
+          groups: [{
+            groupId: this.groupId,
+            topics,
+            ...(asMember ? { memberId: member.memberId, memberEpoch: member.generationId } : {}),
+          }],
           requireStable: true,
         }, { version });
         const context = { apiName: "OffsetFetch", apiVersion: version, groupId: this.groupId };
         const group = res.groups.length > 0 ? res.groups[0] : null;
         const errorCode = group ? group.errorCode : res.errorCode;
-        if (errorCode !== 0) throw KafkaProtocolError.from(errorCode, context);
+        if (errorCode !== 0) throw offsetFetchError(errorCode, member, context);
         const resTopics = group ? group.topics : res.topics;
         const byId = version >= TOPIC_ID_VERSION;
         if (byId && resTopics.some((t) => this.#nameOfId(ids, t) === undefined)) {
@@ -309,7 +427,7 @@ export class GroupClient {
           if (name === undefined) continue;
           for (const p of t.partitions) {
             if (p.errorCode !== 0) {
-              throw KafkaProtocolError.from(p.errorCode, {
+              throw offsetFetchError(p.errorCode, member, {
                 ...context,
                 topic: name,
                 partition: p.partitionIndex,
@@ -420,23 +538,36 @@ export class GroupClient {
         errorMessage: g.errorMessage,
       });
     }
+    const partitions = (a: ConsumerGroupDescribeResponseAssignment): TopicPartition[] =>
+      a.topicPartitions.flatMap((tp) =>
+        tp.partitions.map((partition) => ({
+          topic: tp.topicName || (this.#cluster.topicName(tp.topicId) ?? `id ${tp.topicId}`),
+          partition,
+        }))
+      );
     return {
       groupId: g.groupId,
       type: "consumer",
       state: g.groupState,
       protocolType: CONSUMER_PROTOCOL_TYPE,
       protocol: g.assignorName,
+      groupEpoch: g.groupEpoch,
+      assignmentEpoch: g.assignmentEpoch,
+      assignor: g.assignorName,
       members: g.members.map((m) => ({
         memberId: m.memberId,
         groupInstanceId: m.instanceId,
         clientId: m.clientId,
         clientHost: m.clientHost,
-        assignment: m.assignment.topicPartitions.flatMap((tp) =>
-          tp.partitions.map((partition) => ({
-            topic: tp.topicName || (this.#cluster.topicName(tp.topicId) ?? `id ${tp.topicId}`),
-            partition,
-          }))
-        ),
+        assignment: partitions(m.assignment),
+        memberEpoch: m.memberEpoch,
+        targetAssignment: partitions(m.targetAssignment),
+        subscribedTopicNames: [...m.subscribedTopicNames],
+        // Kafka 4.4 answers "" (not null) for a member without a regex.
+        subscribedTopicRegex: m.subscribedTopicRegex || null,
+        rackId: m.rackId,
+        // -1 (unknown) before v1 of the API.
+        memberType: m.memberType === 0 ? "classic" : m.memberType === 1 ? "consumer" : undefined,
       })),
     };
   }
@@ -463,6 +594,27 @@ export class GroupClient {
     if (!this.#cluster.brokers.has(nodeId)) await this.#cluster.refreshMetadata([]);
     return nodeId;
   }
+}
+
+/**
+ * An OffsetFetch error as thrown: a member's STALE_MEMBER_EPOCH and its
+ * UNKNOWN_MEMBER_ID / FENCED_MEMBER_EPOCH typed (retriable after a
+ * heartbeat; lost), the rest as they are.
+ */
+function offsetFetchError(
+  code: number,
+  member: MemberIdentity | undefined,
+  context: KafkaProtocolErrorContext,
+): KafkaProtocolError {
+  if (member !== undefined) {
+    if (code === ErrorCode.STALE_MEMBER_EPOCH) {
+      return new StaleMemberEpochError(member.generationId, context);
+    }
+    if (code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.FENCED_MEMBER_EPOCH) {
+      return new MemberLostError(code, member.generationId, context);
+    }
+  }
+  return KafkaProtocolError.from(code, context);
 }
 
 /** The topic name whose id is `topicId` among `ids` (name -> id). */
@@ -493,6 +645,9 @@ export interface CommittedOffset extends TopicPartition {
 /**
  * The broker's view of a group (`consumer.describeGroup()`,
  * `admin.describeGroups()`): state, protocol, members and their assignments.
+ * A KIP-848 `consumer` group (described by ConsumerGroupDescribe) also has
+ * its epochs, and each member its epoch, its target assignment and its
+ * subscription; those fields are absent for classic groups.
  *
  * @example
  * ```ts
@@ -500,6 +655,16 @@ export interface CommittedOffset extends TopicPartition {
  * async function members(consumer: Consumer): Promise<string[]> {
  *   const group: GroupDescription = await consumer.describeGroup();
  *   return group.members.map((m) => m.memberId);
+ * }
+ * // A consumer group has settled when every member owns its target at the
+ * // group's assignment epoch.
+ * function reconciled(group: GroupDescription): boolean {
+ *   const key = (tps: { topic: string; partition: number }[]) =>
+ *     tps.map((tp) => `${tp.topic}:${tp.partition}`).sort().join(",");
+ *   return group.type === "consumer" && group.members.every((m) =>
+ *     m.memberEpoch === group.assignmentEpoch &&
+ *     key(m.assignment) === key(m.targetAssignment ?? [])
+ *   );
  * }
  * ```
  */
@@ -520,12 +685,73 @@ export interface GroupDescription {
   protocolType: string;
   /** The chosen assignor, e.g. "range" (a consumer group's server-side assignor, e.g. "uniform"). */
   protocol: string;
+  /**
+   * Consumer groups: the group epoch, bumped by the coordinator whenever
+   * membership or subscriptions change (a new target assignment follows).
+   */
+  groupEpoch?: number;
+  /**
+   * Consumer groups: the epoch of the current target assignment; equals
+   * `groupEpoch` once the assignor has run for the latest change.
+   */
+  assignmentEpoch?: number;
+  /** Consumer groups: the server-side assignor that computed the target (as `protocol`). */
+  assignor?: string;
   /** Members with their assignments. */
-  members: Array<{
-    memberId: string;
-    groupInstanceId: string | null;
-    clientId: string;
-    clientHost: string;
-    assignment: TopicPartition[];
-  }>;
+  members: GroupMemberDescription[];
+}
+
+/**
+ * One member of a {@linkcode GroupDescription}. The fields after
+ * `assignment` are set for members of KIP-848 `consumer` groups only.
+ *
+ * @example
+ * ```ts
+ * import type { GroupMemberDescription } from "@sluice/kafka";
+ * const member: GroupMemberDescription = {
+ *   memberId: "Hd3kq1d0RYqZb9bYw8E3Xw",
+ *   groupInstanceId: null,
+ *   clientId: "sluice",
+ *   clientHost: "/127.0.0.1",
+ *   assignment: [{ topic: "orders", partition: 0 }],
+ *   memberEpoch: 7,
+ *   targetAssignment: [{ topic: "orders", partition: 0 }, { topic: "orders", partition: 1 }],
+ *   subscribedTopicNames: ["orders"],
+ *   subscribedTopicRegex: null,
+ *   rackId: null,
+ *   memberType: "consumer",
+ * };
+ * // Partition 1 is on its way to this member (another one still revokes it).
+ * ```
+ */
+export interface GroupMemberDescription {
+  /** Member id. */
+  memberId: string;
+  /** Static member id, null for a dynamic member. */
+  groupInstanceId: string | null;
+  /** The member's client id. */
+  clientId: string;
+  /** The member's host, as the broker saw it. */
+  clientHost: string;
+  /** The partitions the member owns (a consumer group: has acknowledged owning). */
+  assignment: TopicPartition[];
+  /** Consumer groups: the member's epoch. */
+  memberEpoch?: number;
+  /**
+   * Consumer groups: what the coordinator wants the member to own; equals
+   * `assignment` once the member has reconciled.
+   */
+  targetAssignment?: TopicPartition[];
+  /** Consumer groups: the topic names the member subscribed to (empty for a RegExp only). */
+  subscribedTopicNames?: string[];
+  /** Consumer groups: the member's RE2J subscription, null when it subscribed by name. */
+  subscribedTopicRegex?: string | null;
+  /** Consumer groups: the member's rack, null when it gave none. */
+  rackId?: string | null;
+  /**
+   * Consumer groups: `"consumer"` (speaks KIP-848) or `"classic"` (a
+   * JoinGroup member of an upgraded group); absent when the broker does not
+   * say (ConsumerGroupDescribe v0).
+   */
+  memberType?: "consumer" | "classic";
 }

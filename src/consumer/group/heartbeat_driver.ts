@@ -3,7 +3,8 @@
  * blocking the consumer's event loop does not stop heartbeats) or on the
  * event loop (`heartbeatThread: "event-loop"`, or where Workers are missing,
  * as on Deno Deploy — with a warning, never silently). Both run the same
- * {@linkcode Heartbeater} over the same shared {@linkcode Liveness}.
+ * task (heartbeat_task.ts: either protocol's) over the same shared
+ * {@linkcode Liveness}.
  *
  * @module
  */
@@ -12,13 +13,15 @@ import type { HeartbeatThread, Logger } from "../../config.ts";
 import type { ClusterOptions } from "../../net/cluster.ts";
 import { type BackoffOptions, sleep } from "../../util/async.ts";
 import type { GroupClient } from "../../net/group_client.ts";
-import {
-  Heartbeater,
-  type HeartbeatEvent,
-  type HeartbeatMember,
-  type HeartbeatSettings,
-} from "./heartbeat.ts";
+import type { HeartbeatMember } from "./heartbeat.ts";
 import { type FromWorker, toTransfer, type ToWorker } from "./heartbeat_messages.ts";
+import {
+  createHeartbeatTask,
+  type HeartbeatCommand,
+  type HeartbeatTask,
+  type HeartbeatTaskEvent,
+  type HeartbeatTaskSpec,
+} from "./heartbeat_task.ts";
 import type { Liveness } from "./liveness.ts";
 
 export type { HeartbeatThread };
@@ -27,8 +30,10 @@ export type { HeartbeatThread };
 export interface HeartbeatDriver {
   /** Where it runs now. */
   readonly thread: HeartbeatThread;
-  /** The member to heartbeat for, or null to stop heartbeating. */
+  /** Classic protocol: the member to heartbeat for, or null to stop heartbeating. */
   setMember(member: HeartbeatMember | null): void;
+  /** An instruction to the task (the consumer protocol's commands). */
+  command(c: HeartbeatCommand): void;
   /** Stops the task; with a worker, resolves once the worker has closed its connections and ended. */
   close(): Promise<void>;
 }
@@ -45,12 +50,12 @@ export interface HeartbeatDriverOptions {
   groupId: string;
   /** Backoff of the worker's coordinator lookups. */
   retryBackoff: BackoffOptions;
-  /** Heartbeat settings. */
-  settings: HeartbeatSettings;
+  /** The task and its settings. */
+  task: HeartbeatTaskSpec;
   /** The shared liveness. */
   liveness: Liveness;
   /** Receives the task's events (on the consumer's event loop). */
-  onEvent: (event: HeartbeatEvent) => void;
+  onEvent: (event: HeartbeatTaskEvent) => void;
   /** The consumer's logger. */
   logger: Required<Logger>;
 }
@@ -85,28 +90,32 @@ export function startHeartbeat(options: HeartbeatDriverOptions): HeartbeatDriver
 /** The heartbeat task on the consumer's event loop. */
 class LoopHeartbeat implements HeartbeatDriver {
   readonly thread = "event-loop";
-  readonly #heartbeater: Heartbeater;
+  readonly #task: HeartbeatTask;
   readonly #stop = new AbortController();
   readonly #running: Promise<void>;
 
   constructor(o: HeartbeatDriverOptions) {
-    this.#heartbeater = new Heartbeater(
+    this.#task = createHeartbeatTask(
+      o.task,
       o.client,
-      o.settings,
       o.liveness,
       o.onEvent,
       o.logger,
       this.#stop.signal,
     );
-    this.#running = this.#heartbeater.run();
+    this.#running = this.#task.run();
   }
 
   setMember(member: HeartbeatMember | null): void {
-    this.#heartbeater.setMember(member);
+    this.command({ type: "member", member });
+  }
+
+  command(c: HeartbeatCommand): void {
+    this.#task.command(c);
   }
 
   async close(): Promise<void> {
-    this.#heartbeater.setMember(null);
+    this.#task.command({ type: "member", member: null });
     this.#stop.abort();
     await this.#running;
   }
@@ -122,6 +131,8 @@ class WorkerHeartbeat implements HeartbeatDriver {
   readonly #options: HeartbeatDriverOptions;
   #fallback: LoopHeartbeat | null = null;
   #member: HeartbeatMember | null = null;
+  /** The consumer protocol's last join (the membership the worker served). */
+  #joinSeq = 0;
   #closed: (() => void) | null = null;
   #ended = false;
 
@@ -140,7 +151,7 @@ class WorkerHeartbeat implements HeartbeatDriver {
       cluster: toTransfer(o.cluster),
       groupId: o.groupId,
       retryBackoff: o.retryBackoff,
-      settings: o.settings,
+      task: o.task,
       liveness: o.liveness.buffer,
     });
     void this.#sendToken();
@@ -152,11 +163,14 @@ class WorkerHeartbeat implements HeartbeatDriver {
 
   setMember(member: HeartbeatMember | null): void {
     this.#member = member;
-    if (this.#fallback) this.#fallback.setMember(member);
-    else {
-      if (member) void this.#sendToken();
-      this.#post({ type: "member", member });
-    }
+    this.command({ type: "member", member });
+  }
+
+  command(c: HeartbeatCommand): void {
+    if (c.type === "join") this.#joinSeq = c.seq;
+    if (this.#fallback) return this.#fallback.command(c);
+    if (c.type === "member" ? c.member !== null : c.type === "join") void this.#sendToken();
+    this.#post({ type: "command", command: c });
   }
 
   /**
@@ -224,7 +238,16 @@ class WorkerHeartbeat implements HeartbeatDriver {
     this.#end();
     this.#thread = "event-loop";
     this.#fallback = new LoopHeartbeat(this.#options);
-    this.#fallback.setMember(this.#member);
+    if (this.#options.task.protocol === "classic") this.#fallback.setMember(this.#member);
+    else {
+      // The worker held the member epoch: the new task starts at none, so
+      // the membership gives its partitions up and joins again.
+      this.#options.onEvent({
+        type: "fenced",
+        reason: `the heartbeat worker failed: ${reason}`,
+        seq: this.#joinSeq,
+      });
+    }
   }
 
   #receive(msg: FromWorker): void {

@@ -13,7 +13,7 @@ import type { ClusterOptions } from "../../net/cluster.ts";
 import { Secret } from "../../net/secret.ts";
 import { OAuthBearerTokenCache } from "../../net/sasl/oauthbearer.ts";
 import type { BackoffOptions } from "../../util/async.ts";
-import type { HeartbeatEvent, HeartbeatMember, HeartbeatSettings } from "./heartbeat.ts";
+import type { HeartbeatCommand, HeartbeatTaskEvent, HeartbeatTaskSpec } from "./heartbeat_task.ts";
 
 /**
  * Connection settings as they cross: {@linkcode ClusterOptions}' plain
@@ -38,21 +38,21 @@ export interface WorkerInit {
   cluster: ClusterTransfer;
   groupId: string;
   retryBackoff: BackoffOptions;
-  settings: HeartbeatSettings;
+  task: HeartbeatTaskSpec;
   liveness: SharedArrayBuffer;
 }
 
 /** Consumer -> worker. */
 export type ToWorker =
   | WorkerInit
-  | { type: "member"; member: HeartbeatMember | null }
+  | { type: "command"; command: HeartbeatCommand }
   /** A token (or why there is none): the answer to request `id`, or pushed unasked. */
   | { type: "token"; id?: number; value?: string; expiresAt?: number; error?: string }
   | { type: "close" };
 
 /** Worker -> consumer. */
 export type FromWorker =
-  | { type: "event"; event: HeartbeatEvent }
+  | { type: "event"; event: HeartbeatTaskEvent }
   | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string; fields?: unknown }
   | { type: "token-request"; id: number }
   | { type: "closed" };

@@ -2,9 +2,11 @@
  * The heartbeat Worker's entry point: the home of group membership traffic
  * that must go on while a handler blocks the consumer's event loop. It owns
  * a connection of its own to the coordinator (a socket cannot move between
- * workers), runs the {@linkcode Heartbeater} for the member the consumer
- * names, writes liveness to the shared buffer, and reports events, log
- * lines and token requests by message. Started by heartbeat_driver.ts.
+ * workers), runs the heartbeat task of the group's protocol
+ * (heartbeat_task.ts: classic Heartbeat, or ConsumerGroupHeartbeat, which
+ * under KIP-848 is the membership itself), writes liveness to the shared
+ * buffer, and reports events, log lines and token requests by message.
+ * Started by heartbeat_driver.ts.
  *
  * @module
  */
@@ -14,7 +16,7 @@
 import { Cluster } from "../../net/cluster.ts";
 import type { Logger } from "../../config.ts";
 import { GroupClient } from "../../net/group_client.ts";
-import { Heartbeater } from "./heartbeat.ts";
+import { createHeartbeatTask, type HeartbeatTask } from "./heartbeat_task.ts";
 import { fromTransfer, type FromWorker, type ToWorker } from "./heartbeat_messages.ts";
 import { Liveness } from "./liveness.ts";
 import { refreshAt } from "../../net/sasl/oauthbearer.ts";
@@ -36,7 +38,7 @@ const logger: Required<Logger> = {
 };
 
 const stop = new AbortController();
-let heartbeater: Heartbeater | null = null;
+let task: HeartbeatTask | null = null;
 let cluster: Cluster | null = null;
 let client: GroupClient | null = null;
 let running: Promise<void> = Promise.resolve();
@@ -76,23 +78,27 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     case "init": {
       cluster = new Cluster(fromTransfer(msg.cluster, askToken, stop.signal));
       client = new GroupClient(cluster, msg.groupId, stop.signal, 20, msg.retryBackoff);
-      heartbeater = new Heartbeater(
+      task = createHeartbeatTask(
+        msg.task,
         client,
-        msg.settings,
         new Liveness(msg.liveness),
         (event) => post({ type: "event", event }),
         logger,
         stop.signal,
       );
-      running = heartbeater.run();
+      running = task.run();
       break;
     }
-    case "member":
-      heartbeater?.setMember(msg.member);
+    case "command": {
+      task?.command(msg.command);
       // Connect to the coordinator now, while the main thread still answers
       // (SASL tokens), not at the first heartbeat.
-      if (msg.member) client?.connection("heartbeat").catch(() => {});
+      const c = msg.command;
+      if (c.type === "member" ? c.member !== null : c.type === "join") {
+        client?.connection("heartbeat").catch(() => {});
+      }
       break;
+    }
     case "token": {
       if (msg.value !== undefined) {
         pushed = { value: msg.value, expiresAt: msg.expiresAt, at: Date.now() };
@@ -105,7 +111,6 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
       break;
     }
     case "close": {
-      heartbeater?.setMember(null);
       stop.abort();
       for (const w of tokenWaiters.values()) w.reject(new Error("the consumer is closing"));
       tokenWaiters.clear();

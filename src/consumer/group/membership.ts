@@ -145,15 +145,21 @@ export class Membership {
       cluster: opts.cluster,
       groupId: opts.groupId,
       retryBackoff: opts.retryBackoff,
-      settings: {
-        groupId: opts.groupId,
-        sessionTimeoutMs: opts.sessionTimeoutMs,
-        heartbeatIntervalMs: opts.heartbeatIntervalMs,
-        requestTimeoutMs: opts.requestTimeoutMs,
-        maxPollIntervalMs: opts.maxPollIntervalMs,
+      task: {
+        protocol: "classic",
+        settings: {
+          groupId: opts.groupId,
+          sessionTimeoutMs: opts.sessionTimeoutMs,
+          heartbeatIntervalMs: opts.heartbeatIntervalMs,
+          requestTimeoutMs: opts.requestTimeoutMs,
+          maxPollIntervalMs: opts.maxPollIntervalMs,
+        },
       },
       liveness,
-      onEvent: (event) => void this.#onHeartbeat(event),
+      onEvent: (event) => {
+        // The other protocol's events never come from a classic task.
+        if ("generation" in event) void this.#onHeartbeat(event);
+      },
       logger: opts.logger,
     });
     // The heartbeat task ends with the rebalance loop (closing, or failed).
