@@ -41,7 +41,7 @@ export interface CommitterDeps {
 /** Sends the tracker's pending commits, serialized (one in flight). */
 export class Committer {
   readonly #d: CommitterDeps;
-  /** Commit refusals of a generation a rejoin already replaces (see #commit). */
+  /** Commit refusals of a generation a rejoin already replaces (see commit()). */
   readonly #supersededCommits = new WeakSet<Error>();
   #commitChain: Promise<void> = Promise.resolve();
 
