@@ -6,7 +6,7 @@
 // (The embedded cluster does not serve ConsumerGroupHeartbeat yet: kafka only.)
 
 import assert from "node:assert/strict";
-import { Consumer } from "../mod.ts";
+import { Admin, Consumer, type Logger } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
 import {
   closeAll,
@@ -234,6 +234,55 @@ suiteTest(
       await loop.stop().catch(() => {});
       await closeAll(loop.consumer);
     }
+  },
+  { targets: ["kafka"] },
+);
+
+suiteTest(
+  "groupProtocol consumer: the stale-session bound is the group's consumer.session.timeout.ms (the brokers' default, or the group's own)",
+  async (t) => {
+    const topic = await t.newTopic("kip848-session", 1);
+    const read = async (groupId: string) => {
+      const lines: Array<{ message: string; fields?: Record<string, unknown> }> = [];
+      const logger: Logger = {
+        info: (message, fields) => lines.push({ message, fields }),
+        warn: (message, fields) => lines.push({ message, fields }),
+      };
+      // Reading starts the consumer.
+      const loop = new ReadLoop(
+        new Consumer(t.options({
+          groupId,
+          topics: [topic],
+          groupProtocol: "consumer",
+          sessionTimeoutMs: undefined,
+          heartbeatIntervalMs: undefined,
+          logger,
+        })),
+        new Tally(),
+        "s",
+      );
+      try {
+        return await waitFor(
+          "the member to read its group's session timeout",
+          () => lines.find((l) => l.message === "the group's session timeout")?.fields,
+          30_000,
+          { describe: () => lines.map((l) => l.message).join("; ") },
+        );
+      } finally {
+        await loop.stop().catch(() => {});
+        await closeAll(loop.consumer);
+      }
+    };
+    // scripts/kafka.sh sets group.consumer.session.timeout.ms=10000.
+    assert.equal((await read(uniqueName("kip848-session")))?.sessionTimeoutMs, 10_000);
+    const groupId = uniqueName("kip848-session-own");
+    {
+      await using admin = new Admin({ brokers: t.bootstrap });
+      await admin.alterConfigs([
+        { type: "group", name: groupId, set: { "consumer.session.timeout.ms": "7000" } },
+      ]);
+    }
+    assert.equal((await read(groupId))?.sessionTimeoutMs, 7000);
   },
   { targets: ["kafka"] },
 );
