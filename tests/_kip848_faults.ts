@@ -90,6 +90,8 @@ export interface Case {
   /** Inject from the start (the first OffsetFetch) or once round 1 was read. */
   readonly from: "start" | "running";
   readonly times: number;
+  /** The member must give its partitions up as lost (onLost) at least once. */
+  readonly expectLost?: boolean;
 }
 
 /**
@@ -123,7 +125,11 @@ async function runCaseInner(
   const rule = () =>
     cluster.intercept({ apiKey: c.api, times: c.times, action: { errorCode: c.errorCode } });
   let fault = c.from === "start" ? rule() : undefined;
-  await using consumer = new Consumer(options(cluster.bootstrap, { autoOffsetReset: reset }));
+  let lost = 0;
+  await using consumer = new Consumer(options(cluster.bootstrap, {
+    autoOffsetReset: reset,
+    onLost: () => void lost++,
+  }));
   const reader = new BatchReader(consumer.readable);
   const delivered = Array.from({ length: PARTITIONS }, () => new Set<number>());
   const acked = Array.from({ length: PARTITIONS }, () => -1n);
@@ -179,6 +185,11 @@ async function runCaseInner(
       await reader.next(100);
     }
     assert.equal(fault.hits, c.times, `the fault was injected ${c.times} times`);
+    if (c.expectLost) {
+      const lostDeadline = Date.now() + 10_000;
+      while (lost === 0 && Date.now() < lostDeadline) await reader.next(100);
+      assert.ok(lost > 0, "the fenced member gave its partitions up (onLost)");
+    }
     fault.remove();
     await produceRange(cluster, 60, END);
     await readUntil(END, "round 3 (after the fault)");

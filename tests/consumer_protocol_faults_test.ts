@@ -11,6 +11,7 @@
 // member rejoins at epoch 0 while the coordinator still holds it — the
 // same situation as an answer lost on the way back.
 
+import { ErrorCode } from "../src/protocol/error_codes.ts";
 import { CODES, registerCases } from "./_kip848_faults.ts";
 
 // OffsetCommit (the commit is retried or given up with the partitions) and
@@ -19,6 +20,13 @@ import { CODES, registerCases } from "./_kip848_faults.ts";
 registerCases(
   CODES.flatMap((errorCode) => [
     { api: "OffsetCommit" as const, errorCode, from: "running" as const, times: 3 },
-    { api: "ConsumerGroupHeartbeat" as const, errorCode, from: "running" as const, times: 2 },
+    {
+      api: "ConsumerGroupHeartbeat" as const,
+      errorCode,
+      from: "running" as const,
+      times: 2,
+      // Fenced or unknown: lost and rejoin (STALE is not a heartbeat error: retried).
+      expectLost: errorCode !== ErrorCode.STALE_MEMBER_EPOCH,
+    },
   ]),
 );
