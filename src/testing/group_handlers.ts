@@ -416,6 +416,20 @@ const describeGroups = groupHandler(DescribeGroupsApi, (req: DescribeGroupsReque
       };
     }
     const s = ctx.state.groups.describe(groupId);
+    if (s.state === "Dead" && ctx.version >= 6) {
+      // KIP-1043: v6 says a group does not exist (Kafka 4.4.0 does; checked
+      // in tests/golden_bytes_test.ts); older versions describe it as Dead.
+      return {
+        errorCode: GROUP_ID_NOT_FOUND,
+        errorMessage: `Group ${groupId} not found.`,
+        groupId,
+        groupState: "Dead",
+        protocolType: "",
+        protocolData: "",
+        members: [],
+        authorizedOperations: -2147483648,
+      };
+    }
     return {
       errorCode: NONE,
       errorMessage: null,
