@@ -306,7 +306,8 @@ export class ConsumerGroupCoordinator {
       errorCode,
       errorMessage,
       memberId: null,
-      memberEpoch: -1,
+      // Kafka leaves the epoch at its default (0) in error answers.
+      memberEpoch: 0,
       heartbeatIntervalMs: 0,
       assignment: null,
     });
@@ -396,20 +397,23 @@ export class ConsumerGroupCoordinator {
     if (metadata !== g.metadata) bump = true;
     if (bump) this.#bumpEpoch(g);
 
-    const beforeEpoch = m.epoch;
     const beforeAssigned = new Set(m.assigned);
     const owned = req.topicPartitions === null ? null : keysOf(req.topicPartitions);
     this.#reconcile(g, m, owned);
     this.#touch(g, m);
-    const changed = m.epoch !== beforeEpoch || !setsEqual(beforeAssigned, m.assigned);
-    const differs = owned !== null && !setsEqual(owned, m.assigned);
+    // As Kafka: the assignment goes in the answer to a join, to a full
+    // request (after an error the member may have missed one), and when it
+    // changed; a new epoch alone is told by memberEpoch.
+    const full = req.rebalanceTimeoutMs !== -1 && req.topicPartitions !== null &&
+      (req.subscribedTopicNames !== null || req.subscribedTopicRegex !== null);
+    const changed = !setsEqual(beforeAssigned, m.assigned);
     return {
       errorCode: NONE,
       errorMessage: null,
       memberId: m.id,
       memberEpoch: m.epoch,
       heartbeatIntervalMs: this.#settings.heartbeatIntervalMs,
-      assignment: req.memberEpoch === 0 || changed || differs ? byTopic(m.assigned) : null,
+      assignment: req.memberEpoch === 0 || full || changed ? byTopic(m.assigned) : null,
     };
   }
 
