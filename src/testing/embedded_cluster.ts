@@ -214,7 +214,9 @@ export interface EmbeddedGroupInfo {
  * InitProducerId, Produce, Fetch and ListOffsets from in-memory logs, and the
  * classic consumer group APIs (FindCoordinator, JoinGroup, SyncGroup,
  * Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
- * ListGroups).
+ * ListGroups), and the consumer group protocol of KIP-848
+ * (ConsumerGroupHeartbeat with server-side `uniform` and `range` assignors
+ * and incremental reconciliation, ConsumerGroupDescribe).
  *
  * @example
  * ```ts
