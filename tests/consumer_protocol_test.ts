@@ -3,7 +3,8 @@
 // member takes partitions while the others keep theirs, a leaving member's
 // partitions move with nothing lost — and a group shared with Kafka's Java
 // console consumer (group.protocol=consumer) splits the partitions.
-// (The embedded cluster does not serve ConsumerGroupHeartbeat yet: kafka only.)
+// Both targets: the embedded cluster serves the consumer protocol too
+// (src/testing/consumer_group_coordinator.ts).
 
 import assert from "node:assert/strict";
 import { Admin, Consumer, type Logger } from "../mod.ts";
@@ -117,7 +118,6 @@ suiteTest(
       await closeAll(c1.consumer, c2?.consumer);
     }
   },
-  { targets: ["kafka"] },
 );
 
 suiteTest(
@@ -183,7 +183,6 @@ suiteTest(
       await closeAll(loop?.consumer);
     }
   },
-  { targets: ["kafka"] },
 );
 
 suiteTest(
