@@ -14,11 +14,16 @@
 import { ErrorCode } from "../src/protocol/error_codes.ts";
 import { CODES, registerCases } from "./_kip848_faults.ts";
 
-// OffsetCommit (the commit is retried or given up with the partitions) and
-// ConsumerGroupHeartbeat (lost partitions, rejoin at epoch 0). OffsetFetch
-// cases: tests/consumer_protocol_faults_client_bugs_test.ts (they fail).
+// OffsetCommit (the commit is retried or given up with the partitions),
+// ConsumerGroupHeartbeat (lost partitions, rejoin at epoch 0), and the
+// OffsetFetch a member sends when it is assigned partitions (STALE: fetched
+// again once a heartbeat moved the epoch; FENCED / UNKNOWN_MEMBER_ID: the
+// partitions are given up as lost and the member rejoins — never a reset
+// from a refused fetch). The OffsetFetch cases found a reconciliation whose
+// failure went unhandled (fixed in consumer_membership.ts).
 registerCases(
   CODES.flatMap((errorCode) => [
+    { api: "OffsetFetch" as const, errorCode, from: "start" as const, times: 2 },
     { api: "OffsetCommit" as const, errorCode, from: "running" as const, times: 3 },
     {
       api: "ConsumerGroupHeartbeat" as const,
