@@ -1,8 +1,10 @@
 /**
  * The options every client (consumer, producer, admin) shares: how to reach
- * and authenticate to the cluster, retries, logging. Their types and
- * documentation ({@linkcode ClientOptions}), their zod schemas
- * ({@linkcode clientShape}) and their resolved form.
+ * and authenticate to the cluster, retries, logging. Declared once in
+ * {@linkcode clientInterface} (docs, public type, schema, default), from
+ * which come the generated {@linkcode ClientOptions} interface
+ * (`client_generated.ts`), the zod schemas ({@linkcode clientShape}) and the
+ * resolved form.
  *
  * @module
  */
@@ -14,6 +16,10 @@ import type { SaslConfig } from "../net/sasl/authenticate.ts";
 import { Secret } from "../net/secret.ts";
 import type { TlsConfig } from "../net/tls.ts";
 import { LEVELS, type Logger, safeLogger } from "./logger.ts";
+import type { ClientOptions } from "./client_generated.ts";
+import { type InterfaceSpec, shapeOf } from "./table.ts";
+
+export type { ClientOptions } from "./client_generated.ts";
 
 /**
  * TLS settings (the `tls` option). The broker's certificate is verified
@@ -296,150 +302,203 @@ function resolveSasl(sasl: ClientParsed["sasl"]): SaslConfig | undefined {
   return { mechanism: sasl.mechanism, username: sasl.username, password: asSecret(sasl.password) };
 }
 
-/**
- * The options every client takes: where the cluster is, how to
- * authenticate, retry pacing and logging. `ConsumerOptions`,
- * `ProducerOptions` and `AdminOptions` extend it.
- *
- * @example
- * ```ts
- * import type { ClientOptions } from "@sluice/kafka";
- * const common: ClientOptions = {
- *   brokers: ["kafka-1:9093", "kafka-2:9093"],
- *   tls: true,
- *   sasl: { mechanism: "scram-sha-512", username: "app", password: Deno.env.get("PW") ?? "" },
- * };
- * ```
- */
-export interface ClientOptions {
-  /**
-   * Bootstrap brokers, `host:port` each (IPv6 in brackets: `[::1]:9092`), as
-   * an array or a comma-separated string. Used to find the cluster; the
-   * client then talks to the brokers the cluster advertises.
-   */
-  brokers: string | string[];
-  /**
-   * Client id sent with every request: shows in broker logs, metrics and
-   * quotas.
-   * @default {"sluice"}
-   */
-  clientId?: string;
-  /**
-   * Connect with TLS: `true` (system root CAs) or {@linkcode TlsOptions}
-   * (a private CA, a client certificate). A certificate that does not verify
-   * ends the stream with a `TlsError`.
-   * @default {false}
-   */
-  tls?: boolean | TlsOptions;
-  /**
-   * Authenticate with SASL: {@linkcode SaslOptions}. Wrong credentials end
-   * the stream with an `AuthenticationError` (no reconnect storm). Secrets
-   * never appear in errors, logs, or when the options or the client are
-   * printed.
-   */
-  sasl?: SaslOptions;
-  /**
-   * First delay, in ms, before retrying a failed request; doubles per attempt
-   * (with jitter) up to `retryBackoffMaxMs`.
-   * @default {100}
-   */
-  retryBackoffMs?: number;
-  /**
-   * Largest retry delay, in ms. When not given and `retryBackoffMs` is
-   * larger, it is raised to `retryBackoffMs` (a fixed delay).
-   * @default {1000}
-   */
-  retryBackoffMaxMs?: number;
-  /**
-   * First delay, in ms, before reconnecting to a broker; doubles per attempt
-   * (with jitter) up to `reconnectBackoffMaxMs`.
-   * @default {50}
-   */
-  reconnectBackoffMs?: number;
-  /**
-   * Largest reconnect delay, in ms. When not given and `reconnectBackoffMs`
-   * is larger, it is raised to `reconnectBackoffMs`.
-   * @default {1000}
-   */
-  reconnectBackoffMaxMs?: number;
-  /**
-   * How long, in ms, the client keeps trying its bootstrap brokers when
-   * none answers — at start-up, and whenever it must bootstrap again — with
-   * the reconnect backoff between rounds and a warning per failed round.
-   * Then the stream ends with one `ConnectionError` saying what
-   * was tried. `Infinity` keeps trying (a service that may start long
-   * before Kafka). Kafka's Java client bounds such waits by
-   * `default.api.timeout.ms`, also 60 s.
-   * @default {60000}
-   */
-  bootstrapTimeoutMs?: number;
-  /**
-   * Where the client logs. See {@linkcode consoleLogger}.
-   * @default {a logger that drops everything}
-   */
-  logger?: Logger;
-}
+/** Largest retry and reconnect delay, in ms, when not given (and not below the first delay). */
+export const BACKOFF_MAX_MS = 1000;
 
-/** The zod schema of each {@linkcode ClientOptions} field, and of `requestTimeoutMs`, `signal`. */
+/** `requestTimeoutMs`: every client has it, and documents it in its own table. */
+export const requestTimeoutSchema = int(1).default(30000);
+
+/** `signal`: every client has it, and documents it in its own table. */
+// z.instanceof would type it `never`: AbortSignal's constructor is declared `new(): never`.
+export const signalSchema = z.custom<AbortSignal>((v) => v instanceof AbortSignal, {
+  error: "must be an AbortSignal",
+}).optional();
+
+/**
+ * The {@linkcode ClientOptions} interface: every client's options, declared
+ * once. `scripts/gen_options.ts` writes the interface into
+ * `client_generated.ts`; {@linkcode clientShape} validates.
+ */
+export const clientInterface = {
+  name: "ClientOptions",
+  doc: [
+    "The options every client takes: where the cluster is, how to",
+    "authenticate, retry pacing and logging. `ConsumerOptions`,",
+    "`ProducerOptions` and `AdminOptions` extend it.",
+    "",
+    "@example",
+    "```ts",
+    'import type { ClientOptions } from "@sluice/kafka";',
+    "const common: ClientOptions = {",
+    '  brokers: ["kafka-1:9093", "kafka-2:9093"],',
+    "  tls: true,",
+    '  sasl: { mechanism: "scram-sha-512", username: "app", password: Deno.env.get("PW") ?? "" },',
+    "};",
+    "```",
+  ],
+  imports: {
+    "./client.ts": ["SaslOptions", "TlsOptions"],
+    "./logger.ts": ["Logger"],
+  },
+  table: {
+    brokers: {
+      doc: [
+        "Bootstrap brokers, `host:port` each (IPv6 in brackets: `[::1]:9092`), as",
+        "an array or a comma-separated string. Used to find the cluster; the",
+        "client then talks to the brokers the cluster advertises.",
+      ],
+      type: "string | string[]",
+      schema: brokersSchema,
+    },
+    clientId: {
+      doc: [
+        "Client id sent with every request: shows in broker logs, metrics and",
+        "quotas.",
+      ],
+      type: "string",
+      schema: z.string({ error: "must be a string" }).max(32767, {
+        error: "must be at most 32767 characters",
+      }).default("sluice"),
+    },
+    tls: {
+      doc: [
+        "Connect with TLS: `true` (system root CAs) or {@linkcode TlsOptions}",
+        "(a private CA, a client certificate). A certificate that does not verify",
+        "ends the stream with a `TlsError`.",
+      ],
+      type: "boolean | TlsOptions",
+      schema: tlsSchema.optional(),
+      defaultDoc: "false",
+    },
+    sasl: {
+      doc: [
+        "Authenticate with SASL: {@linkcode SaslOptions}. Wrong credentials end",
+        "the stream with an `AuthenticationError` (no reconnect storm). Secrets",
+        "never appear in errors, logs, or when the options or the client are",
+        "printed.",
+      ],
+      type: "SaslOptions",
+      schema: saslSchema.optional(),
+    },
+    retryBackoffMs: {
+      doc: [
+        "First delay, in ms, before retrying a failed request; doubles per attempt",
+        "(with jitter) up to `retryBackoffMaxMs`.",
+      ],
+      type: "number",
+      schema: int(1).default(100),
+    },
+    retryBackoffMaxMs: {
+      doc: [
+        "Largest retry delay, in ms. When not given and `retryBackoffMs` is",
+        "larger, it is raised to `retryBackoffMs` (a fixed delay).",
+      ],
+      type: "number",
+      schema: int(1).optional(),
+      defaultDoc: String(BACKOFF_MAX_MS),
+    },
+    reconnectBackoffMs: {
+      doc: [
+        "First delay, in ms, before reconnecting to a broker; doubles per attempt",
+        "(with jitter) up to `reconnectBackoffMaxMs`.",
+      ],
+      type: "number",
+      schema: int(1).default(50),
+    },
+    reconnectBackoffMaxMs: {
+      doc: [
+        "Largest reconnect delay, in ms. When not given and `reconnectBackoffMs`",
+        "is larger, it is raised to `reconnectBackoffMs`.",
+      ],
+      type: "number",
+      schema: int(1).optional(),
+      defaultDoc: String(BACKOFF_MAX_MS),
+    },
+    bootstrapTimeoutMs: {
+      doc: [
+        "How long, in ms, the client keeps trying its bootstrap brokers when",
+        "none answers — at start-up, and whenever it must bootstrap again — with",
+        "the reconnect backoff between rounds and a warning per failed round.",
+        "Then the stream ends with one `ConnectionError` saying what",
+        "was tried. `Infinity` keeps trying (a service that may start long",
+        "before Kafka). Kafka's Java client bounds such waits by",
+        "`default.api.timeout.ms`, also 60 s.",
+      ],
+      type: "number",
+      // z.number() refuses Infinity, which is a valid answer here.
+      schema: z.custom<number>(
+        (n) =>
+          n === Infinity ||
+          (Number.isInteger(n) && (n as number) >= 0 && (n as number) <= INT32_MAX),
+        { error: "must be a whole number of ms from 0 up, or Infinity" },
+      ).default(60000),
+    },
+    logger: {
+      doc: ["Where the client logs. See {@linkcode consoleLogger}."],
+      type: "Logger",
+      schema: loggerSchema.optional(),
+      defaultDoc: "a logger that drops everything",
+    },
+  },
+} satisfies InterfaceSpec;
+
+const clientOwn = shapeOf(clientInterface.table);
+
+/**
+ * The zod schema of each {@linkcode ClientOptions} field, and of
+ * `requestTimeoutMs` and `signal` (which each client documents itself), in
+ * the order they are validated.
+ */
 export const clientShape = {
-  brokers: brokersSchema,
-  clientId: z.string({ error: "must be a string" }).max(32767, {
-    error: "must be at most 32767 characters",
-  }).default("sluice"),
-  requestTimeoutMs: int(1).default(30000),
-  tls: tlsSchema.optional(),
-  sasl: saslSchema.optional(),
-  retryBackoffMs: int(1).default(100),
-  retryBackoffMaxMs: int(1).optional(),
-  reconnectBackoffMs: int(1).default(50),
-  reconnectBackoffMaxMs: int(1).optional(),
-  // z.number() refuses Infinity, which is a valid answer here.
-  bootstrapTimeoutMs: z.custom<number>(
-    (n) =>
-      n === Infinity || (Number.isInteger(n) && (n as number) >= 0 && (n as number) <= INT32_MAX),
-    { error: "must be a whole number of ms from 0 up, or Infinity" },
-  ).default(60000),
-  // z.instanceof would type it `never`: AbortSignal's constructor is declared `new(): never`.
-  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, {
-    error: "must be an AbortSignal",
-  }).optional(),
-  logger: loggerSchema.optional(),
+  brokers: clientOwn.brokers,
+  clientId: clientOwn.clientId,
+  requestTimeoutMs: requestTimeoutSchema,
+  tls: clientOwn.tls,
+  sasl: clientOwn.sasl,
+  retryBackoffMs: clientOwn.retryBackoffMs,
+  retryBackoffMaxMs: clientOwn.retryBackoffMaxMs,
+  reconnectBackoffMs: clientOwn.reconnectBackoffMs,
+  reconnectBackoffMaxMs: clientOwn.reconnectBackoffMaxMs,
+  bootstrapTimeoutMs: clientOwn.bootstrapTimeoutMs,
+  signal: signalSchema,
+  logger: clientOwn.logger,
 };
+
+const clientOwnSchema = z.strictObject(clientOwn);
+// The generated interface and the table's schemas must agree (a stale
+// client_generated.ts stops compiling here, besides failing gen:options --check).
+const _optionsMatchSchema: OptionsMatch<ClientOptions, z.input<typeof clientOwnSchema>> = true;
 
 const clientSchema = z.strictObject(clientShape);
 type ClientParsed = z.output<typeof clientSchema>;
 
-/** {@linkcode ClientOptions} resolved: every default filled, secrets as `Secret`s. */
-export interface ResolvedClientOptions {
-  /** Bootstrap brokers, `host:port` each, trimmed, without duplicates. */
-  brokers: string[];
-  /** Client id sent with every request. */
-  clientId: string;
-  /** Time a request may wait for its response, in ms. */
-  requestTimeoutMs: number;
-  /** TLS settings, undefined without TLS. */
-  tls?: TlsConfig;
-  /** SASL settings, undefined without SASL. Secrets are {@linkcode Secret}s. */
-  sasl?: SaslConfig;
-  /** First retry delay, in ms. */
-  retryBackoffMs: number;
-  /** Largest retry delay, in ms. */
-  retryBackoffMaxMs: number;
-  /** First reconnect delay, in ms. */
-  reconnectBackoffMs: number;
-  /** Largest reconnect delay, in ms. */
-  reconnectBackoffMaxMs: number;
-  /** How long the bootstrap list is tried, in ms (Infinity: for ever). */
-  bootstrapTimeoutMs: number;
-  /** Closes the client when aborted. */
-  signal?: AbortSignal;
-  /** The user's logger with every level; calls never throw. */
-  logger: Required<Logger>;
-  /** retryBackoffMs .. retryBackoffMaxMs. */
-  retryBackoff: { initialMs: number; maxMs: number };
-  /** reconnectBackoffMs .. reconnectBackoffMaxMs. */
-  reconnectBackoff: { initialMs: number; maxMs: number };
-}
+/**
+ * {@linkcode ClientOptions} resolved: the schema's output (every default
+ * filled), with `tls` and `sasl` ready to use (secrets as `Secret`s), the
+ * logger with every level, the backoff maxima computed, and the two backoffs
+ * as ranges.
+ */
+export type ResolvedClientOptions =
+  & Omit<ClientParsed, Computed>
+  & {
+    /** TLS settings, undefined without TLS. */
+    tls?: TlsConfig;
+    /** SASL settings, undefined without SASL. Secrets are {@linkcode Secret}s. */
+    sasl?: SaslConfig;
+    /** The user's logger with every level; calls never throw. */
+    logger: Required<Logger>;
+    /** Largest retry delay, in ms. */
+    retryBackoffMaxMs: number;
+    /** Largest reconnect delay, in ms. */
+    reconnectBackoffMaxMs: number;
+    /** retryBackoffMs .. retryBackoffMaxMs. */
+    retryBackoff: { initialMs: number; maxMs: number };
+    /** reconnectBackoffMs .. reconnectBackoffMaxMs. */
+    reconnectBackoff: { initialMs: number; maxMs: number };
+  };
+
+/** Shared options whose resolved form is computed, not the schema's output. */
+type Computed = "tls" | "sasl" | "logger" | "retryBackoffMaxMs" | "reconnectBackoffMaxMs";
 
 /**
  * The rules across the shared fields: a backoff maximum not below its
@@ -466,8 +525,9 @@ export function checkClientRules(
 
 /** The shared fields in their resolved form (`p` has passed {@linkcode clientShape}). */
 export function resolveClient(p: ClientParsed): ResolvedClientOptions {
-  const retryBackoffMaxMs = p.retryBackoffMaxMs ?? Math.max(1000, p.retryBackoffMs);
-  const reconnectBackoffMaxMs = p.reconnectBackoffMaxMs ?? Math.max(1000, p.reconnectBackoffMs);
+  const retryBackoffMaxMs = p.retryBackoffMaxMs ?? Math.max(BACKOFF_MAX_MS, p.retryBackoffMs);
+  const reconnectBackoffMaxMs = p.reconnectBackoffMaxMs ??
+    Math.max(BACKOFF_MAX_MS, p.reconnectBackoffMs);
   return {
     brokers: [...new Set(p.brokers)],
     clientId: p.clientId,
