@@ -11,7 +11,7 @@
  */
 
 import { adminInterface } from "../src/admin/options.ts";
-import { consumerInterface } from "../src/config.ts";
+import { consumerInterface } from "../src/config_table.ts";
 import { clientInterface } from "../src/options/client.ts";
 import { type InterfaceSpec, isOptional, schemaDefault } from "../src/options/table.ts";
 import { producerInterface } from "../src/producer/options.ts";
@@ -27,7 +27,7 @@ export const TARGETS: { spec: InterfaceSpec; from: string; out: string }[] = [
   },
   {
     spec: consumerInterface,
-    from: "src/config.ts (consumerInterface)",
+    from: "src/config_table.ts (consumerInterface)",
     out: "src/config_generated.ts",
   },
   {
