@@ -12,7 +12,7 @@
 
 import { adminInterface } from "../src/admin/options.ts";
 import { consumerInterface } from "../src/config_table.ts";
-import { clientInterface } from "../src/options/client.ts";
+import { clientInterface } from "../src/options/client_table.ts";
 import { type InterfaceSpec, isOptional, schemaDefault } from "../src/options/table.ts";
 import { producerInterface } from "../src/producer/options.ts";
 
@@ -22,7 +22,7 @@ const root = new URL("../", import.meta.url);
 export const TARGETS: { spec: InterfaceSpec; from: string; out: string }[] = [
   {
     spec: clientInterface,
-    from: "src/options/client.ts (clientInterface)",
+    from: "src/options/client_table.ts (clientInterface)",
     out: "src/options/client_generated.ts",
   },
   {
