@@ -167,3 +167,62 @@ Deno.test("admin: aborting signal closes the client; later calls fail saying it 
   );
   assert.equal(c.topic("after"), undefined);
 });
+
+/** Gaps, in ms, between the consecutive requests a rule observed. */
+function gaps(requests: readonly ObservedRequest[]): number[] {
+  return requests.slice(1).map((r, i) => r.atMs - requests[i].atMs);
+}
+
+Deno.test("producer: retryBackoffMs and retryBackoffMaxMs space the retries of a refused Produce", async () => {
+  await using c = await cluster();
+  const retries = async (retryBackoffMs: number, retryBackoffMaxMs: number) => {
+    await using producer = new Producer({
+      brokers: c.bootstrap,
+      lingerMs: 0,
+      retryBackoffMs,
+      retryBackoffMaxMs,
+    });
+    await producer.send([{ topic: "t", value: "warm" }]);
+    // Observed first: an observing rule lets the search go on to the error.
+    const seen = c.intercept({ apiKey: "Produce", action: { observe: true } });
+    const refused = c.intercept({ apiKey: "Produce", times: 4, action: { errorCode: 6 } });
+    try {
+      await producer.send([{ topic: "t", value: "retried" }]);
+      assert.equal(refused.hits, 4);
+      assert.equal(seen.requests.length, 5, "4 refusals, then the write");
+      return gaps(seen.requests);
+    } finally {
+      seen.remove();
+      refused.remove();
+    }
+  };
+  // Doubling from 60 ms, capped at 90 (jitter: 20% either way): 60, 90, 90, 90.
+  const capped = await retries(60, 90);
+  assert.ok(capped.every((g) => g >= 60 * 0.8 - 5), `at least retryBackoffMs: ${capped}`);
+  assert.ok(capped.every((g) => g <= 90 * 1.2 + 60), `at most about retryBackoffMaxMs: ${capped}`);
+  const slow = await retries(250, 250);
+  assert.ok(slow.every((g) => g >= 250 * 0.8 - 5), `at least retryBackoffMs: ${slow}`);
+});
+
+Deno.test("admin: retryBackoffMs spaces the retries of a refused call", async () => {
+  await using c = await cluster();
+  await c.produce("t", 0, [{ value: "a" }]);
+  const retries = async (retryBackoffMs: number) => {
+    await using admin = new Admin({ brokers: c.bootstrap, retryBackoffMs });
+    const seen = c.intercept({ apiKey: "ListOffsets", action: { observe: true } });
+    const refused = c.intercept({ apiKey: "ListOffsets", times: 2, action: { errorCode: 6 } });
+    try {
+      const [listed] = await admin.listOffsets([{ topic: "t", partition: 0, at: "latest" }]);
+      assert.equal(listed.offset, 1n);
+      assert.equal(seen.requests.length, 3, "2 refusals, then the answer");
+      return gaps(seen.requests);
+    } finally {
+      seen.remove();
+      refused.remove();
+    }
+  };
+  const slow = await retries(300);
+  assert.ok(slow.every((g) => g >= 300 * 0.8 - 5), `at least retryBackoffMs: ${slow}`);
+  const fast = await retries(10);
+  assert.ok(fast.every((g) => g < 200), `about retryBackoffMs: ${fast}`);
+});
