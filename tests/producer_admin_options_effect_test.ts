@@ -226,3 +226,59 @@ Deno.test("admin: retryBackoffMs spaces the retries of a refused call", async ()
   const fast = await retries(10);
   assert.ok(fast.every((g) => g < 200), `about retryBackoffMs: ${fast}`);
 });
+
+Deno.test("producer and admin: bootstrapTimeoutMs, reconnectBackoffMs and logger: an unreachable bootstrap is tried in rounds, a warning each; the admin call fails after bootstrapTimeoutMs, a producer's write after maxBlockMs", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const brokers = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  listener.close(); // nothing listens there any more: every connect is refused
+  const attempt = async (client: "producer" | "admin") => {
+    const rounds: { at: number; attempt: number }[] = [];
+    const options = {
+      brokers,
+      bootstrapTimeoutMs: 1200,
+      reconnectBackoffMs: 200,
+      reconnectBackoffMaxMs: 200,
+      logger: {
+        warn: (msg: string, fields?: Record<string, unknown>) => {
+          if (msg === "no bootstrap broker answered; retrying") {
+            rounds.push({ at: performance.now(), attempt: fields!.attempt as number });
+          }
+        },
+      },
+    };
+    const started = performance.now();
+    let error: unknown;
+    if (client === "producer") {
+      await using producer = new Producer({ ...options, maxBlockMs: 3000 });
+      await producer.send([{ topic: "t", value: "v" }]).catch((e) => error = e);
+    } else {
+      await using admin = new Admin(options);
+      await admin.listTopics().catch((e) => error = e);
+    }
+    const elapsed = performance.now() - started;
+    assert.match(
+      String(error),
+      /no bootstrap broker answered within 1200 ms/,
+      `${client}: ${error}`,
+    );
+    return { elapsed, rounds: rounds.filter((r) => r.at <= started + elapsed) };
+  };
+  const admin = await attempt("admin");
+  assert.ok(
+    admin.elapsed >= 1000 && admin.elapsed < 4000,
+    `admin: after ~1.2 s (${admin.elapsed})`,
+  );
+  // About 1200 / 200 = 6 rounds.
+  assert.ok(admin.rounds.length >= 3 && admin.rounds.length <= 9, `${admin.rounds.length} rounds`);
+  const producer = await attempt("producer");
+  assert.ok(
+    producer.elapsed >= 2800 && producer.elapsed < 8000,
+    `producer: after ~maxBlockMs 3 s (${producer.elapsed})`,
+  );
+  // Bootstrap starts again after each 1.2 s: the round count restarts at 1.
+  const restarts = producer.rounds.filter((r) => r.attempt === 1).length;
+  assert.ok(
+    restarts >= 2,
+    `producer: bootstrap tried again after bootstrapTimeoutMs (${restarts})`,
+  );
+});

@@ -74,9 +74,11 @@ export interface ClientOptions {
    * How long, in ms, the client keeps trying its bootstrap brokers when
    * none answers — at start-up, and whenever it must bootstrap again — with
    * the reconnect backoff between rounds and a warning per failed round.
-   * Then the stream ends with one `ConnectionError` saying what
-   * was tried. `Infinity` keeps trying (a service that may start long
-   * before Kafka). Kafka's Java client bounds such waits by
+   * Then the consumer's stream ends, or the admin call fails, with one
+   * `ConnectionError` saying what was tried; a producer's write waiting
+   * for metadata keeps trying, in further rounds, until `maxBlockMs`.
+   * `Infinity` keeps trying (a service that may start long before
+   * Kafka). Kafka's Java client bounds such waits by
    * `default.api.timeout.ms`, also 60 s.
    * @default {60000}
    */
