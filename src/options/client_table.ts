@@ -249,8 +249,7 @@ export const clientInterface = {
         "ends the stream with a `TlsError`.",
       ],
       type: "boolean | TlsOptions",
-      schema: tlsSchema.optional(),
-      defaultDoc: "false",
+      schema: tlsSchema.default(false),
     },
     sasl: {
       doc: [
