@@ -292,8 +292,8 @@ export function clusterOptions(o: ResolvedClientOptions, signal: AbortSignal): C
 
 /**
  * True when `A` and `B` are the same type. With {@linkcode OptionsMatch}, the
- * compile-time tie between an options interface written out for its docs
- * and the zod schema that validates it.
+ * compile-time guard between a generated options interface and the zod
+ * schema built from the same table (a stale generated file stops compiling).
  */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
