@@ -1,7 +1,6 @@
-// The runner of the KIP-848 fault cases (tests/consumer_protocol_faults_test.ts
-// and tests/consumer_protocol_faults_client_bugs_test.ts): a consumer-protocol
-// member of group "g" on an embedded cluster, an error code injected on one
-// API, and the invariants — no record skipped, none below the committed
+// The runner of the KIP-848 fault cases (tests/consumer_protocol_faults_test.ts):
+// a consumer-protocol member of group "g" on an embedded cluster, an error
+// code injected on one API, and the invariants — no record skipped, none below the committed
 // offset (no reset to earliest or latest), no commit beyond the
 // acknowledged records, reading goes on after the fault.
 
