@@ -131,6 +131,17 @@ function assignorsFromEnv(extra: Partial<ConsumerOptions>): Partial<ConsumerOpti
 }
 
 /**
+ * The consumer group protocol (KIP-848) in {@linkcode fastOptions}: the
+ * session timeout and heartbeat interval are the broker's there, so the
+ * classic defaults of fastOptions are unset.
+ */
+export const CONSUMER_PROTOCOL = {
+  groupProtocol: "consumer",
+  sessionTimeoutMs: undefined,
+  heartbeatIntervalMs: undefined,
+} as const satisfies Partial<ConsumerOptions>;
+
+/**
  * SLUICE_TEST_GROUP_PROTOCOL=consumer: every group member a test does not
  * tie to the classic protocol (by choosing its protocol, assignors, session
  * timeout or heartbeat interval) speaks the consumer protocol (KIP-848) —
@@ -141,7 +152,7 @@ function protocolFromEnv(extra: Partial<ConsumerOptions>): Partial<ConsumerOptio
   if (Deno.env.get("SLUICE_TEST_GROUP_PROTOCOL") !== "consumer") return {};
   const classicOnly = ["groupProtocol", "assignors", "sessionTimeoutMs", "heartbeatIntervalMs"];
   if (extra.groupId === undefined || classicOnly.some((k) => k in extra)) return {};
-  return { groupProtocol: "consumer", sessionTimeoutMs: undefined, heartbeatIntervalMs: undefined };
+  return CONSUMER_PROTOCOL;
 }
 
 /**

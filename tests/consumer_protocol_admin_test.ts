@@ -8,7 +8,14 @@
 import assert from "node:assert/strict";
 import { Admin, Consumer, KafkaProtocolError } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
-import { closeAll, owned, ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
+import {
+  closeAll,
+  CONSUMER_PROTOCOL,
+  owned,
+  ReadLoop,
+  Tally,
+  waitFor,
+} from "./_consumer_helpers.ts";
 import { endsAt, produceRound } from "./_group_helpers.ts";
 import { suiteTest } from "./_targets.ts";
 
@@ -24,9 +31,7 @@ suiteTest(
       new Consumer(t.options({
         groupId,
         topics: [topic],
-        groupProtocol: "consumer",
-        sessionTimeoutMs: undefined,
-        heartbeatIntervalMs: undefined,
+        ...CONSUMER_PROTOCOL,
         autoOffsetReset: "earliest",
       })),
       tally,

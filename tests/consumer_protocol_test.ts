@@ -11,6 +11,7 @@ import { Admin, Consumer, type Logger } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
 import {
   closeAll,
+  CONSUMER_PROTOCOL,
   owned,
   ReadLoop,
   splitProblem,
@@ -40,10 +41,8 @@ suiteTest(
         new Consumer(t.options({
           groupId,
           topics: [topic],
-          groupProtocol: "consumer",
+          ...CONSUMER_PROTOCOL,
           groupRemoteAssignor: "range",
-          sessionTimeoutMs: undefined,
-          heartbeatIntervalMs: undefined,
           ...loggedListeners(name, events),
         })),
         tally,
@@ -137,9 +136,7 @@ suiteTest(
         new Consumer(t.options({
           groupId,
           topics: [topic],
-          groupProtocol: "consumer",
-          sessionTimeoutMs: undefined,
-          heartbeatIntervalMs: undefined,
+          ...CONSUMER_PROTOCOL,
         })),
         tally,
         "sluice",
@@ -200,9 +197,7 @@ suiteTest(
       new Consumer(t.options({
         groupId,
         topics: pattern,
-        groupProtocol: "consumer",
-        sessionTimeoutMs: undefined,
-        heartbeatIntervalMs: undefined,
+        ...CONSUMER_PROTOCOL,
       })),
       tally,
       "re",
@@ -252,9 +247,7 @@ suiteTest(
         new Consumer(t.options({
           groupId,
           topics: [topic],
-          groupProtocol: "consumer",
-          sessionTimeoutMs: undefined,
-          heartbeatIntervalMs: undefined,
+          ...CONSUMER_PROTOCOL,
           logger,
         })),
         new Tally(),

@@ -9,7 +9,14 @@
 import assert from "node:assert/strict";
 import { Consumer, type TopicPartition } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
-import { closeAll, owned, ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
+import {
+  closeAll,
+  CONSUMER_PROTOCOL,
+  owned,
+  ReadLoop,
+  Tally,
+  waitFor,
+} from "./_consumer_helpers.ts";
 import { endsAt, produceRound } from "./_group_helpers.ts";
 import { suiteTest, type Target } from "./_targets.ts";
 
@@ -25,9 +32,7 @@ function member(
     new Consumer(t.options({
       groupId,
       topics: [topic],
-      groupProtocol: "consumer",
-      sessionTimeoutMs: undefined,
-      heartbeatIntervalMs: undefined,
+      ...CONSUMER_PROTOCOL,
       autoOffsetReset: "earliest",
       clientId: name,
       ...extra,

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { Consumer } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
-import { owned, ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
+import { CONSUMER_PROTOCOL, owned, ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
 import { suiteTest } from "./_targets.ts";
 import { produceRound } from "./_group_helpers.ts";
 
@@ -31,10 +31,8 @@ suiteTest(
           new Consumer(t.options({
             groupId,
             topics,
-            groupProtocol: "consumer",
+            ...CONSUMER_PROTOCOL,
             groupRemoteAssignor,
-            sessionTimeoutMs: undefined,
-            heartbeatIntervalMs: undefined,
           })),
           tally,
           name,
