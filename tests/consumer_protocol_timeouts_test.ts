@@ -7,40 +7,18 @@
 // back.
 
 import assert from "node:assert/strict";
-import { Consumer, type TopicPartition } from "../mod.ts";
+import type { Consumer, TopicPartition } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
 import {
   closeAll,
-  CONSUMER_PROTOCOL,
+  type CONSUMER_PROTOCOL,
   owned,
-  ReadLoop,
+  type ReadLoop,
   Tally,
   waitFor,
 } from "./_consumer_helpers.ts";
-import { endsAt, produceRound } from "./_group_helpers.ts";
-import { suiteTest, type Target } from "./_targets.ts";
-
-function member(
-  t: Target,
-  groupId: string,
-  topic: string,
-  tally: Tally,
-  name: string,
-  extra: Record<string, unknown> = {},
-): ReadLoop {
-  return new ReadLoop(
-    new Consumer(t.options({
-      groupId,
-      topics: [topic],
-      ...CONSUMER_PROTOCOL,
-      autoOffsetReset: "earliest",
-      clientId: name,
-      ...extra,
-    })),
-    tally,
-    name,
-  );
-}
+import { endsAt, produceRound, protocolMember as member } from "./_group_helpers.ts";
+import { suiteTest } from "./_targets.ts";
 
 suiteTest(
   "groupProtocol consumer: a member that does not revoke within its rebalance timeout is fenced; the other takes its partitions; nothing lost",
