@@ -23,8 +23,9 @@
 #      SLUICE_KAFKA_VERSION   the Kafka version of those libs and of the broker
 #    then (full runs) the group tests of COOPERATIVE_TESTS again with
 #    SLUICE_TEST_ASSIGNORS=cooperative-sticky (members rebalance
-#    incrementally unless a test chooses its assignors), and stops every
-#    cluster it started.
+#    incrementally unless a test chooses its assignors), and a third time
+#    with SLUICE_TEST_GROUP_PROTOCOL=consumer (KIP-848, unless a test ties a
+#    member to the classic protocol), and stops every cluster it started.
 # 2. The version matrix (full runs only): for each release of
 #    KAFKA_MATRIX_VERSIONS, one after the other (two cores cannot start six
 #    JVMs at once), fetches it (one Maven run at a time), starts one broker
@@ -322,7 +323,7 @@ count_run() { # report rc what
   [[ $2 -eq 0 || $rc -ne 0 ]] || rc=$2
 }
 
-# The group tests the cooperative pass runs again (see below).
+# The group tests the cooperative and consumer-protocol passes run again (see below).
 COOPERATIVE_TESTS=(tests/consumer_group_test.ts tests/consumer_commit_test.ts
   tests/consumer_failover_test.ts tests/consumer_subscribe_test.ts tests/consumer_regexp_test.ts
   tests/consumer_record_acks_test.ts tests/consumer_listener_seek_test.ts
@@ -342,6 +343,11 @@ if [[ $MATRIX_MODE != only ]]; then
     log "the group tests again under cooperative-sticky"
     SLUICE_TEST_ASSIGNORS=cooperative-sticky run_deno_test "$report" "${COOPERATIVE_TESTS[@]}" "$@"
     count_run "$report" "$DENO_RC" "group tests under cooperative-sticky"
+    # And under the consumer group protocol (KIP-848), on both targets: every
+    # member not tied to the classic protocol by its options.
+    log "the group tests again under the consumer group protocol"
+    SLUICE_TEST_GROUP_PROTOCOL=consumer run_deno_test "$report" "${COOPERATIVE_TESTS[@]}" "$@"
+    count_run "$report" "$DENO_RC" "group tests under the consumer group protocol"
   fi
   T_TESTS=$(($(now_ms) - t0))
   stop_all

@@ -1,7 +1,10 @@
 /**
- * The Consumer's options: the user-facing {@linkcode ConsumerOptions}, their
- * validation with zod, and the {@linkcode ResolvedOptions} every other part of
- * the consumer reads (defaults filled, cross-field rules checked).
+ * The Consumer's options, declared once in `consumerInterface`
+ * (`config_table.ts`: per option its docs, public type, zod schema and
+ * default), from which come the user-facing {@linkcode ConsumerOptions}
+ * (generated into `config_generated.ts` by `deno task gen:options`), their
+ * validation, and the {@linkcode ResolvedOptions} every other part of the
+ * consumer reads (defaults filled, cross-field rules checked).
  *
  * A wrong option throws a {@linkcode ConfigError} at construction, before
  * anything connects, naming the field (a dotted path such as
@@ -15,18 +18,16 @@
  */
 
 import { z } from "zod";
+import type { ConsumerOptions } from "./config_generated.ts";
+import { consumerInterface } from "./config_table.ts";
 import {
   checkClientRules,
-  type ClientOptions,
   clientShape,
-  int,
-  nonEmptyString,
-  oneOf,
   type OptionsMatch,
   resolveClient,
   type ResolvedClientOptions,
-  topicName,
 } from "./options/client.ts";
+import { shapeOf } from "./options/table.ts";
 import { ConfigError, type ConfigIssue, describe, parseFields } from "./options/issues.ts";
 import { partitionKey, type TopicPartition } from "./util/partitions.ts";
 import { toBrokerRegex } from "./consumer/group/broker_regex.ts";
@@ -39,6 +40,7 @@ export {
   type SaslPasswordOptions,
   type TlsOptions,
 } from "./options/client.ts";
+export type { ConsumerOptions } from "./config_generated.ts";
 export { ConfigError, type ConfigIssue } from "./options/issues.ts";
 export { consoleLogger, type Logger, type LogLevel } from "./options/logger.ts";
 export type { TopicPartition } from "./util/partitions.ts";
@@ -188,232 +190,6 @@ export type AssignorName = "range" | "roundrobin" | "cooperative-sticky";
  */
 export type GroupProtocol = "classic" | "consumer";
 
-/**
- * Options of the `Consumer`. Only `brokers` and one of `topics` / `assign` are
- * required. Validated at construction: a wrong or unknown option throws a
- * {@linkcode ConfigError} before anything connects.
- *
- * @example
- * ```ts
- * import type { ConsumerOptions } from "@sluice/kafka";
- * const subscribe: ConsumerOptions = {
- *   brokers: ["127.0.0.1:9092"],
- *   groupId: "billing",
- *   topics: ["orders"],
- *   autoOffsetReset: "earliest",
- * };
- * const assign: ConsumerOptions = {
- *   brokers: "kafka-1:9092,kafka-2:9092",
- *   assign: [{ topic: "orders", partition: 0, offset: "earliest" }],
- * };
- * ```
- */
-export interface ConsumerOptions extends ClientOptions {
-  /**
-   * Consumer group. Required with `topics` (the consumer joins the group);
-   * with `assign`, offsets are read from and committed to this group without
-   * joining it. Without it, nothing is committed.
-   */
-  groupId?: string;
-  /**
-   * Subscribe mode: the topics to read, as names, or a `RegExp` matched
-   * against every topic name in the cluster with `pattern.test(name)` (not
-   * anchored, as any JavaScript RegExp: write `/^orders-.*$/` to match whole
-   * names; the `g` and `y` flags are dropped). Partitions come from the
-   * group, so `groupId` is required. Give exactly one of `topics` and
-   * `assign`.
-   */
-  topics?: string[] | RegExp;
-  /**
-   * Assign mode: the exact partitions to read, each optionally with where to
-   * start. No rebalances, no group events. Give exactly one of `topics` and
-   * `assign`.
-   */
-  assign?: AssignedPartition[];
-  /**
-   * Where to start when a partition has no committed offset, or its position
-   * is out of range: the log end, the log start, or fail the stream.
-   * @default {"latest"}
-   */
-  autoOffsetReset?: AutoOffsetReset;
-  /**
-   * `"auto"` commits acknowledged offsets every `autoCommitIntervalMs`, on
-   * revocation and on close; `"manual"` only when `commit()` is called.
-   * Nothing is committed without `groupId`.
-   * @default {"auto"}
-   */
-  commit?: CommitMode;
-  /**
-   * Period of automatic commits (`commit: "auto"`), in ms.
-   * @default {5000}
-   */
-  autoCommitIntervalMs?: number;
-  /**
-   * The coordinator declares the member dead when it hears no heartbeat for
-   * this long, in ms. Must lie within the broker's
-   * `group.min.session.timeout.ms` .. `group.max.session.timeout.ms`
-   * (6000 .. 1800000 by default). Heartbeats run apart from the reader, in
-   * a Worker by default (`heartbeatThread`), so synchronous work longer than
-   * this does not lose the group; `maxPollIntervalMs` bounds it.
-   * @default {45000}
-   */
-  sessionTimeoutMs?: number;
-  /**
-   * Period of heartbeats, in ms. Must be less than `sessionTimeoutMs`; Kafka
-   * recommends at most a third of it.
-   * @default {3000}
-   */
-  heartbeatIntervalMs?: number;
-  /**
-   * Where heartbeats run (subscribe mode). `"worker"`: in a Web Worker with
-   * its own connection to the coordinator, so that a handler that blocks
-   * the event loop (synchronous work, up to `maxPollIntervalMs`) keeps the
-   * group; costs a worker (a few MB) and one more connection. `"event-loop"`:
-   * on the consumer's event loop, for runtimes without Workers (Deno Deploy);
-   * a handler blocking it for `sessionTimeoutMs` then loses the partitions.
-   * Where Workers are missing, `"worker"` falls back to the event loop with a
-   * warning.
-   * @default {"worker"}
-   */
-  heartbeatThread?: HeartbeatThread;
-  /**
-   * Longest time, in ms, the reader may go without asking for the next
-   * batch (a pending read is asking), whether or not data waits. Past it the
-   * heartbeat task leaves the group without committing (a static member
-   * lets its session expire instead), as Kafka's Java consumer does; the
-   * partitions go to others, what was acknowledged but not committed is
-   * delivered again, and the next read rejoins.
-   * @default {300000}
-   */
-  maxPollIntervalMs?: number;
-  /**
-   * Time, in ms, each member has to rejoin once a rebalance starts:
-   * revocation, `onRevoked` and the commit must fit in it.
-   * @default {maxPollIntervalMs}
-   */
-  rebalanceTimeoutMs?: number;
-  /**
-   * Longest time, in ms, `close()` waits for delivered batches to be
-   * acknowledged before committing and leaving. 0 closes without waiting.
-   * @default {30000}
-   */
-  closeTimeoutMs?: number;
-  /**
-   * Time, in ms, a request may wait for its response. Must exceed
-   * `fetchMaxWaitMs`, which a Fetch may legitimately spend at the broker.
-   * @default {30000}
-   */
-  requestTimeoutMs?: number;
-  /**
-   * Static membership (KIP-345): a stable id for this instance (`a-zA-Z0-9._-`,
-   * at most 249 characters). A static member sends no LeaveGroup on close, so
-   * a restart within `sessionTimeoutMs` keeps its partitions without a
-   * rebalance. Subscribe mode only.
-   */
-  groupInstanceId?: string;
-  /**
-   * The group protocol (see {@linkcode GroupProtocol}). "classic" is
-   * Kafka's Java default in 4.x; choose "consumer" on Kafka 4.0+ for
-   * rebalances without a group-wide stop, computed by the broker.
-   * @default {"classic"}
-   */
-  groupProtocol?: GroupProtocol;
-  /**
-   * With `groupProtocol: "consumer"`: the broker-side assignor, `"uniform"`
-   * or `"range"` (Java's `group.remote.assignor`); the broker's default
-   * (`group.consumer.assignors`, uniform) when absent.
-   */
-  groupRemoteAssignor?: "uniform" | "range";
-  /**
-   * Assignment strategies this member supports, in order of preference. The
-   * group uses the first one every member supports. Rebalances are
-   * cooperative (only moving partitions are revoked) when the list is
-   * `["cooperative-sticky"]`, eager otherwise. To move a running group from
-   * an eager assignor to cooperative-sticky, roll every member to
-   * `["range", "cooperative-sticky"]`, then to `["cooperative-sticky"]`.
-   * @default {["range", "cooperative-sticky"]} (Java's default)
-   */
-  assignors?: AssignorName[];
-  /**
-   * `"read_committed"` returns only committed transactional records (and
-   * stops at the last stable offset); `"read_uncommitted"` returns all.
-   * @default {"read_uncommitted"}
-   */
-  isolationLevel?: IsolationLevel;
-  /**
-   * The consumer's whole memory budget for record data, in bytes: buffered
-   * batches plus in-flight Fetch responses. While it is used up, no Fetch is
-   * sent. At least 64 KiB.
-   * @default {33554432}
-   */
-  maxBufferedBytes?: number;
-  /**
-   * Bytes a broker waits to gather before answering a Fetch (up to
-   * `fetchMaxWaitMs`).
-   * @default {1}
-   */
-  fetchMinBytes?: number;
-  /**
-   * Longest time, in ms, a broker holds a Fetch waiting for `fetchMinBytes`.
-   * 0 answers at once.
-   * @default {500}
-   */
-  fetchMaxWaitMs?: number;
-  /**
-   * Most records in one delivered batch (Java's `max.poll.records`): a
-   * longer one is delivered in pieces, each with its own `nextOffset` (one
-   * past its last record; the last piece carries the original). The fetched
-   * bytes stay counted against `maxBufferedBytes` until the last piece is
-   * delivered. No cap when not given.
-   */
-  maxBatchRecords?: number;
-  /**
-   * Most bytes one Fetch response may carry (the broker still returns a
-   * first batch larger than this, so progress is made). The effective limit
-   * of each Fetch is `min(fetchMaxBytes, memory budget left)`.
-   * @default {52428800}
-   */
-  fetchMaxBytes?: number;
-  /**
-   * Most bytes one partition may contribute to a Fetch response (a larger
-   * first batch is still returned).
-   * @default {1048576}
-   */
-  maxPartitionFetchBytes?: number;
-  /**
-   * Verify the CRC32C of every record batch; a mismatch errors the stream
-   * naming topic, partition and offset.
-   * @default {true}
-   */
-  checkCrcs?: boolean;
-  /**
-   * Period, in ms, of the metadata refresh that picks up leader changes, new
-   * partitions and, for a RegExp subscription, new topics. Subscribe mode
-   * only: in assign mode there is no periodic refresh, and metadata is
-   * refreshed when a Fetch finds that a partition's leader moved.
-   * @default {300000}
-   */
-  metadataMaxAgeMs?: number;
-  /** Aborting it closes the consumer, as `close()` does. */
-  signal?: AbortSignal;
-  /**
-   * Called after partitions are assigned to this member in a group, before
-   * fetching them (subscribe mode; assign mode has no group events).
-   */
-  onAssigned?: RebalanceListener;
-  /**
-   * Called when partitions are given up in a rebalance, after buffered
-   * batches are dropped and acknowledged offsets committed (auto mode); may
-   * `await consumer.commit()`.
-   */
-  onRevoked?: RebalanceListener;
-  /**
-   * Called when partitions were lost without a clean revocation (session
-   * expired, fenced): nothing can be committed for them any more.
-   */
-  onLost?: RebalanceListener;
-}
-
 /** Options whose resolved form differs from what the user gives. */
 type Transformed = keyof ResolvedClientOptions | "topics" | "assign";
 
@@ -513,60 +289,6 @@ export interface ResolvedAssignOptions extends ResolvedCommonOptions {
  */
 export type ResolvedOptions = ResolvedSubscribeOptions | ResolvedAssignOptions;
 
-const MIN_BUFFERED_BYTES = 64 * 1024;
-const topicsSchema = z.union([
-  z.array(topicName).min(1, { error: "must list at least one topic" }),
-  z.instanceof(RegExp),
-], {
-  error: (iss) =>
-    typeof iss.input === "string"
-      ? `must be an array of topic names or a RegExp; for one topic write ["${iss.input}"]`
-      : "must be an array of topic names or a RegExp",
-});
-
-const offsetSchema = z.union([
-  z.bigint().min(0n),
-  z.literal("earliest"),
-  z.literal("latest"),
-  z.strictObject({ timestamp: z.number().int().min(0) }),
-], {
-  error: (iss) =>
-    (typeof iss.input === "number" && Number.isSafeInteger(iss.input) && iss.input >= 0
-      ? `must be a bigint offset (write ${iss.input}n), `
-      : "must be a bigint offset >= 0n, ") +
-    '"earliest", "latest" or { timestamp: ms since epoch }',
-});
-
-const assignEntry = z.strictObject({
-  topic: topicName,
-  partition: int(0),
-  offset: offsetSchema.optional(),
-}, { error: "must be an object { topic, partition, offset? }" });
-
-const assignSchema = z.array(assignEntry, {
-  error: "must be an array of { topic, partition, offset? }",
-}).min(1, { error: "must list at least one partition" });
-
-const assignorsSchema = z.array(oneOf(["range", "roundrobin", "cooperative-sticky"]), {
-  error: 'must be an array of assignor names ("range", "roundrobin", "cooperative-sticky")',
-})
-  .min(1, { error: "must list at least one assignor" })
-  .superRefine((list, ctx) => {
-    list.forEach((name, i) => {
-      if (list.indexOf(name) !== i) {
-        ctx.addIssue({ code: "custom", path: [i], message: `lists "${name}" twice`, input: name });
-      }
-    });
-  });
-
-const groupInstanceIdReason = "must be 1 to 249 characters of a-z A-Z 0-9 . _ -";
-const groupInstanceIdSchema = z.string({ error: groupInstanceIdReason })
-  .regex(/^[a-zA-Z0-9._-]{1,249}$/, { error: groupInstanceIdReason });
-
-const listener = z.custom<RebalanceListener>((v) => typeof v === "function", {
-  error: "must be a function (partitions) => void | Promise<void>",
-});
-
 /** Kafka's Java (and some other clients') names for the consumer's options. */
 const ALIASES: Record<string, string> = {
   bootstrapServers: "brokers",
@@ -583,44 +305,14 @@ const ALIASES: Record<string, string> = {
 };
 
 /** One schema per option; the object-level rules are in {@linkcode resolveOptions}. */
-const shape = {
-  ...clientShape,
-  groupId: nonEmptyString("the consumer group id").optional(),
-  topics: topicsSchema.optional(),
-  assign: assignSchema.optional(),
-  autoOffsetReset: oneOf(["latest", "earliest", "none"]).default("latest"),
-  commit: oneOf(["auto", "manual"]).default("auto"),
-  autoCommitIntervalMs: int(1).default(5000),
-  sessionTimeoutMs: int(1000).default(45000),
-  heartbeatIntervalMs: int(1).default(3000),
-  maxPollIntervalMs: int(1).default(300000),
-  heartbeatThread: oneOf(["worker", "event-loop"]).default("worker"),
-  rebalanceTimeoutMs: int(1).optional(),
-  closeTimeoutMs: int(0).default(30000),
-  groupInstanceId: groupInstanceIdSchema.optional(),
-  groupProtocol: oneOf(["classic", "consumer"]).default("classic"),
-  groupRemoteAssignor: oneOf(["uniform", "range"]).optional(),
-  assignors: assignorsSchema.default(["range", "cooperative-sticky"]),
-  isolationLevel: oneOf(["read_uncommitted", "read_committed"]).default("read_uncommitted"),
-  maxBufferedBytes: int(MIN_BUFFERED_BYTES, Number.MAX_SAFE_INTEGER).default(32 * 1024 * 1024),
-  fetchMinBytes: int(1).default(1),
-  fetchMaxWaitMs: int(0).default(500),
-  maxBatchRecords: int(1).optional(),
-  fetchMaxBytes: int(1).default(50 * 1024 * 1024),
-  maxPartitionFetchBytes: int(1).default(1024 * 1024),
-  checkCrcs: z.boolean({ error: "must be true or false" }).default(true),
-  metadataMaxAgeMs: int(1).default(300000),
-  onAssigned: listener.optional(),
-  onRevoked: listener.optional(),
-  onLost: listener.optional(),
-};
+const shape = { ...clientShape, ...shapeOf(consumerInterface.table) };
 
 const optionsSchema = z.strictObject(shape);
 type OptionKey = keyof typeof shape;
 type Parsed = z.output<typeof optionsSchema>;
 
-// ConsumerOptions is written out for readable docs; this fails to compile
-// when it and the schema disagree on a key or on a field's type.
+// A guard, not a second declaration: fails to compile when the generated
+// ConsumerOptions is stale (run deno task gen:options).
 const _optionsMatchSchema: OptionsMatch<ConsumerOptions, z.input<typeof optionsSchema>> = true;
 
 // ---------------------------------------------------------------------------

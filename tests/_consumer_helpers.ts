@@ -131,6 +131,31 @@ function assignorsFromEnv(extra: Partial<ConsumerOptions>): Partial<ConsumerOpti
 }
 
 /**
+ * The consumer group protocol (KIP-848) in {@linkcode fastOptions}: the
+ * session timeout and heartbeat interval are the broker's there, so the
+ * classic defaults of fastOptions are unset.
+ */
+export const CONSUMER_PROTOCOL = {
+  groupProtocol: "consumer",
+  sessionTimeoutMs: undefined,
+  heartbeatIntervalMs: undefined,
+} as const satisfies Partial<ConsumerOptions>;
+
+/**
+ * SLUICE_TEST_GROUP_PROTOCOL=consumer: every group member a test does not
+ * tie to the classic protocol (by choosing its protocol, assignors, session
+ * timeout or heartbeat interval) speaks the consumer protocol (KIP-848) —
+ * test.sh runs the group tests a third time so. The session is then the
+ * broker's (10 s on scripts/kafka.sh's brokers and the embedded cluster).
+ */
+function protocolFromEnv(extra: Partial<ConsumerOptions>): Partial<ConsumerOptions> {
+  if (Deno.env.get("SLUICE_TEST_GROUP_PROTOCOL") !== "consumer") return {};
+  const classicOnly = ["groupProtocol", "assignors", "sessionTimeoutMs", "heartbeatIntervalMs"];
+  if (extra.groupId === undefined || classicOnly.some((k) => k in extra)) return {};
+  return CONSUMER_PROTOCOL;
+}
+
+/**
  * Options for fast tests: short session (the broker of scripts/kafka.sh
  * accepts down to 1 s), frequent heartbeats, short fetch waits, earliest
  * reset, a short close and a bounded rebalance timeout; `extra` wins.
@@ -149,6 +174,7 @@ export function fastOptions(extra: Partial<ConsumerOptions>): ConsumerOptions {
     retryBackoffMaxMs: 500,
     ...(extra.groupId !== undefined ? { autoCommitIntervalMs: 500 } : {}),
     ...assignorsFromEnv(extra),
+    ...protocolFromEnv(extra),
     ...extra,
   } as ConsumerOptions;
 }

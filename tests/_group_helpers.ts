@@ -2,9 +2,11 @@
 // broker and the embedded cluster): partition keys, expected ends, a round
 // of records on every partition, and listener calls as log lines.
 
-import type { TopicPartition } from "../mod.ts";
+import { Consumer, type TopicPartition } from "../mod.ts";
 import {
+  CONSUMER_PROTOCOL,
   type LineProcess,
+  ReadLoop,
   spawnKafkaTool,
   type Tally,
   tpList,
@@ -79,4 +81,31 @@ export function javaGroupConsumer(
     }
   };
   return { process, drain };
+}
+
+/**
+ * A consumer-protocol (KIP-848) member of `groupId` reading `topic` from the
+ * earliest offset into `tally`, named `name` (also its client id); `extra`
+ * options win.
+ */
+export function protocolMember(
+  t: Target,
+  groupId: string,
+  topic: string,
+  tally: Tally,
+  name: string,
+  extra: Record<string, unknown> = {},
+): ReadLoop {
+  return new ReadLoop(
+    new Consumer(t.options({
+      groupId,
+      topics: [topic],
+      ...CONSUMER_PROTOCOL,
+      autoOffsetReset: "earliest",
+      clientId: name,
+      ...extra,
+    })),
+    tally,
+    name,
+  );
 }

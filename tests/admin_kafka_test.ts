@@ -22,7 +22,15 @@ import {
   uniqueName,
 } from "./_kafka.ts";
 
-import { closeAll, fastOptions, owned, ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
+import {
+  closeAll,
+  CONSUMER_PROTOCOL,
+  fastOptions,
+  owned,
+  ReadLoop,
+  Tally,
+  waitFor,
+} from "./_consumer_helpers.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -343,9 +351,7 @@ Deno.test("[kafka] Admin describes a live KIP-848 group of two sluice consumers:
       new Consumer(fastOptions({
         groupId: group,
         topics: [topic],
-        groupProtocol: "consumer",
-        sessionTimeoutMs: undefined,
-        heartbeatIntervalMs: undefined,
+        ...CONSUMER_PROTOCOL,
       })),
       tally,
       name,

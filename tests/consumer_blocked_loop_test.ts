@@ -16,6 +16,7 @@ import { Consumer, type TopicPartition } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
 import {
   closeAll,
+  CONSUMER_PROTOCOL,
   type Member,
   type MemberEvent,
   owned,
@@ -48,7 +49,7 @@ type Protocol = NonNullable<ConsumerOptions["groupProtocol"]>;
 function sessionOptions(protocol: Protocol): Partial<ConsumerOptions> {
   return protocol === "classic"
     ? { sessionTimeoutMs: SESSION_MS, heartbeatIntervalMs: HEARTBEAT_MS }
-    : { groupProtocol: "consumer", sessionTimeoutMs: undefined, heartbeatIntervalMs: undefined };
+    : CONSUMER_PROTOCOL;
 }
 
 /** The session timeout a protocol's group has in these tests. */

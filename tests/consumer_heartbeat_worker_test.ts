@@ -4,9 +4,10 @@
 // event loop.
 
 import assert from "node:assert/strict";
-import { Consumer, type Logger } from "../mod.ts";
+import { Consumer, type ConsumerOptions, type Logger } from "../mod.ts";
 import { EmbeddedCluster } from "../testing.ts";
 import {
+  CONSUMER_PROTOCOL,
   fastOptions,
   LineProcess,
   ReadLoop,
@@ -46,6 +47,29 @@ async function groupOf(
     ...extra,
   }));
   return { loop: new ReadLoop(consumer, new Tally(), "c"), topic };
+}
+
+/**
+ * The group member fixture with network and environment access only: Deno
+ * refuses to load the heartbeat worker's module file.
+ */
+function noReadMember(options: ConsumerOptions): LineProcess {
+  return new LineProcess(
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--no-check",
+        decodeURIComponent(new URL("./fixtures/group_member.ts", import.meta.url).pathname),
+        JSON.stringify({ options, logLevel: "warn" }),
+      ],
+      cwd: decodeURIComponent(new URL("../", import.meta.url).pathname),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }),
+  );
 }
 
 Deno.test("the heartbeat worker heartbeats for the member, and close() ends it: no heartbeat afterwards, connections closed", async () => {
@@ -116,33 +140,13 @@ Deno.test("a heartbeat worker that cannot start (no read permission for its modu
   const topic = `hb-${crypto.randomUUID().slice(0, 8)}`;
   await cluster.createTopic(topic, { partitions: 1 });
   const beats = cluster.intercept({ apiKey: "Heartbeat", action: { observe: true } });
-  // The group member fixture with network and environment access only: Deno
-  // refuses to load the worker's module file.
-  const member = new LineProcess(
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--no-check",
-        decodeURIComponent(new URL("./fixtures/group_member.ts", import.meta.url).pathname),
-        JSON.stringify({
-          options: fastOptions({
-            brokers: cluster.bootstrap,
-            groupId: `g-${topic}`,
-            topics: [topic],
-            clientId: "no-read",
-            heartbeatIntervalMs: 200,
-          }),
-          logLevel: "warn",
-        }),
-      ],
-      cwd: decodeURIComponent(new URL("../", import.meta.url).pathname),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }),
-  );
+  const member = noReadMember(fastOptions({
+    brokers: cluster.bootstrap,
+    groupId: `g-${topic}`,
+    topics: [topic],
+    clientId: "no-read",
+    heartbeatIntervalMs: 200,
+  }));
   try {
     await waitFor(
       "heartbeats from the member after the fallback",
@@ -162,31 +166,11 @@ Deno.test("groupProtocol consumer: a heartbeat worker that cannot start falls ba
   await withTarget("kafka", async (t) => {
     const topic = await t.newTopic("hb-848-noread", 2);
     await t.produceValues(topic, 0, values("v", 10));
-    const member = new LineProcess(
-      new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-net",
-          "--allow-env",
-          "--no-check",
-          decodeURIComponent(new URL("./fixtures/group_member.ts", import.meta.url).pathname),
-          JSON.stringify({
-            options: t.options({
-              groupId: `g-${topic}`,
-              topics: [topic],
-              groupProtocol: "consumer",
-              sessionTimeoutMs: undefined,
-              heartbeatIntervalMs: undefined,
-            }),
-            logLevel: "warn",
-          }),
-        ],
-        cwd: decodeURIComponent(new URL("../", import.meta.url).pathname),
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }),
-    );
+    const member = noReadMember(t.options({
+      groupId: `g-${topic}`,
+      topics: [topic],
+      ...CONSUMER_PROTOCOL,
+    }));
     const events = () => member.lines.map((l) => JSON.parse(l) as { event: string });
     try {
       // The worker's failure reaches the member after its join went to the

@@ -12,7 +12,15 @@
 import assert from "node:assert/strict";
 import { Consumer, type ConsumerOptions } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
-import { closeAll, owned, ReadLoop, splitProblem, Tally, waitFor } from "./_consumer_helpers.ts";
+import {
+  closeAll,
+  CONSUMER_PROTOCOL,
+  owned,
+  ReadLoop,
+  splitProblem,
+  Tally,
+  waitFor,
+} from "./_consumer_helpers.ts";
 import { suiteTest } from "./_targets.ts";
 import { endsAt, loggedListeners, partitionKeys, produceRound } from "./_group_helpers.ts";
 
@@ -38,9 +46,7 @@ suiteTest(
           topics: [topic],
           ...(protocol === "consumer"
             ? {
-              groupProtocol: "consumer",
-              sessionTimeoutMs: undefined,
-              heartbeatIntervalMs: undefined,
+              ...CONSUMER_PROTOCOL,
             }
             : { groupProtocol: "classic" }),
           ...loggedListeners(name, events),

@@ -3,13 +3,15 @@
 // member takes partitions while the others keep theirs, a leaving member's
 // partitions move with nothing lost — and a group shared with Kafka's Java
 // console consumer (group.protocol=consumer) splits the partitions.
-// (The embedded cluster does not serve ConsumerGroupHeartbeat yet: kafka only.)
+// Both targets: the embedded cluster serves the consumer protocol too
+// (src/testing/consumer_group_coordinator.ts).
 
 import assert from "node:assert/strict";
-import { Consumer } from "../mod.ts";
+import { Admin, Consumer, type Logger } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
 import {
   closeAll,
+  CONSUMER_PROTOCOL,
   owned,
   ReadLoop,
   splitProblem,
@@ -39,10 +41,8 @@ suiteTest(
         new Consumer(t.options({
           groupId,
           topics: [topic],
-          groupProtocol: "consumer",
+          ...CONSUMER_PROTOCOL,
           groupRemoteAssignor: "range",
-          sessionTimeoutMs: undefined,
-          heartbeatIntervalMs: undefined,
           ...loggedListeners(name, events),
         })),
         tally,
@@ -117,7 +117,6 @@ suiteTest(
       await closeAll(c1.consumer, c2?.consumer);
     }
   },
-  { targets: ["kafka"] },
 );
 
 suiteTest(
@@ -137,9 +136,7 @@ suiteTest(
         new Consumer(t.options({
           groupId,
           topics: [topic],
-          groupProtocol: "consumer",
-          sessionTimeoutMs: undefined,
-          heartbeatIntervalMs: undefined,
+          ...CONSUMER_PROTOCOL,
         })),
         tally,
         "sluice",
@@ -183,7 +180,6 @@ suiteTest(
       await closeAll(loop?.consumer);
     }
   },
-  { targets: ["kafka"] },
 );
 
 suiteTest(
@@ -201,9 +197,7 @@ suiteTest(
       new Consumer(t.options({
         groupId,
         topics: pattern,
-        groupProtocol: "consumer",
-        sessionTimeoutMs: undefined,
-        heartbeatIntervalMs: undefined,
+        ...CONSUMER_PROTOCOL,
       })),
       tally,
       "re",
@@ -234,6 +228,53 @@ suiteTest(
       await loop.stop().catch(() => {});
       await closeAll(loop.consumer);
     }
+  },
+  { targets: ["kafka"] },
+);
+
+suiteTest(
+  "groupProtocol consumer: the stale-session bound is the group's consumer.session.timeout.ms (the brokers' default, or the group's own)",
+  async (t) => {
+    const topic = await t.newTopic("kip848-session", 1);
+    const read = async (groupId: string) => {
+      const lines: Array<{ message: string; fields?: Record<string, unknown> }> = [];
+      const logger: Logger = {
+        info: (message, fields) => lines.push({ message, fields }),
+        warn: (message, fields) => lines.push({ message, fields }),
+      };
+      // Reading starts the consumer.
+      const loop = new ReadLoop(
+        new Consumer(t.options({
+          groupId,
+          topics: [topic],
+          ...CONSUMER_PROTOCOL,
+          logger,
+        })),
+        new Tally(),
+        "s",
+      );
+      try {
+        return await waitFor(
+          "the member to read its group's session timeout",
+          () => lines.find((l) => l.message === "the group's session timeout")?.fields,
+          30_000,
+          { describe: () => lines.map((l) => l.message).join("; ") },
+        );
+      } finally {
+        await loop.stop().catch(() => {});
+        await closeAll(loop.consumer);
+      }
+    };
+    // scripts/kafka.sh sets group.consumer.session.timeout.ms=10000.
+    assert.equal((await read(uniqueName("kip848-session")))?.sessionTimeoutMs, 10_000);
+    const groupId = uniqueName("kip848-session-own");
+    {
+      await using admin = new Admin({ brokers: t.bootstrap });
+      await admin.alterConfigs([
+        { type: "group", name: groupId, set: { "consumer.session.timeout.ms": "7000" } },
+      ]);
+    }
+    assert.equal((await read(groupId))?.sessionTimeoutMs, 7000);
   },
   { targets: ["kafka"] },
 );

@@ -45,6 +45,8 @@ const KAFKA_4_4_0: Record<number, [number, number]> = {
   22: [0, 5], // InitProducerId
   23: [2, 4], // OffsetForLeaderEpoch
   42: [0, 3], // DeleteGroups
+  68: [0, 1], // ConsumerGroupHeartbeat
+  69: [0, 1], // ConsumerGroupDescribe
 };
 
 /** A connection to the first bootstrap broker (node 0). */

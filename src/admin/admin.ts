@@ -17,6 +17,7 @@
  * @module
  */
 
+import { CONFIG_RESOURCE_TYPES } from "../protocol/config_resources.ts";
 import { Cluster } from "../net/cluster.ts";
 import { clusterOptions } from "../options/client.ts";
 import type { Connection } from "../net/connection.ts";
@@ -62,7 +63,7 @@ import type {
 const MAX_ATTEMPTS = 10;
 
 /** Kafka's config resource type codes. */
-const RESOURCE_CODES: Record<ConfigResourceType, number> = { topic: 2, broker: 4, group: 32 };
+const RESOURCE_CODES: Record<ConfigResourceType, number> = CONFIG_RESOURCE_TYPES;
 
 /** Kafka's config source codes (DescribeConfigs v1+), named as Java's admin client does. */
 const SOURCES: Record<number, ConfigSource> = {

@@ -1,7 +1,8 @@
 /**
  * The Admin client's options: {@linkcode AdminOptions} (the options every
- * client shares, plus a request timeout and an abort signal) and their
- * validation, the same way as the consumer's: a wrong or unknown option throws
+ * client shares, plus a request timeout and an abort signal; declared in
+ * {@linkcode adminInterface}, generated into `options_generated.ts` by
+ * `deno task gen:options`) and their validation, the same way as the consumer's: a wrong or unknown option throws
  * a {@linkcode ConfigError} (subject "admin") at construction, before anything
  * connects.
  *
@@ -11,38 +12,60 @@
 import { z } from "zod";
 import {
   checkClientRules,
-  type ClientOptions,
   clientShape,
   type OptionsMatch,
+  requestTimeoutSchema,
   resolveClient,
   type ResolvedClientOptions,
+  signalSchema,
 } from "../options/client.ts";
+import { type InterfaceSpec, shapeOf } from "../options/table.ts";
+import type { AdminOptions } from "./options_generated.ts";
+
+export type { AdminOptions } from "./options_generated.ts";
 import { ConfigError, type ConfigIssue, describe, parseFields } from "../options/issues.ts";
 
 /**
- * Options of the `Admin` client. Only `brokers` is required.
- *
- * @example
- * ```ts
- * import type { AdminOptions } from "@sluice/kafka";
- * const options: AdminOptions = {
- *   brokers: ["127.0.0.1:9092"],
- *   clientId: "ops-script",
- *   requestTimeoutMs: 10_000,
- * };
- * ```
+ * The {@linkcode AdminOptions} interface, declared once: per option its docs,
+ * public type and schema (validation and default). `scripts/gen_options.ts`
+ * writes the interface into `options_generated.ts`.
  */
-export interface AdminOptions extends ClientOptions {
-  /**
-   * Time, in ms, a request may wait for its response. Calls that wait for
-   * the cluster (topic creation, deletion) also send it as the broker-side
-   * timeout unless the call names its own `timeoutMs`.
-   * @default {30000}
-   */
-  requestTimeoutMs?: number;
-  /** Aborting it closes the client, as `close()` does. */
-  signal?: AbortSignal;
-}
+export const adminInterface = {
+  name: "AdminOptions",
+  doc: [
+    "Options of the `Admin` client. Only `brokers` is required.",
+    "",
+    "@example",
+    "```ts",
+    'import type { AdminOptions } from "@sluice/kafka";',
+    "const options: AdminOptions = {",
+    '  brokers: ["127.0.0.1:9092"],',
+    '  clientId: "ops-script",',
+    "  requestTimeoutMs: 10_000,",
+    "};",
+    "```",
+  ],
+  extends: { name: "ClientOptions", from: "../options/client_generated.ts" },
+  imports: {},
+  table: {
+    requestTimeoutMs: {
+      doc: [
+        "Time, in ms, a request may wait for its response. Calls that wait for",
+        "the cluster (topic creation, deletion) also send it as the broker-side",
+        "timeout unless the call names its own `timeoutMs`.",
+      ],
+      type: "number",
+      schema: requestTimeoutSchema,
+    },
+    signal: {
+      doc: [
+        "Aborting it closes the client, as `close()` does.",
+      ],
+      type: "AbortSignal",
+      schema: signalSchema,
+    },
+  },
+} satisfies InterfaceSpec;
 
 /** Kafka's Java (and some other clients') names for the admin client's options. */
 const ALIASES: Record<string, string> = {
@@ -51,13 +74,13 @@ const ALIASES: Record<string, string> = {
   defaultApiTimeoutMs: "requestTimeoutMs",
 };
 
-const shape = { ...clientShape };
+const shape = { ...clientShape, ...shapeOf(adminInterface.table) };
 const schema = z.strictObject(shape);
 type OptionKey = keyof typeof shape;
 type Parsed = z.output<typeof schema>;
 
-// AdminOptions is written out for readable docs; this fails to compile when it
-// and the schema disagree on a key or on a field's type.
+// A guard, not a second declaration: fails to compile when the generated
+// AdminOptions is stale (run deno task gen:options).
 const _optionsMatchSchema: OptionsMatch<AdminOptions, z.input<typeof schema>> = true;
 
 /** {@linkcode AdminOptions} after validation: every default filled. */

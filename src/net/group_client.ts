@@ -19,7 +19,7 @@ import type { Cluster } from "./cluster.ts";
 import type { Connection } from "./connection.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
 import { type ApiSchema, fieldSince } from "../protocol/schema.ts";
-import { ConnectionError, RequestTimeoutError } from "./errors.ts";
+import { ConnectionError, RequestTimeoutError, UnsupportedVersionError } from "./errors.ts";
 import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import {
   CorruptDataError,
@@ -36,6 +36,8 @@ import {
   type ConsumerGroupDescribeResponseAssignment,
 } from "../protocol/messages/consumer_group_describe.ts";
 import { LeaveGroupApi } from "../protocol/messages/leave_group.ts";
+import { DescribeConfigsApi } from "../protocol/messages/describe_configs.ts";
+import { CONFIG_RESOURCE_TYPES } from "../protocol/config_resources.ts";
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "../protocol/consumer_protocol.ts";
 import { backoffMs, type BackoffOptions, delay } from "../util/async.ts";
 import { groupByTopic, partitionKey, type TopicPartition } from "../util/partitions.ts";
@@ -450,6 +452,37 @@ export class GroupClient {
   #nameOfId(ids: ReadonlyMap<string, string>, t: object): string | undefined {
     const topicId = "topicId" in t ? String(t.topicId) : "";
     return nameOf(ids, topicId) ?? this.#cluster.topicName(topicId);
+  }
+
+  /**
+   * The group's session timeout under the consumer protocol: its
+   * `consumer.session.timeout.ms` config (DescribeConfigs of the GROUP
+   * resource, which answers the broker's `group.consumer.session.timeout.ms`
+   * unless the group overrides it). Null when the broker cannot say (no
+   * group configs before Kafka 4.0, or not allowed to describe them).
+   */
+  async consumerSessionTimeoutMs(): Promise<number | null> {
+    try {
+      return await this.run("group", async (conn) => {
+        const res = await conn.send(DescribeConfigsApi, {
+          resources: [{
+            resourceType: CONFIG_RESOURCE_TYPES.group,
+            resourceName: this.groupId,
+            configurationKeys: ["consumer.session.timeout.ms"],
+          }],
+          includeSynonyms: false,
+          includeDocumentation: false,
+        }, { version: conn.version(DescribeConfigsApi) });
+        const result = res.results[0];
+        if (result === undefined || result.errorCode !== 0) return null;
+        const value = result.configs.find((c) => c.name === "consumer.session.timeout.ms")?.value;
+        const ms = Number(value);
+        return value != null && Number.isInteger(ms) && ms > 0 ? ms : null;
+      });
+    } catch (e) {
+      if (e instanceof KafkaProtocolError || e instanceof UnsupportedVersionError) return null;
+      throw e;
+    }
   }
 
   /**

@@ -1,8 +1,10 @@
 /**
  * The options every client (consumer, producer, admin) shares: how to reach
- * and authenticate to the cluster, retries, logging. Their types and
- * documentation ({@linkcode ClientOptions}), their zod schemas
- * ({@linkcode clientShape}) and their resolved form.
+ * and authenticate to the cluster, retries, logging. Declared once in
+ * `clientInterface` (`client_table.ts`: per option its docs, public type,
+ * schema and default), from which come the generated
+ * {@linkcode ClientOptions} interface (`client_generated.ts`), the zod
+ * schemas ({@linkcode clientShape}) and the resolved form.
  *
  * @module
  */
@@ -13,7 +15,28 @@ import type { ClusterOptions } from "../net/cluster.ts";
 import type { SaslConfig } from "../net/sasl/authenticate.ts";
 import { Secret } from "../net/secret.ts";
 import type { TlsConfig } from "../net/tls.ts";
-import { LEVELS, type Logger, safeLogger } from "./logger.ts";
+import { type Logger, safeLogger } from "./logger.ts";
+import type { ClientOptions } from "./client_generated.ts";
+import {
+  BACKOFF_MAX_MS,
+  clientInterface,
+  requestTimeoutSchema,
+  signalSchema,
+} from "./client_table.ts";
+import { shapeOf } from "./table.ts";
+
+export type { ClientOptions } from "./client_generated.ts";
+export {
+  BACKOFF_MAX_MS,
+  clientInterface,
+  int,
+  INT32_MAX,
+  nonEmptyString,
+  oneOf,
+  requestTimeoutSchema,
+  signalSchema,
+  topicName,
+} from "./client_table.ts";
 
 /**
  * TLS settings (the `tls` option). The broker's certificate is verified
@@ -101,175 +124,6 @@ export interface SaslOAuthBearerOptions {
  */
 export type SaslOptions = SaslPasswordOptions | SaslOAuthBearerOptions;
 
-/** Largest int32. */
-export const INT32_MAX = 2 ** 31 - 1;
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-const TOPIC_REASON = "must be a valid topic name: 1 to 249 characters of a-z A-Z 0-9 . _ -";
-const BROKER = /^(?:\[([0-9A-Fa-f:.]+(?:%[\w.-]+)?)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/;
-const BROKER_EXAMPLE = 'e.g. "127.0.0.1:9092" or "[::1]:9092"';
-
-/** An integer in [min, max]; messages say which bound was crossed. */
-// deno-lint-ignore explicit-function-return-type
-export function int(min: number, max = INT32_MAX) {
-  const reason = `must be an integer >= ${min}`;
-  return z.number({ error: reason })
-    .int({ error: reason })
-    .min(min, { error: reason })
-    .max(max, { error: `must be an integer <= ${max}` });
-}
-
-/** One of the given strings; the message lists them. */
-// deno-lint-ignore explicit-function-return-type
-export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  const quoted = values.map((v) => `"${v}"`);
-  const list = quoted.length > 1
-    ? `${quoted.slice(0, -1).join(", ")} or ${quoted[quoted.length - 1]}`
-    : quoted[0];
-  return z.enum(values, { error: `must be ${list}` });
-}
-
-/** A valid topic name. */
-export const topicName = z.string({ error: TOPIC_REASON }).refine(
-  (s) => TOPIC_NAME.test(s) && s !== "." && s !== "..",
-  { error: TOPIC_REASON },
-);
-
-const brokerAddress = z.string({ error: `must be "host:port", ${BROKER_EXAMPLE}` })
-  .superRefine((s, ctx) => {
-    const m = BROKER.exec(s);
-    if (m) {
-      const port = Number(m[3]);
-      if (port < 1 || port > 65535) {
-        ctx.addIssue({ code: "custom", message: "port must be from 1 to 65535", input: s });
-      }
-      return;
-    }
-    let message = `must be "host:port", ${BROKER_EXAMPLE}`;
-    if (!s.includes(":")) message = `must be "host:port" (the port is missing), ${BROKER_EXAMPLE}`;
-    else if (!s.startsWith("[") && s.indexOf(":") !== s.lastIndexOf(":")) {
-      message = `an IPv6 address must be in brackets, e.g. "[::1]:9092"`;
-    }
-    ctx.addIssue({ code: "custom", message, input: s });
-  });
-
-const brokersSchema = z.union([z.string(), z.array(z.string())], {
-  error: (iss) =>
-    iss.input === undefined
-      ? `is required: the bootstrap brokers as "host:port" strings, ${BROKER_EXAMPLE}`
-      : 'must be an array of "host:port" strings or one comma-separated string',
-})
-  .transform((v) =>
-    typeof v === "string"
-      ? v.split(",").map((s) => s.trim()).filter((s) => s !== "")
-      : v.map((s) => s.trim())
-  )
-  .pipe(z.array(brokerAddress).min(1, { error: "must list at least one broker" }));
-
-/** A non-empty string; `what` says what it is in the message. */
-// deno-lint-ignore explicit-function-return-type
-export const nonEmptyString = (what: string) =>
-  z.string({ error: `must be a non-empty string (${what})` })
-    .min(1, { error: `must be a non-empty string (${what})` });
-
-const loggerSchema = z.custom<Logger>(
-  (v) => typeof v === "object" && v !== null,
-  { error: "must be an object with optional debug, info, warn, error functions" },
-).superRefine((v, ctx) => {
-  for (const name of LEVELS) {
-    const f = (v as Record<string, unknown>)[name];
-    if (f !== undefined && typeof f !== "function") {
-      ctx.addIssue({
-        code: "custom",
-        path: [name],
-        message: "must be a function (msg, fields?) => void",
-        input: f,
-      });
-    }
-  }
-});
-
-const secretString = z.union([z.string(), z.instanceof(Secret)], {
-  error: "must be a string (or a Secret)",
-});
-
-const pem = (what: string) =>
-  z.string({ error: `must be a PEM string (${what})` }).refine(
-    (s) => s.includes("-----BEGIN "),
-    { error: `must be a PEM string (${what}): "-----BEGIN ..." not found` },
-  );
-
-const tlsSchema = z.union([
-  z.boolean(),
-  z.strictObject({
-    caCerts: z.array(pem("a CA certificate"), {
-      error: "must be an array of PEM certificates",
-    }).optional(),
-    cert: pem("the client certificate chain").optional(),
-    key: z.union([pem("the client private key"), z.instanceof(Secret)], {
-      error: "must be a PEM private key string (or a Secret)",
-    }).optional(),
-  }).superRefine((t, ctx) => {
-    if ((t.cert === undefined) !== (t.key === undefined)) {
-      ctx.addIssue({
-        code: "custom",
-        path: [t.cert === undefined ? "cert" : "key"],
-        message: "mutual TLS needs both cert and key",
-        input: undefined,
-      });
-    }
-  }),
-], { error: "must be true, false or { caCerts?, cert?, key? }" });
-
-const MECHANISMS = '"plain", "scram-sha-256", "scram-sha-512" or "oauthbearer"';
-
-const saslUnion = z.discriminatedUnion("mechanism", [
-  z.strictObject({
-    mechanism: z.enum(["plain", "scram-sha-256", "scram-sha-512"]),
-    username: nonEmptyString("the SASL user name"),
-    password: secretString,
-  }),
-  z.strictObject({
-    mechanism: z.literal("oauthbearer"),
-    token: z.custom<OAuthBearerTokenProvider>((v) => typeof v === "function", {
-      error: "must be a function returning a token (or a promise of one)",
-    }),
-    extensions: z.record(
-      z.string(),
-      z.string().regex(/^[\x21-\x7E \t\r\n]*$/, {
-        error: "extension values are printable ASCII",
-      }),
-      {
-        error: (iss) =>
-          iss.code === "invalid_type" ? "must be an object of string values" : undefined,
-      },
-    ).superRefine((rec, ctx) => {
-      // RFC 7628: keys are letters; "auth" is the token's own key.
-      for (const k of Object.keys(rec)) {
-        if (!/^[A-Za-z]+$/.test(k) || k === "auth") {
-          ctx.addIssue({
-            code: "custom",
-            path: [k],
-            message: k === "auth" ? '"auth" is reserved' : "extension names are letters only",
-            input: k,
-          });
-        }
-      }
-    }).optional(),
-  }),
-], {
-  error: (iss) =>
-    typeof iss.input !== "object" || iss.input === null
-      ? `must be an object { mechanism, ... } with mechanism ${MECHANISMS}`
-      : `mechanism must be ${MECHANISMS}`,
-});
-
-// A missing mechanism is reported on "sasl" itself (the whole object is unusable).
-const saslSchema = z.custom<z.input<typeof saslUnion>>(
-  (v) =>
-    typeof v === "object" && v !== null && (v as { mechanism?: unknown }).mechanism !== undefined,
-  { error: `needs a mechanism: ${MECHANISMS}` },
-).pipe(saslUnion);
-
 function asSecret(v: string | Secret): Secret {
   return v instanceof Secret ? v : new Secret(v);
 }
@@ -296,150 +150,63 @@ function resolveSasl(sasl: ClientParsed["sasl"]): SaslConfig | undefined {
   return { mechanism: sasl.mechanism, username: sasl.username, password: asSecret(sasl.password) };
 }
 
-/**
- * The options every client takes: where the cluster is, how to
- * authenticate, retry pacing and logging. `ConsumerOptions`,
- * `ProducerOptions` and `AdminOptions` extend it.
- *
- * @example
- * ```ts
- * import type { ClientOptions } from "@sluice/kafka";
- * const common: ClientOptions = {
- *   brokers: ["kafka-1:9093", "kafka-2:9093"],
- *   tls: true,
- *   sasl: { mechanism: "scram-sha-512", username: "app", password: Deno.env.get("PW") ?? "" },
- * };
- * ```
- */
-export interface ClientOptions {
-  /**
-   * Bootstrap brokers, `host:port` each (IPv6 in brackets: `[::1]:9092`), as
-   * an array or a comma-separated string. Used to find the cluster; the
-   * client then talks to the brokers the cluster advertises.
-   */
-  brokers: string | string[];
-  /**
-   * Client id sent with every request: shows in broker logs, metrics and
-   * quotas.
-   * @default {"sluice"}
-   */
-  clientId?: string;
-  /**
-   * Connect with TLS: `true` (system root CAs) or {@linkcode TlsOptions}
-   * (a private CA, a client certificate). A certificate that does not verify
-   * ends the stream with a `TlsError`.
-   * @default {false}
-   */
-  tls?: boolean | TlsOptions;
-  /**
-   * Authenticate with SASL: {@linkcode SaslOptions}. Wrong credentials end
-   * the stream with an `AuthenticationError` (no reconnect storm). Secrets
-   * never appear in errors, logs, or when the options or the client are
-   * printed.
-   */
-  sasl?: SaslOptions;
-  /**
-   * First delay, in ms, before retrying a failed request; doubles per attempt
-   * (with jitter) up to `retryBackoffMaxMs`.
-   * @default {100}
-   */
-  retryBackoffMs?: number;
-  /**
-   * Largest retry delay, in ms. When not given and `retryBackoffMs` is
-   * larger, it is raised to `retryBackoffMs` (a fixed delay).
-   * @default {1000}
-   */
-  retryBackoffMaxMs?: number;
-  /**
-   * First delay, in ms, before reconnecting to a broker; doubles per attempt
-   * (with jitter) up to `reconnectBackoffMaxMs`.
-   * @default {50}
-   */
-  reconnectBackoffMs?: number;
-  /**
-   * Largest reconnect delay, in ms. When not given and `reconnectBackoffMs`
-   * is larger, it is raised to `reconnectBackoffMs`.
-   * @default {1000}
-   */
-  reconnectBackoffMaxMs?: number;
-  /**
-   * How long, in ms, the client keeps trying its bootstrap brokers when
-   * none answers — at start-up, and whenever it must bootstrap again — with
-   * the reconnect backoff between rounds and a warning per failed round.
-   * Then the stream ends with one `ConnectionError` saying what
-   * was tried. `Infinity` keeps trying (a service that may start long
-   * before Kafka). Kafka's Java client bounds such waits by
-   * `default.api.timeout.ms`, also 60 s.
-   * @default {60000}
-   */
-  bootstrapTimeoutMs?: number;
-  /**
-   * Where the client logs. See {@linkcode consoleLogger}.
-   * @default {a logger that drops everything}
-   */
-  logger?: Logger;
-}
+const clientOwn = shapeOf(clientInterface.table);
 
-/** The zod schema of each {@linkcode ClientOptions} field, and of `requestTimeoutMs`, `signal`. */
+/**
+ * The zod schema of each {@linkcode ClientOptions} field, and of
+ * `requestTimeoutMs` and `signal` (which each client documents itself), in
+ * the order they are validated.
+ */
 export const clientShape = {
-  brokers: brokersSchema,
-  clientId: z.string({ error: "must be a string" }).max(32767, {
-    error: "must be at most 32767 characters",
-  }).default("sluice"),
-  requestTimeoutMs: int(1).default(30000),
-  tls: tlsSchema.optional(),
-  sasl: saslSchema.optional(),
-  retryBackoffMs: int(1).default(100),
-  retryBackoffMaxMs: int(1).optional(),
-  reconnectBackoffMs: int(1).default(50),
-  reconnectBackoffMaxMs: int(1).optional(),
-  // z.number() refuses Infinity, which is a valid answer here.
-  bootstrapTimeoutMs: z.custom<number>(
-    (n) =>
-      n === Infinity || (Number.isInteger(n) && (n as number) >= 0 && (n as number) <= INT32_MAX),
-    { error: "must be a whole number of ms from 0 up, or Infinity" },
-  ).default(60000),
-  // z.instanceof would type it `never`: AbortSignal's constructor is declared `new(): never`.
-  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, {
-    error: "must be an AbortSignal",
-  }).optional(),
-  logger: loggerSchema.optional(),
+  brokers: clientOwn.brokers,
+  clientId: clientOwn.clientId,
+  requestTimeoutMs: requestTimeoutSchema,
+  tls: clientOwn.tls,
+  sasl: clientOwn.sasl,
+  retryBackoffMs: clientOwn.retryBackoffMs,
+  retryBackoffMaxMs: clientOwn.retryBackoffMaxMs,
+  reconnectBackoffMs: clientOwn.reconnectBackoffMs,
+  reconnectBackoffMaxMs: clientOwn.reconnectBackoffMaxMs,
+  bootstrapTimeoutMs: clientOwn.bootstrapTimeoutMs,
+  signal: signalSchema,
+  logger: clientOwn.logger,
 };
+
+const clientOwnSchema = z.strictObject(clientOwn);
+// The generated interface and the table's schemas must agree (a stale
+// client_generated.ts stops compiling here, besides failing gen:options --check).
+const _optionsMatchSchema: OptionsMatch<ClientOptions, z.input<typeof clientOwnSchema>> = true;
 
 const clientSchema = z.strictObject(clientShape);
 type ClientParsed = z.output<typeof clientSchema>;
 
-/** {@linkcode ClientOptions} resolved: every default filled, secrets as `Secret`s. */
-export interface ResolvedClientOptions {
-  /** Bootstrap brokers, `host:port` each, trimmed, without duplicates. */
-  brokers: string[];
-  /** Client id sent with every request. */
-  clientId: string;
-  /** Time a request may wait for its response, in ms. */
-  requestTimeoutMs: number;
-  /** TLS settings, undefined without TLS. */
-  tls?: TlsConfig;
-  /** SASL settings, undefined without SASL. Secrets are {@linkcode Secret}s. */
-  sasl?: SaslConfig;
-  /** First retry delay, in ms. */
-  retryBackoffMs: number;
-  /** Largest retry delay, in ms. */
-  retryBackoffMaxMs: number;
-  /** First reconnect delay, in ms. */
-  reconnectBackoffMs: number;
-  /** Largest reconnect delay, in ms. */
-  reconnectBackoffMaxMs: number;
-  /** How long the bootstrap list is tried, in ms (Infinity: for ever). */
-  bootstrapTimeoutMs: number;
-  /** Closes the client when aborted. */
-  signal?: AbortSignal;
-  /** The user's logger with every level; calls never throw. */
-  logger: Required<Logger>;
-  /** retryBackoffMs .. retryBackoffMaxMs. */
-  retryBackoff: { initialMs: number; maxMs: number };
-  /** reconnectBackoffMs .. reconnectBackoffMaxMs. */
-  reconnectBackoff: { initialMs: number; maxMs: number };
-}
+/**
+ * {@linkcode ClientOptions} resolved: the schema's output (every default
+ * filled), with `tls` and `sasl` ready to use (secrets as `Secret`s), the
+ * logger with every level, the backoff maxima computed, and the two backoffs
+ * as ranges.
+ */
+export type ResolvedClientOptions =
+  & Omit<ClientParsed, Computed>
+  & {
+    /** TLS settings, undefined without TLS. */
+    tls?: TlsConfig;
+    /** SASL settings, undefined without SASL. Secrets are {@linkcode Secret}s. */
+    sasl?: SaslConfig;
+    /** The user's logger with every level; calls never throw. */
+    logger: Required<Logger>;
+    /** Largest retry delay, in ms. */
+    retryBackoffMaxMs: number;
+    /** Largest reconnect delay, in ms. */
+    reconnectBackoffMaxMs: number;
+    /** retryBackoffMs .. retryBackoffMaxMs. */
+    retryBackoff: { initialMs: number; maxMs: number };
+    /** reconnectBackoffMs .. reconnectBackoffMaxMs. */
+    reconnectBackoff: { initialMs: number; maxMs: number };
+  };
+
+/** Shared options whose resolved form is computed, not the schema's output. */
+type Computed = "tls" | "sasl" | "logger" | "retryBackoffMaxMs" | "reconnectBackoffMaxMs";
 
 /**
  * The rules across the shared fields: a backoff maximum not below its
@@ -466,8 +233,9 @@ export function checkClientRules(
 
 /** The shared fields in their resolved form (`p` has passed {@linkcode clientShape}). */
 export function resolveClient(p: ClientParsed): ResolvedClientOptions {
-  const retryBackoffMaxMs = p.retryBackoffMaxMs ?? Math.max(1000, p.retryBackoffMs);
-  const reconnectBackoffMaxMs = p.reconnectBackoffMaxMs ?? Math.max(1000, p.reconnectBackoffMs);
+  const retryBackoffMaxMs = p.retryBackoffMaxMs ?? Math.max(BACKOFF_MAX_MS, p.retryBackoffMs);
+  const reconnectBackoffMaxMs = p.reconnectBackoffMaxMs ??
+    Math.max(BACKOFF_MAX_MS, p.reconnectBackoffMs);
   return {
     brokers: [...new Set(p.brokers)],
     clientId: p.clientId,
@@ -524,8 +292,8 @@ export function clusterOptions(o: ResolvedClientOptions, signal: AbortSignal): C
 
 /**
  * True when `A` and `B` are the same type. With {@linkcode OptionsMatch}, the
- * compile-time tie between an options interface written out for its docs
- * and the zod schema that validates it.
+ * compile-time guard between a generated options interface and the zod
+ * schema built from the same table (a stale generated file stops compiling).
  */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 

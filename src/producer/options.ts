@@ -1,7 +1,9 @@
 /**
- * The Producer's options: {@linkcode ProducerOptions} (as Kafka's Java
- * producer's `ProducerConfig`, camelCased), their validation, and the
- * resolved form the producer reads.
+ * The Producer's options (as Kafka's Java producer's `ProducerConfig`,
+ * camelCased), declared once in {@linkcode producerInterface}; from it come
+ * {@linkcode ProducerOptions} (generated into `options_generated.ts` by
+ * `deno task gen:options`), their validation, and the resolved form the
+ * producer reads.
  *
  * @module
  */
@@ -9,14 +11,19 @@
 import { z } from "zod";
 import {
   checkClientRules,
-  type ClientOptions,
   clientShape,
   int,
   oneOf,
   type OptionsMatch,
+  requestTimeoutSchema,
   resolveClient,
   type ResolvedClientOptions,
+  signalSchema,
 } from "../options/client.ts";
+import { type InterfaceSpec, shapeOf } from "../options/table.ts";
+import type { ProducerOptions } from "./options_generated.ts";
+
+export type { ProducerOptions } from "./options_generated.ts";
 import { ConfigError, type ConfigIssue, describe, parseFields } from "../options/issues.ts";
 
 /**
@@ -44,121 +51,154 @@ export type Acks = 0 | 1 | "all";
 export type CompressionName = "none" | "gzip" | "snappy" | "lz4" | "zstd";
 
 /**
- * Options of the `Producer`. Only `brokers` is required. Defaults follow
- * Kafka's Java producer (4.x). Validated at construction: a wrong or unknown
- * option throws a `ConfigError` before anything connects.
- *
- * @example
- * ```ts
- * import type { ProducerOptions } from "@sluice/kafka";
- * const options: ProducerOptions = {
- *   brokers: "127.0.0.1:9092",
- *   compression: "lz4",
- *   lingerMs: 10,
- * };
- * ```
+ * The {@linkcode ProducerOptions} interface, declared once: per option its
+ * docs, public type and schema (validation and default).
+ * `scripts/gen_options.ts` writes the interface into `options_generated.ts`;
+ * the rules across options are in {@linkcode resolveProducerOptions}.
  */
-export interface ProducerOptions extends ClientOptions {
-  /**
-   * Replicas that must have a batch before the broker answers. `"all"`
-   * (with idempotence) loses nothing a broker acknowledged; `0` does not
-   * wait for brokers at all (metadata offsets are `-1n`).
-   * @default {"all"}
-   */
-  acks?: Acks;
-  /**
-   * Idempotent writes (producer id and sequence numbers): a batch retried
-   * after a lost answer is written once, and order holds per partition with
-   * up to `maxInFlightRequestsPerConnection` requests in flight. Needs
-   * `acks: "all"`; when not given, it is on unless `acks` is 0 or 1 (as in
-   * Java).
-   * @default {true}
-   */
-  idempotent?: boolean;
-  /**
-   * Codec of the record batches.
-   * @default {"none"}
-   */
-  compression?: CompressionName;
-  /**
-   * How long, in ms, a batch waits for more records before it is sent
-   * (unless it is full first).
-   * @default {5}
-   */
-  lingerMs?: number;
-  /**
-   * Bytes of records gathered per partition batch before it is sent. A
-   * record larger than this goes in a batch of its own.
-   * @default {16384}
-   */
-  batchSize?: number;
-  /**
-   * Bytes of records held by the producer, buffered or in flight. A write
-   * waits while it is used up (the writable stream's backpressure), for at
-   * most `maxBlockMs`.
-   * @default {33554432}
-   */
-  bufferMemory?: number;
-  /**
-   * Upper bound, in ms, from a record's `send()` to its success or failure,
-   * retries included. Must be at least `lingerMs + requestTimeoutMs`.
-   * @default {120000}
-   */
-  deliveryTimeoutMs?: number;
-  /**
-   * Longest time, in ms, a write waits for metadata of its topic (e.g. a
-   * topic that does not exist) or for buffer memory before it fails.
-   * @default {60000}
-   */
-  maxBlockMs?: number;
-  /**
-   * Largest Produce request, in bytes; a record whose batch alone would be
-   * larger fails at once with a `RecordTooLargeError`.
-   * @default {1048576}
-   */
-  maxRequestSize?: number;
-  /**
-   * Produce requests in flight per broker connection; at most 5 with
-   * idempotence (the broker remembers 5 batches per producer).
-   * @default {5}
-   */
-  maxInFlightRequestsPerConnection?: number;
-  /**
-   * Time, in ms, after which metadata is refreshed to pick up leader
-   * changes and new partitions.
-   * @default {300000}
-   */
-  metadataMaxAgeMs?: number;
-  /**
-   * Longest time, in ms, `close()` waits for buffered records to be
-   * delivered; what is left then fails with a `ProducerClosedError`.
-   * @default {30000}
-   */
-  closeTimeoutMs?: number;
-  /** Aborting it closes the producer, as `close()` does. */
-  signal?: AbortSignal;
-  /** Time, in ms, a Produce request may wait for its response. @default {30000} */
-  requestTimeoutMs?: number;
-}
+export const producerInterface = {
+  name: "ProducerOptions",
+  doc: [
+    "Options of the `Producer`. Only `brokers` is required. Defaults follow",
+    "Kafka's Java producer (4.x). Validated at construction: a wrong or unknown",
+    "option throws a `ConfigError` before anything connects.",
+    "",
+    "@example",
+    "```ts",
+    'import type { ProducerOptions } from "@sluice/kafka";',
+    "const options: ProducerOptions = {",
+    '  brokers: "127.0.0.1:9092",',
+    '  compression: "lz4",',
+    "  lingerMs: 10,",
+    "};",
+    "```",
+  ],
+  extends: { name: "ClientOptions", from: "../options/client_generated.ts" },
+  imports: {
+    "./options.ts": ["Acks", "CompressionName"],
+  },
+  table: {
+    acks: {
+      doc: [
+        'Replicas that must have a batch before the broker answers. `"all"`',
+        "(with idempotence) loses nothing a broker acknowledged; `0` does not",
+        "wait for brokers at all (metadata offsets are `-1n`).",
+      ],
+      type: "Acks",
+      schema: z.union([z.literal(0), z.literal(1), z.literal("all")], {
+        error: 'must be 0, 1 or "all"',
+      }).default("all"),
+    },
+    idempotent: {
+      doc: [
+        "Idempotent writes (producer id and sequence numbers): a batch retried",
+        "after a lost answer is written once, and order holds per partition with",
+        "up to `maxInFlightRequestsPerConnection` requests in flight. Needs",
+        '`acks: "all"`; when not given, it is on unless `acks` is 0 or 1 (as in',
+        "Java).",
+      ],
+      type: "boolean",
+      schema: z.boolean({ error: "must be true or false" }).optional(),
+      defaultDoc: "true",
+    },
+    compression: {
+      doc: [
+        "Codec of the record batches.",
+      ],
+      type: "CompressionName",
+      schema: oneOf(["none", "gzip", "snappy", "lz4", "zstd"]).default("none"),
+    },
+    lingerMs: {
+      doc: [
+        "How long, in ms, a batch waits for more records before it is sent",
+        "(unless it is full first).",
+      ],
+      type: "number",
+      schema: int(0).default(5),
+    },
+    batchSize: {
+      doc: [
+        "Bytes of records gathered per partition batch before it is sent. A",
+        "record larger than this goes in a batch of its own.",
+      ],
+      type: "number",
+      schema: int(0).default(16384),
+    },
+    bufferMemory: {
+      doc: [
+        "Bytes of records held by the producer, buffered or in flight. A write",
+        "waits while it is used up (the writable stream's backpressure), for at",
+        "most `maxBlockMs`.",
+      ],
+      type: "number",
+      schema: int(1024, Number.MAX_SAFE_INTEGER).default(32 * 1024 * 1024),
+    },
+    deliveryTimeoutMs: {
+      doc: [
+        "Upper bound, in ms, from a record's `send()` to its success or failure,",
+        "retries included. Must be at least `lingerMs + requestTimeoutMs`.",
+      ],
+      type: "number",
+      schema: int(1).default(120000),
+    },
+    maxBlockMs: {
+      doc: [
+        "Longest time, in ms, a write waits for metadata of its topic (e.g. a",
+        "topic that does not exist) or for buffer memory before it fails.",
+      ],
+      type: "number",
+      schema: int(0).default(60000),
+    },
+    maxRequestSize: {
+      doc: [
+        "Largest Produce request, in bytes; a record whose batch alone would be",
+        "larger fails at once with a `RecordTooLargeError`.",
+      ],
+      type: "number",
+      schema: int(1024).default(1024 * 1024),
+    },
+    maxInFlightRequestsPerConnection: {
+      doc: [
+        "Produce requests in flight per broker connection; at most 5 with",
+        "idempotence (the broker remembers 5 batches per producer).",
+      ],
+      type: "number",
+      schema: int(1).default(5),
+    },
+    metadataMaxAgeMs: {
+      doc: [
+        "Time, in ms, after which metadata is refreshed to pick up leader",
+        "changes and new partitions.",
+      ],
+      type: "number",
+      schema: int(1).default(300000),
+    },
+    closeTimeoutMs: {
+      doc: [
+        "Longest time, in ms, `close()` waits for buffered records to be",
+        "delivered; what is left then fails with a `ProducerClosedError`.",
+      ],
+      type: "number",
+      schema: int(0).default(30000),
+    },
+    signal: {
+      doc: [
+        "Aborting it closes the producer, as `close()` does.",
+      ],
+      type: "AbortSignal",
+      schema: signalSchema,
+    },
+    requestTimeoutMs: {
+      doc: [
+        "Time, in ms, a Produce request may wait for its response.",
+      ],
+      type: "number",
+      schema: requestTimeoutSchema,
+    },
+  },
+} satisfies InterfaceSpec;
 
-/** One schema per option; the rules across them are in {@linkcode resolveProducerOptions}. */
-const shape = {
-  ...clientShape,
-  acks: z.union([z.literal(0), z.literal(1), z.literal("all")], {
-    error: 'must be 0, 1 or "all"',
-  }).default("all"),
-  idempotent: z.boolean({ error: "must be true or false" }).optional(),
-  compression: oneOf(["none", "gzip", "snappy", "lz4", "zstd"]).default("none"),
-  lingerMs: int(0).default(5),
-  batchSize: int(0).default(16384),
-  bufferMemory: int(1024, Number.MAX_SAFE_INTEGER).default(32 * 1024 * 1024),
-  deliveryTimeoutMs: int(1).default(120000),
-  maxBlockMs: int(0).default(60000),
-  maxRequestSize: int(1024).default(1024 * 1024),
-  maxInFlightRequestsPerConnection: int(1).default(5),
-  metadataMaxAgeMs: int(1).default(300000),
-  closeTimeoutMs: int(0).default(30000),
-};
+const shape = { ...clientShape, ...shapeOf(producerInterface.table) };
 
 const schema = z.strictObject(shape);
 type Parsed = z.output<typeof schema>;
@@ -172,8 +212,8 @@ const ALIASES: Record<string, string> = {
   maxInFlightRequests: "maxInFlightRequestsPerConnection",
 };
 
-// ProducerOptions is written out for readable docs; this fails to compile
-// when it and the schema disagree on a key or on a field's type.
+// A guard, not a second declaration: fails to compile when the generated
+// ProducerOptions is stale (run deno task gen:options).
 const _optionsMatchSchema: OptionsMatch<ProducerOptions, z.input<typeof schema>> = true;
 
 /**

@@ -62,6 +62,36 @@ export interface EmbeddedClusterOptions {
    * ```
    */
   advertisedVersions?: Partial<Record<ApiName, { min: number; max: number }>>;
+  /**
+   * Session timeout of consumer-protocol (KIP-848) group members, Kafka's
+   * `group.consumer.session.timeout.ms` (the broker sets it, not the
+   * member): a member not heard from for this long is fenced. Smaller than
+   * Kafka's 45000 so that tests of an expiry are quick.
+   *
+   * @default 10000
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   * await using cluster = await EmbeddedCluster.start({ consumerGroupSessionTimeoutMs: 3000 });
+   * ```
+   */
+  consumerGroupSessionTimeoutMs?: number;
+  /**
+   * Heartbeat interval told to consumer-protocol group members, Kafka's
+   * `group.consumer.heartbeat.interval.ms`. Smaller than Kafka's 5000: a
+   * partition freed by one member reaches its new owner at the owner's next
+   * heartbeat.
+   *
+   * @default 500
+   *
+   * @example
+   * ```ts
+   * import { EmbeddedCluster } from "@sluice/kafka/testing";
+   * await using cluster = await EmbeddedCluster.start({ consumerGroupHeartbeatIntervalMs: 200 });
+   * ```
+   */
+  consumerGroupHeartbeatIntervalMs?: number;
 }
 
 /**
@@ -165,7 +195,11 @@ export interface EmbeddedRecord {
 export interface EmbeddedGroupInfo {
   /** Group id. */
   readonly groupId: string;
-  /** Empty, PreparingRebalance, CompletingRebalance, Stable or Dead (also for an unknown group). */
+  /**
+   * Empty, PreparingRebalance, CompletingRebalance, Stable or Dead (also for
+   * an unknown group); a consumer-protocol group: Empty, Assigning,
+   * Reconciling or Stable.
+   */
   readonly state: string;
   /** Member ids and client ids. */
   readonly members: readonly { memberId: string; clientId: string }[];
@@ -180,7 +214,9 @@ export interface EmbeddedGroupInfo {
  * InitProducerId, Produce, Fetch and ListOffsets from in-memory logs, and the
  * classic consumer group APIs (FindCoordinator, JoinGroup, SyncGroup,
  * Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
- * ListGroups).
+ * ListGroups), and the consumer group protocol of KIP-848
+ * (ConsumerGroupHeartbeat with server-side `uniform` and `range` assignors
+ * and incremental reconciliation, ConsumerGroupDescribe).
  *
  * @example
  * ```ts
@@ -233,6 +269,28 @@ export class EmbeddedCluster implements AsyncDisposable {
     } catch (e) {
       return Promise.reject(e);
     }
+    const session = options.consumerGroupSessionTimeoutMs ?? 10_000;
+    const interval = options.consumerGroupHeartbeatIntervalMs ?? 500;
+    for (
+      const [name, v] of [["consumerGroupSessionTimeoutMs", session], [
+        "consumerGroupHeartbeatIntervalMs",
+        interval,
+      ]] as const
+    ) {
+      if (!Number.isInteger(v) || v <= 0) {
+        return Promise.reject(new RangeError(`${name} must be a positive integer, got ${v}`));
+      }
+    }
+    if (interval >= session) {
+      return Promise.reject(
+        new RangeError(
+          `consumerGroupHeartbeatIntervalMs (${interval}) must be below ` +
+            `consumerGroupSessionTimeoutMs (${session})`,
+        ),
+      );
+    }
+    state.consumerGroupSettings.sessionTimeoutMs = session;
+    state.consumerGroupSettings.heartbeatIntervalMs = interval;
     state.autoCreateTopics = options.autoCreateTopics ?? true;
     state.defaultPartitions = options.defaultPartitions ?? 1;
     const brokers: Broker[] = [];
@@ -399,7 +457,8 @@ export class EmbeddedCluster implements AsyncDisposable {
   group(groupId: string): EmbeddedGroupInfo {
     this.#checkOpen();
     const groups = this.#state.groups;
-    const summary = groups.describe(groupId);
+    const modern = this.#state.consumerGroups.describe(groupId);
+    const summary = modern ?? groups.describe(groupId);
     const committed = groups.fetchOffsets(groupId, null).flatMap((t) =>
       t.partitions.flatMap((p) =>
         p.committed === null || p.committed.offset < 0n
@@ -731,6 +790,7 @@ export class EmbeddedCluster implements AsyncDisposable {
   close(): Promise<void> {
     if (!this.#closing) {
       this.#state.groups.close(); // answers held JoinGroups, clears timers
+      this.#state.consumerGroups.close();
       this.#state.faults.clear();
     }
     this.#closing ??= Promise.all(this.#brokers.map((b) => b.close())).then(() => {});

@@ -251,6 +251,12 @@ export class GroupCoordinator {
   readonly #groups = new Map<string, Group>();
   #closed = false;
   #nextId = 0;
+  /**
+   * The consumer-protocol groups (KIP-848), when the cluster serves them: a
+   * group id is classic or consumer, so a JoinGroup for a consumer group
+   * with members is refused, and an empty one becomes classic.
+   */
+  modernGroups: { releaseIfEmpty(groupId: string): boolean } | undefined;
 
   /** Builds a coordinator using `clock` for session and rebalance timeouts. */
   constructor(clock: GroupClock = realClock) {
@@ -280,6 +286,11 @@ export class GroupCoordinator {
     if (this.#closed) return Promise.resolve(errorJoin(COORDINATOR_NOT_AVAILABLE));
     if (req.groupId === "") return Promise.resolve(errorJoin(INVALID_GROUP_ID));
     if (req.sessionTimeoutMs <= 0) return Promise.resolve(errorJoin(INVALID_SESSION_TIMEOUT));
+    if (this.modernGroups !== undefined && !this.modernGroups.releaseIfEmpty(req.groupId)) {
+      // Kafka 4.x lets classic members join a consumer group (migration);
+      // the embedded cluster keeps the two kinds apart.
+      return Promise.resolve(errorJoin(INCONSISTENT_GROUP_PROTOCOL, req.memberId));
+    }
     let g = this.#groups.get(req.groupId);
     if (!g) {
       if (req.memberId !== "") return Promise.resolve(errorJoin(UNKNOWN_MEMBER_ID));
@@ -787,6 +798,24 @@ export class GroupCoordinator {
     }
     if (g.state === "Dead") g.state = "Empty";
     return NONE;
+  }
+
+  /**
+   * Stores offsets without a membership check: for consumer-protocol groups,
+   * whose commits the consumer group coordinator validated.
+   */
+  storeOffsets(groupId: string, offsets: readonly OffsetToCommit[]): void {
+    const g = this.#groups.get(groupId) ?? this.#newGroup(groupId);
+    for (const o of offsets) {
+      g.offsets.set(offsetKey(o.topic, o.partition), {
+        topic: o.topic,
+        partition: o.partition,
+        offset: o.offset,
+        leaderEpoch: o.leaderEpoch,
+        metadata: o.metadata,
+      });
+    }
+    if (g.state === "Dead") g.state = "Empty";
   }
 
   /** Committed offsets of a group: the listed partitions, or all (null). */

@@ -29,6 +29,7 @@ import { ProduceApi, type ProduceRequest } from "../protocol/messages/produce.ts
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
 import { type ApiSchema, fieldSince, type VersionRange } from "../protocol/schema.ts";
+import { CONSUMER_GROUP_HANDLERS } from "./consumer_group_handlers.ts";
 import { GROUP_HANDLERS } from "./group_handlers.ts";
 import { InvalidBatchError, type PartitionLog } from "./partition_log.ts";
 import { type ClusterState, type PartitionState, TopicError, type TopicState } from "./state.ts";
@@ -641,5 +642,6 @@ export const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>(
     deleteTopics,
     initProducerId,
     ...GROUP_HANDLERS,
+    ...CONSUMER_GROUP_HANDLERS,
   ].map((h) => [h.api.apiKey, h]),
 );

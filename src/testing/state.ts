@@ -11,6 +11,7 @@ import { ErrorCode } from "../protocol/error_codes.ts";
 import { uuidToString } from "../protocol/reader.ts";
 import type { VersionRange } from "../protocol/schema.ts";
 import { FaultRules } from "./faults.ts";
+import { ConsumerGroupCoordinator } from "./consumer_group_coordinator.ts";
 import { GroupCoordinator } from "./group_coordinator.ts";
 import { PartitionLog } from "./partition_log.ts";
 
@@ -115,6 +116,25 @@ export class ClusterState {
   defaultPartitions = 1;
   /** The consumer groups and their committed offsets. */
   readonly groups: GroupCoordinator = new GroupCoordinator();
+  /**
+   * Broker settings of consumer-protocol groups (Kafka's
+   * `group.consumer.session.timeout.ms` and `.heartbeat.interval.ms`; the
+   * start options set them).
+   */
+  readonly consumerGroupSettings = { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 };
+  /** The consumer-protocol (KIP-848) groups; their offsets are kept by `groups`. */
+  readonly consumerGroups: ConsumerGroupCoordinator = new ConsumerGroupCoordinator(
+    {
+      topics: () =>
+        [...this.topics.values()].map((t) => ({
+          name: t.name,
+          id: t.id,
+          partitions: t.partitions.length,
+        })),
+    },
+    this.groups,
+    this.consumerGroupSettings,
+  );
   /** Fault injection: interception rules and added latency. */
   readonly faults: FaultRules = new FaultRules();
   /** Node ids of stopped brokers (not in Metadata, lead nothing, coordinate nothing). */
@@ -129,6 +149,11 @@ export class ClusterState {
   #nextProducerId = 1000n;
   readonly #transactionalProducers = new Map<string, { id: bigint; epoch: number }>();
   #roundRobin = 0;
+
+  /** Wires the two group coordinators together (a group id is classic or consumer). */
+  constructor() {
+    this.groups.modernGroups = this.consumerGroups;
+  }
 
   /** Node ids of the running brokers. */
   liveNodes(): number[] {

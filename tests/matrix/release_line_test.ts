@@ -36,6 +36,7 @@ import {
 import {
   BatchReader,
   closeAll,
+  CONSUMER_PROTOCOL,
   fastOptions,
   newTopic,
   owned,
@@ -384,9 +385,7 @@ Deno.test(`Kafka ${Deno.env.get("SLUICE_KAFKA_VERSION") ?? "?"}: groupProtocol "
     options({
       groupId,
       topics: [topic],
-      groupProtocol: "consumer",
-      sessionTimeoutMs: undefined,
-      heartbeatIntervalMs: undefined,
+      ...CONSUMER_PROTOCOL,
     });
   if (version.startsWith("3.")) {
     // 3.9 lists ConsumerGroupHeartbeat v0 only (broker-generated member ids,

@@ -64,7 +64,10 @@ export interface ConsumerHeartbeatSettings {
    * or null: then the join's topic names are the subscription.
    */
   topicsRegex: string | null;
-  /** An answer read this long after its request was sent starts nothing (a stalled process). */
+  /**
+   * An answer read this long after its request was sent starts nothing (a
+   * stalled process); until the consumer reports the group's session timeout.
+   */
   sessionBoundMs: number;
   /** Pause between failed heartbeats. */
   retryBackoff: BackoffOptions;
@@ -83,7 +86,9 @@ export type ConsumerHeartbeatCommand =
   /** The partitions owned after a reconciliation: the next heartbeat, sent at once, acknowledges. */
   | { type: "owned"; partitions: TopicIdPartitions[] }
   /** Leave (epoch -1, or -2 for a static member); answered with a `leave-done` event. */
-  | { type: "leave" };
+  | { type: "leave" }
+  /** The group's session timeout, once the consumer has read it: the new session bound. */
+  | { type: "session-bound"; ms: number };
 
 /** What the task reports to the consumer's membership. */
 export type ConsumerHeartbeatEvent =
@@ -151,6 +156,7 @@ export class ConsumerHeartbeater {
   #owned: TopicIdPartitions[] = [];
   #topics: string[] = [];
   #intervalMs = 5000;
+  #sessionBoundMs: number;
   /** The `seq` of the last join command. */
   #seq = 0;
   /** Counts restarts: an answer to a request sent before one is dropped. */
@@ -172,6 +178,7 @@ export class ConsumerHeartbeater {
     this.#emit = emit;
     this.#logger = logger;
     this.#signal = signal;
+    this.#sessionBoundMs = settings.sessionBoundMs;
   }
 
   /** Takes an instruction of the consumer; the loop acts on it at once. */
@@ -192,6 +199,9 @@ export class ConsumerHeartbeater {
       case "leave":
         this.#leaveAsked = true;
         break;
+      case "session-bound":
+        this.#sessionBoundMs = c.ms;
+        return;
     }
     this.#wake?.();
   }
@@ -237,7 +247,7 @@ export class ConsumerHeartbeater {
       }
       attempt = 0;
       if (this.#leaveAsked || !this.#active || incarnation !== this.#incarnation) continue;
-      if (Date.now() - sentAt >= this.#s.sessionBoundMs && res.assignment !== null) {
+      if (Date.now() - sentAt >= this.#sessionBoundMs && res.assignment !== null) {
         // Read after a stall of this process: the epoch may be over and
         // the assignment someone else's. Start nothing; join again.
         this.#fenced("a heartbeat answer came after the session bound");

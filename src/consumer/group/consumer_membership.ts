@@ -70,12 +70,14 @@ export interface ConsumerMembershipOptions {
 }
 
 /**
- * The broker does not say the session timeout; acks of a member that has
- * had no heartbeat answered for this long are refused (the broker refuses
- * its commits anyway once it is fenced: they carry the member epoch).
- * Kafka's default `group.consumer.session.timeout.ms`.
+ * The session bound until the group's is known, and when the broker cannot
+ * say it (before Kafka 4.0's group configs, or not allowed to describe
+ * them): Kafka's default `group.consumer.session.timeout.ms`. Acks of a
+ * member that has had no heartbeat answered for the bound are refused and
+ * its partitions given up before a delivery; the broker refuses a fenced
+ * member's commits anyway (they carry the member epoch).
  */
-const SESSION_BOUND_MS = 45_000;
+const DEFAULT_SESSION_BOUND_MS = 45_000;
 
 /** Failed subscription lookups (metadata) in a row before the member gives up. */
 const MAX_SUBSCRIPTION_ATTEMPTS = 30;
@@ -85,6 +87,7 @@ const keyOf = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 /** One consumer's membership of a consumer-protocol group. */
 export class ConsumerGroupMembership {
   readonly #cluster: Cluster;
+  readonly #client: GroupClient;
   readonly #opts: ConsumerMembershipOptions;
   readonly #hooks: MembershipHooks;
   readonly #liveness: Liveness;
@@ -92,6 +95,9 @@ export class ConsumerGroupMembership {
   readonly #memberId = randomMemberId();
   readonly #heartbeat: HeartbeatDriver;
   #state: MembershipState = "unjoined";
+  /** The group's session timeout (consumer.session.timeout.ms), once read; until then the default. */
+  #sessionBoundMs = DEFAULT_SESSION_BOUND_MS;
+  #sessionBoundRead = false;
   #owned: TopicPartition[] = [];
   #subscribed: string[] = [];
   /** The `seq` of the last join asked of the task; its events for earlier joins are stale. */
@@ -118,6 +124,7 @@ export class ConsumerGroupMembership {
     signal: AbortSignal,
   ) {
     this.#cluster = cluster;
+    this.#client = client;
     this.#opts = opts;
     this.#hooks = hooks;
     this.#liveness = liveness;
@@ -139,7 +146,7 @@ export class ConsumerGroupMembership {
           requestTimeoutMs: opts.requestTimeoutMs,
           remoteAssignor: opts.remoteAssignor,
           topicsRegex: opts.topicsRegex,
-          sessionBoundMs: SESSION_BOUND_MS,
+          sessionBoundMs: DEFAULT_SESSION_BOUND_MS,
           retryBackoff: opts.retryBackoff,
         },
       },
@@ -188,7 +195,7 @@ export class ConsumerGroupMembership {
   /** As the classic membership's: gives the partitions up when heartbeats went unanswered too long. */
   loseIfFenced(where: string): Promise<void> | null {
     if (this.#state !== "stable") return null;
-    const why = this.#liveness.fencedBecause(SESSION_BOUND_MS);
+    const why = this.#liveness.fencedBecause(this.#sessionBoundMs);
     return why === null ? null : this.#lose(`${why} (found ${where})`, true);
   }
 
@@ -296,6 +303,7 @@ export class ConsumerGroupMembership {
           protocol: "consumer",
           heartbeatThread: this.#heartbeat.thread,
         });
+        if (!this.#sessionBoundRead) void this.#readSessionBound();
         return;
       case "assignment":
         this.#target = { epoch: event.epoch, seq: event.seq, partitions: event.target };
@@ -367,6 +375,36 @@ export class ConsumerGroupMembership {
     if (this.#signal.aborted || this.#state === "left" || this.#state === "failed") return;
     this.#opts.logger.warn("reconciling the assignment failed", { error: e });
     await this.#lose(`reconciling the assignment failed: ${(e as Error)?.message ?? e}`, true);
+  }
+
+  /**
+   * Reads the group's session timeout once (the group's config, else the
+   * broker's default for it) and bounds the stale-session checks with it,
+   * here and in the heartbeat task. When the broker cannot say, Kafka's
+   * default stays, with a warning once.
+   */
+  async #readSessionBound(): Promise<void> {
+    this.#sessionBoundRead = true;
+    const ms = await this.#client.consumerSessionTimeoutMs().catch(() => null);
+    if (ms === null) {
+      this.#opts.logger.warn(
+        "could not read the group's consumer.session.timeout.ms (DescribeConfigs); ack() and " +
+          `deliveries assume Kafka's default session of ${DEFAULT_SESSION_BOUND_MS} ms`,
+        { group: this.#opts.groupId },
+      );
+      return;
+    }
+    this.#sessionBoundMs = ms;
+    this.#heartbeat.command({ type: "session-bound", ms });
+    this.#opts.logger.info("the group's session timeout", {
+      group: this.#opts.groupId,
+      sessionTimeoutMs: ms,
+    });
+  }
+
+  /** The session bound in use (the group's session timeout once read). */
+  get sessionBoundMs(): number {
+    return this.#sessionBoundMs;
   }
 
   /** The owned partitions by topic id (those whose id metadata knows). */
