@@ -5,16 +5,8 @@
 // rebalance; on both targets.
 
 import assert from "node:assert/strict";
-import type { Consumer } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
-import {
-  closeAll,
-  type CONSUMER_PROTOCOL,
-  owned,
-  type ReadLoop,
-  Tally,
-  waitFor,
-} from "./_consumer_helpers.ts";
+import { closeAll, owned, type ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
 import { endsAt, produceRound, protocolMember as member } from "./_group_helpers.ts";
 import { suiteTest } from "./_targets.ts";
 
