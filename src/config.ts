@@ -28,7 +28,7 @@ import {
   type ResolvedClientOptions,
 } from "./options/client.ts";
 import { shapeOf } from "./options/table.ts";
-import { ConfigError, type ConfigIssue, describe, parseFields } from "./options/issues.ts";
+import { ConfigError, type ConfigIssue, startResolving } from "./options/issues.ts";
 import { partitionKey, type TopicPartition } from "./util/partitions.ts";
 import { toBrokerRegex } from "./consumer/group/broker_regex.ts";
 
@@ -349,19 +349,15 @@ const _optionsMatchSchema: OptionsMatch<ConsumerOptions, z.input<typeof optionsS
  * ```
  */
 export function resolveOptions(input: unknown): ResolvedOptions {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new ConfigError([{ field: "", reason: `must be an object (got ${describe(input)})` }]);
-  }
-  const raw = input as Record<string, unknown>;
-  const issues: ConfigIssue[] = [];
-  const given = (key: OptionKey) => raw[key] !== undefined;
-
-  const fields = parseFields(shape, raw, { aliases: ALIASES, typeName: "ConsumerOptions" });
-  issues.push(...fields.issues);
-  const valid = fields.valid;
-  const o = fields.values as Partial<Parsed>;
-  const ok = (...keys: OptionKey[]) => keys.every((k) => valid.has(k));
-  const fail = (field: string, reason: string) => issues.push({ field, reason });
+  const r = startResolving(
+    input,
+    shape,
+    { aliases: ALIASES, typeName: "ConsumerOptions" },
+    "consumer",
+  );
+  const given = (key: OptionKey) => r.raw[key] !== undefined;
+  const o = r.values as Partial<Parsed>;
+  const { ok, fail } = r;
 
   // Presence rules look at what was given, even when its value is wrong.
   const hasTopics = given("topics");
@@ -416,7 +412,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     if (ok("topics") && o.topics instanceof RegExp) {
       // The broker matches it (RE2J, whole names): refused when it cannot say the same.
       const refused = brokerRegexIssues(o.topics);
-      if (refused) issues.push(...refused);
+      for (const i of refused ?? []) fail(i.field, i.reason);
     }
   } else if (given("groupRemoteAssignor")) {
     fail("groupRemoteAssignor", 'only applies with groupProtocol "consumer"');
@@ -447,7 +443,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     });
   }
 
-  if (issues.length > 0) throw new ConfigError(issues);
+  r.throwIfAny();
   return build(o as Parsed);
 }
 

@@ -23,7 +23,7 @@ import { type InterfaceSpec, shapeOf } from "../options/table.ts";
 import type { AdminOptions } from "./options_generated.ts";
 
 export type { AdminOptions } from "./options_generated.ts";
-import { ConfigError, type ConfigIssue, describe, parseFields } from "../options/issues.ts";
+import { startResolving } from "../options/issues.ts";
 
 /**
  * The {@linkcode AdminOptions} interface, declared once: per option its docs,
@@ -103,19 +103,9 @@ export type ResolvedAdminOptions = ResolvedClientOptions;
  * ```
  */
 export function resolveAdminOptions(input: unknown): ResolvedAdminOptions {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new ConfigError([{ field: "", reason: `must be an object (got ${describe(input)})` }], {
-      subject: "admin",
-    });
-  }
-  const fields = parseFields(shape, input as Record<string, unknown>, {
-    aliases: ALIASES,
-    typeName: "AdminOptions",
-  });
-  const issues: ConfigIssue[] = [...fields.issues];
-  const o = fields.values as Partial<Parsed>;
-  const ok = (...keys: OptionKey[]) => keys.every((k) => fields.valid.has(k));
-  checkClientRules(o, ok, (field, reason) => issues.push({ field, reason }));
-  if (issues.length > 0) throw new ConfigError(issues, { subject: "admin" });
+  const r = startResolving(input, shape, { aliases: ALIASES, typeName: "AdminOptions" }, "admin");
+  const o = r.values as Partial<Parsed>;
+  checkClientRules(o, r.ok, r.fail);
+  r.throwIfAny();
   return resolveClient(o as Parsed);
 }

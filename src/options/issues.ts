@@ -147,6 +147,61 @@ export function parseFields<S extends Shape>(
   return { values: values as ParsedFields<S>["values"], valid, issues };
 }
 
+/** A resolve function's working state: {@linkcode startResolving}. */
+export interface Resolving<S extends Shape> {
+  /** The input object as given. */
+  raw: Record<string, unknown>;
+  /** The valid fields' parsed values (defaults filled). */
+  values: Partial<{ [K in keyof S]: z.output<S[K]> }>;
+  /** True when every one of `keys` parsed (a rule across them can run). */
+  ok(...keys: (keyof S)[]): boolean;
+  /** Records a problem found by a rule across fields. */
+  fail(field: string, reason: string): void;
+  /** Throws one ConfigError listing every problem, if there is any. */
+  throwIfAny(): void;
+}
+
+/**
+ * The common start of every client's resolve function: `input` must be an
+ * object (else a ConfigError at once); each field is parsed on its own
+ * ({@linkcode parseFields}); the rules across fields then report through
+ * `fail`, and `throwIfAny()` ends it with one error naming `subject`.
+ *
+ * @example
+ * ```ts
+ * import { z } from "zod";
+ * import { startResolving } from "./issues.ts";
+ * const r = startResolving({ lingerMs: -1 }, { lingerMs: z.number().min(0) }, {
+ *   typeName: "ProducerOptions",
+ * }, "producer");
+ * r.ok("lingerMs"); // false
+ * ```
+ */
+export function startResolving<S extends Shape>(
+  input: unknown,
+  shape: S,
+  names: OptionNames,
+  subject: OptionsSubject,
+): Resolving<S> {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ConfigError([{ field: "", reason: `must be an object (got ${describe(input)})` }], {
+      subject,
+    });
+  }
+  const raw = input as Record<string, unknown>;
+  const fields = parseFields(shape, raw, names);
+  const issues: ConfigIssue[] = [...fields.issues];
+  return {
+    raw,
+    values: fields.values,
+    ok: (...keys) => keys.every((k) => fields.valid.has(k)),
+    fail: (field, reason) => void issues.push({ field, reason }),
+    throwIfAny: () => {
+      if (issues.length > 0) throw new ConfigError(issues, { subject });
+    },
+  };
+}
+
 function toIssues(
   zodIssues: readonly z.core.$ZodIssue[],
   prefix: Path,

@@ -24,7 +24,7 @@ import { type InterfaceSpec, shapeOf } from "../options/table.ts";
 import type { ProducerOptions } from "./options_generated.ts";
 
 export type { ProducerOptions } from "./options_generated.ts";
-import { ConfigError, type ConfigIssue, describe, parseFields } from "../options/issues.ts";
+import { describe, startResolving } from "../options/issues.ts";
 
 /**
  * How many replicas must have a record before the broker answers: none
@@ -253,19 +253,14 @@ const CODECS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
  * ```
  */
 export function resolveProducerOptions(input: unknown): ResolvedProducerOptions {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new ConfigError([{ field: "", reason: `must be an object (got ${describe(input)})` }], {
-      subject: "producer",
-    });
-  }
-  const fields = parseFields(shape, input as Record<string, unknown>, {
-    aliases: ALIASES,
-    typeName: "ProducerOptions",
-  });
-  const issues: ConfigIssue[] = [...fields.issues];
-  const o = fields.values as Partial<Parsed>;
-  const ok = (...keys: Key[]) => keys.every((k) => fields.valid.has(k));
-  const fail = (field: string, reason: string) => issues.push({ field, reason });
+  const r = startResolving(
+    input,
+    shape,
+    { aliases: ALIASES, typeName: "ProducerOptions" },
+    "producer",
+  );
+  const o = r.values as Partial<Parsed>;
+  const { ok, fail } = r;
   checkClientRules(o, ok, fail);
   if (ok("idempotent", "acks", "maxInFlightRequestsPerConnection") && o.idempotent === true) {
     if (o.acks !== "all") {
@@ -287,7 +282,7 @@ export function resolveProducerOptions(input: unknown): ResolvedProducerOptions 
       );
     }
   }
-  if (issues.length > 0) throw new ConfigError(issues, { subject: "producer" });
+  r.throwIfAny();
   const p = o as Parsed;
   const idempotent = p.idempotent ??
     (p.acks === "all" && p.maxInFlightRequestsPerConnection <= 5);
