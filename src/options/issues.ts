@@ -172,6 +172,7 @@ export interface Resolving<S extends Shape> {
  * import { z } from "zod";
  * import { startResolving } from "./issues.ts";
  * const r = startResolving({ lingerMs: -1 }, { lingerMs: z.number().min(0) }, {
+ *   aliases: {},
  *   typeName: "ProducerOptions",
  * }, "producer");
  * r.ok("lingerMs"); // false
