@@ -581,10 +581,19 @@ export class Membership {
 
   /** What the heartbeat task learned, for the generation it heartbeated. */
   async #onHeartbeat(event: HeartbeatEvent): Promise<void> {
-    if (event.generation !== this.#generationId || this.#state !== "stable") return;
+    if (event.generation !== this.#generationId) return;
+    // A cooperative member rejoining with partitions still heartbeats for
+    // them: when the task finds them lost (or left for the poll bound), they
+    // are given up now, not when the rejoin or the next read gets there —
+    // which may be seconds after a blocked event loop is free again, while
+    // the group has already handed them to others (found by the CI chaos
+    // run, seed 207112: a commit kept the reader away).
+    const holding = this.#state === "stable" ||
+      (this.#state === "joining" && this.#owned.length > 0);
+    if (!holding) return;
     switch (event.type) {
       case "rebalance":
-        this.requestRejoin("the coordinator started a rebalance");
+        if (this.#state === "stable") this.requestRejoin("the coordinator started a rebalance");
         break;
       case "lost":
         // Reset before #lose wakes the rebalance loop, so that the
