@@ -787,16 +787,7 @@ export class GroupCoordinator {
       if (g.state === "CompletingRebalance") return REBALANCE_IN_PROGRESS;
       this.#touch(g, m);
     }
-    for (const o of offsets) {
-      g.offsets.set(offsetKey(o.topic, o.partition), {
-        topic: o.topic,
-        partition: o.partition,
-        offset: o.offset,
-        leaderEpoch: o.leaderEpoch,
-        metadata: o.metadata,
-      });
-    }
-    if (g.state === "Dead") g.state = "Empty";
+    this.#store(g, offsets);
     return NONE;
   }
 
@@ -805,7 +796,11 @@ export class GroupCoordinator {
    * whose commits the consumer group coordinator validated.
    */
   storeOffsets(groupId: string, offsets: readonly OffsetToCommit[]): void {
-    const g = this.#groups.get(groupId) ?? this.#newGroup(groupId);
+    this.#store(this.#groups.get(groupId) ?? this.#newGroup(groupId), offsets);
+  }
+
+  /** Writes committed offsets; a Dead group holding offsets is Empty again. */
+  #store(g: Group, offsets: readonly OffsetToCommit[]): void {
     for (const o of offsets) {
       g.offsets.set(offsetKey(o.topic, o.partition), {
         topic: o.topic,

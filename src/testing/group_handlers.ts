@@ -388,6 +388,20 @@ const offsetFetch = groupHandler(OffsetFetchApi, (req: OffsetFetchRequest, ctx) 
 // ---------------------------------------------------------------------------
 // DescribeGroups, ListGroups
 
+/** DescribeGroups' answer for a group it does not describe (GROUP_ID_NOT_FOUND, "Dead"). */
+function notFound(groupId: string, errorMessage: string) {
+  return {
+    errorCode: GROUP_ID_NOT_FOUND,
+    errorMessage,
+    groupId,
+    groupState: "Dead",
+    protocolType: "",
+    protocolData: "",
+    members: [],
+    authorizedOperations: -2147483648,
+  };
+}
+
 const describeGroups = groupHandler(DescribeGroupsApi, (req: DescribeGroupsRequest, ctx) => ({
   throttleTimeMs: 0,
   groups: req.groups.map((groupId) => {
@@ -404,31 +418,13 @@ const describeGroups = groupHandler(DescribeGroupsApi, (req: DescribeGroupsReque
     }
     if (ctx.state.consumerGroups.has(groupId)) {
       // As Kafka: DescribeGroups describes classic groups only.
-      return {
-        errorCode: GROUP_ID_NOT_FOUND,
-        errorMessage: `Group ${groupId} is not a classic group.`,
-        groupId,
-        groupState: "Dead",
-        protocolType: "",
-        protocolData: "",
-        members: [],
-        authorizedOperations: -2147483648,
-      };
+      return notFound(groupId, `Group ${groupId} is not a classic group.`);
     }
     const s = ctx.state.groups.describe(groupId);
     if (s.state === "Dead" && ctx.version >= 6) {
       // KIP-1043: v6 says a group does not exist (Kafka 4.4.0 does; checked
       // in tests/golden_bytes_test.ts); older versions describe it as Dead.
-      return {
-        errorCode: GROUP_ID_NOT_FOUND,
-        errorMessage: `Group ${groupId} not found.`,
-        groupId,
-        groupState: "Dead",
-        protocolType: "",
-        protocolData: "",
-        members: [],
-        authorizedOperations: -2147483648,
-      };
+      return notFound(groupId, `Group ${groupId} not found.`);
     }
     return {
       errorCode: NONE,

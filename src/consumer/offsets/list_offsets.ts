@@ -29,26 +29,10 @@ export type OffsetQuery = "earliest" | "latest" | { timestamp: number };
  * A timestamp past the last record gives the log end offset, as in Java's
  * `offsetsForTimes` followed by a seek to the end.
  */
-export async function listOffset(
-  cluster: Cluster,
-  topic: string,
-  partition: number,
-  query: OffsetQuery,
-  isolationLevel: 0 | 1,
-  signal?: AbortSignal,
-  backoff: BackoffOptions = {},
-): Promise<bigint> {
-  const found = await lookupOffset(
-    cluster,
-    topic,
-    partition,
-    query,
-    isolationLevel,
-    signal,
-    backoff,
-  );
+export async function listOffset(...args: Parameters<typeof lookupOffset>): Promise<bigint> {
   // No record at or after a timestamp: the end of the log.
-  return found ??
+  const [cluster, topic, partition, , isolationLevel, signal, backoff] = args;
+  return (await lookupOffset(...args)) ??
     (await lookupOffset(cluster, topic, partition, "latest", isolationLevel, signal, backoff))!;
 }
 
