@@ -21,6 +21,7 @@ import {
   wasmDisagreements,
 } from "./wasm/lz_wasm.ts";
 import { xxhash32 } from "./xxhash32.ts";
+import { HASH_LOG, load32, matchLength, MatchTable } from "./match_table.ts";
 
 const FRAME_MAGIC = 0x184d2204;
 const LEGACY_MAGIC = 0x184c2102;
@@ -459,24 +460,14 @@ function outputOverrun(frame: FrameInfo, opEnd: number, frameStart: number, max:
 
 const BLOCK_SIZE = 65536;
 const BD_64KB = 4 << 4;
-const HASH_LOG = 14;
 /** The format's end rules: the last 5 bytes are literals; no match starts in the last 12. */
 const LAST_LITERALS = 5;
 const MF_LIMIT = 12;
 const MIN_MATCH = 4;
-/**
- * Positions are stored as `tableBase + (ip - blockStart) + 1`, and `tableBase`
- * moves past every block, so entries of earlier blocks (and earlier calls) read
- * as "no candidate" without clearing the table per block.
- */
-const hashTable = new Int32Array(1 << HASH_LOG);
-let tableBase = 0;
+/** Recent positions by hash, shared across calls (see match_table.ts). */
+const table = new MatchTable();
 /** Reused output buffer, grown on demand; results are copied out of it. */
 let scratch = new Uint8Array(0);
-
-function load32(b: Uint8Array, i: number): number {
-  return b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
-}
 
 /**
  * Compresses `data` into one LZ4 frame shaped like Kafka's: independent
@@ -566,14 +557,8 @@ function encodeBlock(
   dst: Uint8Array,
   op: number,
 ): number {
-  if (tableBase > 0x3fff0000) {
-    hashTable.fill(0);
-    tableBase = 0;
-  }
-  // A stored value v is position v - 1 - tableBase + s; v <= tableBase: none.
-  const base = tableBase;
-  const delta = base + 1 - s;
-  tableBase = base + (sEnd - s) + 1;
+  table.begin(s, sEnd);
+  const { slots: hashTable, floor, delta } = table;
   let anchor = s;
   let ip = s;
   const matchStartLimit = sEnd - MF_LIMIT;
@@ -584,16 +569,12 @@ function encodeBlock(
     const v = hashTable[h];
     hashTable[h] = ip + delta;
     const ref = v - delta;
-    if (v <= base || load32(src, ref) !== seq) {
+    if (v <= floor || load32(src, ref) !== seq) {
       // Skip faster through data that does not compress.
       ip += 1 + ((ip - anchor) >>> 6);
       continue;
     }
-    let len = MIN_MATCH;
-    while (ip + len + 4 <= matchEndLimit && load32(src, ref + len) === load32(src, ip + len)) {
-      len += 4;
-    }
-    while (ip + len < matchEndLimit && src[ref + len] === src[ip + len]) len++;
+    const len = matchLength(src, ref, ip, MIN_MATCH, matchEndLimit);
     op = emitSequence(src, anchor, ip, ip - ref, len, dst, op);
     ip += len;
     anchor = ip;

@@ -14,6 +14,7 @@
  */
 
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge } from "./limits.ts";
+import { HASH_LOG, load32, matchLength, MatchTable } from "./match_table.ts";
 import {
   snappyBlockWasm,
   snappyCompressFragmentWasm,
@@ -344,26 +345,16 @@ function overrun(declared: number) {
 // hand-written WebAssembly (lz.wat, snappy_compress) with this TypeScript version
 // as the fallback; see DESIGN.md "Performance choices" for the measurements.
 
-const HASH_LOG = 14;
 /** Offsets must fit in a copy element; blocks are compressed in fragments of this size. */
 const FRAGMENT_SIZE = 65536;
-/**
- * Shared across calls (compression is synchronous). Positions are stored as
- * `tableBase + (ip - fragmentStart) + 1`, and `tableBase` moves past every
- * fragment, so older entries read as "no candidate" without clearing the table.
- */
-const hashTable = new Int32Array(1 << HASH_LOG);
-let tableBase = 0;
+/** Recent positions by hash, shared across calls (see match_table.ts). */
+const table = new MatchTable();
 /** Reused output buffer, grown on demand; results are copied out of it. */
 let scratch = new Uint8Array(0);
 
 function scratchOf(size: number): Uint8Array {
   if (scratch.length < size) scratch = new Uint8Array(Math.max(size, 1 << 16));
   return scratch;
-}
-
-function load32(b: Uint8Array, i: number): number {
-  return b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
 }
 
 /** Worst-case size of a raw block for `n` input bytes (varint, literal tags). */
@@ -495,14 +486,8 @@ function encodeFragment(
   dst: Uint8Array,
   op: number,
 ): number {
-  if (tableBase > 0x3fff0000) {
-    hashTable.fill(0);
-    tableBase = 0;
-  }
-  // A stored value v is position v - delta; v <= tableBase: no candidate.
-  const floor = tableBase;
-  const delta = floor + 1 - base;
-  tableBase = floor + (end - base) + 1;
+  table.begin(base, end);
+  const { slots: hashTable, floor, delta } = table;
   let anchor = base;
   let ip = base;
   const searchEnd = end - 4;
@@ -517,9 +502,7 @@ function encodeFragment(
       ip += 1 + ((ip - anchor) >>> 5);
       continue;
     }
-    let len = 4;
-    while (ip + len + 4 <= end && load32(src, candidate + len) === load32(src, ip + len)) len += 4;
-    while (ip + len < end && src[candidate + len] === src[ip + len]) len++;
+    const len = matchLength(src, candidate, ip, 4, end);
     op = emitLiteral(src, anchor, ip, dst, op);
     op = emitCopy(ip - candidate, len, dst, op);
     ip += len;

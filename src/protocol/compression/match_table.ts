@@ -1,0 +1,60 @@
+/**
+ * The match finder the LZ77 compressors share (lz4.ts, snappy.ts): a hash
+ * table of recent positions, and the length of a match once a candidate
+ * is found. The two formats differ in the hash multiplier, the limits and
+ * how a match is written, not in this.
+ *
+ * @module
+ */
+
+/** log2 of the table's slot count (16 Ki slots, as the reference encoders). */
+export const HASH_LOG = 14;
+
+/**
+ * Positions by hash, one table per compressor, shared across its calls
+ * (compression is synchronous). A position `p` of the current range is
+ * stored as `p + delta`; every range starts above the last one's values,
+ * so entries of earlier ranges (`<= floor`) read as "no candidate" without
+ * clearing the table per block.
+ */
+export class MatchTable {
+  /** Stored positions, by hash. */
+  readonly slots: Int32Array = new Int32Array(1 << HASH_LOG);
+  /** Entries at or below this are of earlier ranges: no candidate. */
+  floor = 0;
+  /** What a position of the current range is stored as, minus the position. */
+  delta = 0;
+  #next = 0;
+
+  /** Starts the range `[start, end)` of the input. */
+  begin(start: number, end: number): void {
+    if (this.#next > 0x3fff0000) {
+      this.slots.fill(0);
+      this.#next = 0;
+    }
+    this.floor = this.#next;
+    this.delta = this.#next + 1 - start;
+    this.#next += end - start + 1;
+  }
+}
+
+/** Four bytes at `i`, little-endian, as an int32. */
+export function load32(b: Uint8Array, i: number): number {
+  return b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+}
+
+/**
+ * How far the bytes at `ip` repeat those at `ref`, starting from `len`
+ * bytes known equal, without reading at or past `limit`.
+ */
+export function matchLength(
+  src: Uint8Array,
+  ref: number,
+  ip: number,
+  len: number,
+  limit: number,
+): number {
+  while (ip + len + 4 <= limit && load32(src, ref + len) === load32(src, ip + len)) len += 4;
+  while (ip + len < limit && src[ref + len] === src[ip + len]) len++;
+  return len;
+}
