@@ -21,7 +21,7 @@ import {
   wasmDisagreements,
 } from "./wasm/lz_wasm.ts";
 import { xxhash32 } from "./xxhash32.ts";
-import { HASH_LOG, load32, matchLength, MatchTable } from "./match_table.ts";
+import { copyLiteral, copyMatch, HASH_LOG, load32, matchLength, MatchTable } from "./lz77.ts";
 
 const FRAME_MAGIC = 0x184d2204;
 const LEGACY_MAGIC = 0x184c2102;
@@ -379,7 +379,7 @@ function decodeBlock(src: Uint8Array, dst: Uint8Array, op: number): number {
       );
     }
     if (op + lit > opEnd) return OUTPUT_OVERRUN;
-    copyLiteral(src, ip, dst, op, lit);
+    copyLiteral(src, ip, dst, op, lit, 32);
     ip += lit;
     op += lit;
     if (ip === ipEnd) return op;
@@ -408,38 +408,6 @@ function decodeBlock(src: Uint8Array, dst: Uint8Array, op: number): number {
   }
 }
 
-/** Short runs as a byte loop (cheaper than a `set` call and its subarray), long ones with `set`. */
-function copyLiteral(src: Uint8Array, sp: number, dst: Uint8Array, dp: number, len: number): void {
-  if (len > 32) {
-    dst.set(src.subarray(sp, sp + len), dp);
-    return;
-  }
-  for (let i = 0; i < len; i++) dst[dp + i] = src[sp + i];
-}
-
-/** Copies `len` bytes from `offset` back, repeating them where the two overlap. */
-function copyMatch(dst: Uint8Array, dp: number, offset: number, len: number): void {
-  const sp = dp - offset;
-  if (len <= 32) {
-    for (let i = 0; i < len; i++) dst[dp + i] = dst[sp + i];
-  } else if (offset >= len) {
-    dst.copyWithin(dp, sp, sp + len);
-  } else {
-    // A long overlapping match repeats the last `offset` bytes. Copying from
-    // the start of that pattern in doubling chunks (each a multiple of the
-    // period, so the pattern stays aligned) turns a byte loop into a few
-    // block moves.
-    const end = dp + len;
-    let chunk = offset;
-    while (dp < end) {
-      const n = Math.min(chunk, end - dp);
-      dst.copyWithin(dp, sp, sp + n);
-      dp += n;
-      chunk = dp - sp;
-    }
-  }
-}
-
 function outputOverrun(frame: FrameInfo, opEnd: number, frameStart: number, max: number) {
   if (frame.contentSize >= 0 && opEnd === frameStart + frame.contentSize) {
     return corrupt(`lz4: frame holds more than the ${frame.contentSize} bytes its header declares`);
@@ -464,7 +432,7 @@ const BD_64KB = 4 << 4;
 const LAST_LITERALS = 5;
 const MF_LIMIT = 12;
 const MIN_MATCH = 4;
-/** Recent positions by hash, shared across calls (see match_table.ts). */
+/** Recent positions by hash, shared across calls (see lz77.ts). */
 const table = new MatchTable();
 /** Reused output buffer, grown on demand; results are copied out of it. */
 let scratch = new Uint8Array(0);

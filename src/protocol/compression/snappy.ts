@@ -14,7 +14,7 @@
  */
 
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge } from "./limits.ts";
-import { HASH_LOG, load32, matchLength, MatchTable } from "./match_table.ts";
+import { copyLiteral, copyMatch, HASH_LOG, load32, matchLength, MatchTable } from "./lz77.ts";
 import {
   snappyBlockWasm,
   snappyCompressFragmentWasm,
@@ -277,7 +277,7 @@ function decodeBlock(src: Uint8Array, ip: number, dst: Uint8Array): void {
         );
       }
       if (op + len > opEnd) throw overrun(opEnd);
-      copyLiteral(src, ip, dst, op, len);
+      copyLiteral(src, ip, dst, op, len, 128);
       ip += len;
       op += len;
     } else {
@@ -321,20 +321,6 @@ function truncatedCopy() {
   return corrupt("snappy: copy element is truncated");
 }
 
-function copyLiteral(src: Uint8Array, sp: number, dst: Uint8Array, dp: number, len: number): void {
-  if (len > 128) {
-    dst.set(src.subarray(sp, sp + len), dp);
-    return;
-  }
-  for (let i = 0; i < len; i++) dst[dp + i] = src[sp + i];
-}
-
-/** Copies `len` bytes from `offset` back; byte by byte, so overlaps repeat. */
-function copyMatch(dst: Uint8Array, dp: number, offset: number, len: number): void {
-  const sp = dp - offset;
-  for (let i = 0; i < len; i++) dst[dp + i] = dst[sp + i];
-}
-
 function overrun(declared: number) {
   return corrupt(`snappy: block decodes to more than the ${declared} bytes its header declares`);
 }
@@ -347,7 +333,7 @@ function overrun(declared: number) {
 
 /** Offsets must fit in a copy element; blocks are compressed in fragments of this size. */
 const FRAGMENT_SIZE = 65536;
-/** Recent positions by hash, shared across calls (see match_table.ts). */
+/** Recent positions by hash, shared across calls (see lz77.ts). */
 const table = new MatchTable();
 /** Reused output buffer, grown on demand; results are copied out of it. */
 let scratch = new Uint8Array(0);

@@ -1,8 +1,9 @@
 /**
- * The match finder the LZ77 compressors share (lz4.ts, snappy.ts): a hash
- * table of recent positions, and the length of a match once a candidate
- * is found. The two formats differ in the hash multiplier, the limits and
- * how a match is written, not in this.
+ * What the two LZ77 formats (lz4.ts, snappy.ts) share. Compressing: a hash
+ * table of recent positions and the length of a match once a candidate is
+ * found. Decompressing: copying a literal run and a back-reference. The
+ * formats differ in the hash multiplier, the limits and how a sequence is
+ * written, not in these.
  *
  * @module
  */
@@ -57,4 +58,47 @@ export function matchLength(
   while (ip + len + 4 <= limit && load32(src, ref + len) === load32(src, ip + len)) len += 4;
   while (ip + len < limit && src[ref + len] === src[ip + len]) len++;
   return len;
+}
+
+/**
+ * Copies a literal run: a byte loop up to `loopMax` bytes (cheaper than a
+ * `set` call and its subarray for short runs; where it stops paying differs
+ * by format, as measured), `set` above.
+ */
+export function copyLiteral(
+  src: Uint8Array,
+  sp: number,
+  dst: Uint8Array,
+  dp: number,
+  len: number,
+  loopMax: number,
+): void {
+  if (len > loopMax) {
+    dst.set(src.subarray(sp, sp + len), dp);
+    return;
+  }
+  for (let i = 0; i < len; i++) dst[dp + i] = src[sp + i];
+}
+
+/** Copies `len` bytes from `offset` back, repeating them where the two overlap. */
+export function copyMatch(dst: Uint8Array, dp: number, offset: number, len: number): void {
+  const sp = dp - offset;
+  if (len <= 32) {
+    for (let i = 0; i < len; i++) dst[dp + i] = dst[sp + i];
+  } else if (offset >= len) {
+    dst.copyWithin(dp, sp, sp + len);
+  } else {
+    // A long overlapping match repeats the last `offset` bytes. Copying from
+    // the start of that pattern in doubling chunks (each a multiple of the
+    // period, so the pattern stays aligned) turns a byte loop into a few
+    // block moves.
+    const end = dp + len;
+    let chunk = offset;
+    while (dp < end) {
+      const n = Math.min(chunk, end - dp);
+      dst.copyWithin(dp, sp, sp + n);
+      dp += n;
+      chunk = dp - sp;
+    }
+  }
 }
