@@ -38,6 +38,7 @@ import {
   SERVER_ASSIGNORS,
   splitKey,
 } from "./consumer_assignors.ts";
+import type { ConsumerGroupDescribeResponseMember } from "../protocol/messages/consumer_group_describe.ts";
 import { type GroupClock, realClock } from "./group_coordinator.ts";
 
 const {
@@ -124,29 +125,18 @@ export interface ConsumerGroupSettings {
 /** Kafka's consumer group states. */
 export type ConsumerGroupStateName = "Empty" | "Assigning" | "Reconciling" | "Stable" | "Dead";
 
-/** A member as ConsumerGroupDescribe shows it. */
-export interface ConsumerMemberSummary {
-  /** Member id. */
-  memberId: string;
-  /** Static member id, or null. */
-  instanceId: string | null;
-  /** Rack, or null. */
-  rackId: string | null;
-  /** Member epoch. */
-  memberEpoch: number;
-  /** Client id. */
-  clientId: string;
-  /** Client host. */
-  clientHost: string;
-  /** Subscribed topic names. */
-  subscribedTopicNames: string[];
-  /** Subscribed regular expression, or null. */
-  subscribedTopicRegex: string | null;
-  /** What it holds now (assigned, not pending revocation). */
-  assignment: TopicPartitions[];
-  /** Its target. */
-  targetAssignment: TopicPartitions[];
-}
+/**
+ * A member as ConsumerGroupDescribe shows it: the response's member, with
+ * its assignments as topic-partition lists.
+ */
+export type ConsumerMemberSummary =
+  & Omit<ConsumerGroupDescribeResponseMember, "assignment" | "targetAssignment" | "memberType">
+  & {
+    /** What it holds now (assigned, not pending revocation). */
+    assignment: TopicPartitions[];
+    /** Its target. */
+    targetAssignment: TopicPartitions[];
+  };
 
 /** A consumer group as ConsumerGroupDescribe shows it. */
 export interface ConsumerGroupSummary {

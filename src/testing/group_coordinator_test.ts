@@ -1,12 +1,8 @@
 // Unit tests of the embedded cluster's group coordinator, driven by a fake clock.
 
 import assert from "node:assert/strict";
-import {
-  type GroupClock,
-  GroupCoordinator,
-  type JoinRequest,
-  type JoinResult,
-} from "./group_coordinator.ts";
+import { FakeClock } from "./fake_clock.ts";
+import { GroupCoordinator, type JoinRequest, type JoinResult } from "./group_coordinator.ts";
 
 import { ErrorCode } from "../protocol/error_codes.ts";
 
@@ -20,37 +16,6 @@ const {
   FENCED_INSTANCE_ID,
   INCONSISTENT_GROUP_PROTOCOL,
 } = ErrorCode;
-
-/** A clock that only moves when told to. */
-class FakeClock implements GroupClock {
-  time = 0;
-  #next = 1;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.time;
-  }
-  setTimer(fn: () => void, ms: number): unknown {
-    const id = this.#next++;
-    this.timers.set(id, { at: this.time + ms, fn });
-    return id;
-  }
-  clearTimer(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  /** Moves time forward, firing due timers in order. */
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers) if (e[1].at <= end && (!due || e[1].at < due[1].at)) due = e;
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.time = due[1].at;
-      due[1].fn();
-    }
-    this.time = end;
-  }
-}
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

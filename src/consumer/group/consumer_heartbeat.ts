@@ -242,6 +242,8 @@ export class ConsumerHeartbeater {
         if (incarnation !== this.#incarnation) continue;
         attempt = this.#onError(e, attempt);
         if (attempt < 0) return;
+        // Fenced: nothing to send until the consumer joins again.
+        if (!this.#active) continue;
         if (!(await sleep(backoffMs(attempt - 1, this.#s.retryBackoff), this.#signal))) return;
         continue;
       }
