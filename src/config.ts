@@ -30,7 +30,7 @@ import {
 import { shapeOf } from "./options/table.ts";
 import { ConfigError, type ConfigIssue, startResolving } from "./options/issues.ts";
 import { partitionKey, type TopicPartition } from "./util/partitions.ts";
-import { toBrokerRegex } from "./consumer/group/broker_regex.ts";
+import { toBrokerRegex } from "./options/broker_regex.ts";
 
 export {
   type ClientOptions,

@@ -27,7 +27,7 @@ import {
   type ConsumerGroupHeartbeatResponse,
 } from "../src/protocol/messages/consumer_group_heartbeat.ts";
 import { KafkaProtocolError } from "../src/protocol/errors.ts";
-import { toBrokerRegex } from "../src/consumer/group/broker_regex.ts";
+import { toBrokerRegex } from "../src/options/broker_regex.ts";
 import { brokers, uniqueName } from "./_kafka.ts";
 import { sleep } from "./_consumer_helpers.ts";
 

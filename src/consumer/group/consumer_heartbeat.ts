@@ -60,7 +60,7 @@ export interface ConsumerHeartbeatSettings {
   /** The broker-side assignor, or null for the broker's default. */
   remoteAssignor: string | null;
   /**
-   * A RegExp subscription as the broker's RE2J pattern (broker_regex.ts),
+   * A RegExp subscription as the broker's RE2J pattern (src/options/broker_regex.ts),
    * or null: then the join's topic names are the subscription.
    */
   topicsRegex: string | null;

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { ConfigError } from "../../options/issues.ts";
+import { ConfigError } from "./issues.ts";
 
 /** The option a refusal names. */
 const FIELD = "topics";

@@ -6,8 +6,8 @@
 // the group coordinator's TopicRegexResolver does. A missing java or re2j jar
 // fails the RE2J test saying what to install.
 import assert from "node:assert/strict";
-import { ConfigError } from "../../options/issues.ts";
-import { Rng } from "../../util/random.ts";
+import { ConfigError } from "./issues.ts";
+import { Rng } from "../util/random.ts";
 import { toBrokerRegex } from "./broker_regex.ts";
 
 /** A RegExp with ES2025 modifiers ((?i:…)), which the linter does not know yet. */
