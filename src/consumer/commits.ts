@@ -15,7 +15,7 @@ import { UnsupportedVersionError } from "../net/errors.ts";
 import { KafkaProtocolError } from "../protocol/errors.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { backoffMs, delay, sleep } from "../util/async.ts";
-import type { MembershipState } from "./group/membership.ts";
+import type { MembershipState } from "./group/member_context.ts";
 import type { AckTracker } from "./offsets/ack_tracker.ts";
 
 /** What committing needs of the group membership (classic or KIP-848). */

@@ -28,7 +28,8 @@ import { Fetcher } from "./fetcher.ts";
 import { PartitionStates } from "./partition_state.ts";
 import { type CommittedOffset, GroupClient, type GroupDescription } from "../net/group_client.ts";
 import { partitionKey } from "../util/partitions.ts";
-import { Membership, type MembershipHooks } from "./group/membership.ts";
+import { Membership } from "./group/membership.ts";
+import type { MemberContext, MemberSettings, MembershipHooks } from "./group/member_context.ts";
 import { ConsumerGroupMembership } from "./group/consumer_membership.ts";
 import { Liveness } from "./group/liveness.ts";
 import { AckTracker } from "./offsets/ack_tracker.ts";
@@ -668,48 +669,36 @@ export class Consumer implements AsyncIterable<RecordBatch>, AsyncDisposable {
         assigned: (tps) => this.#rebalance.assigned(tps),
         fatal: (e) => this.#fail(e),
       };
+      const ctx: MemberContext = {
+        cluster: this.#cluster,
+        client: this.#group!,
+        hooks,
+        liveness: this.#liveness,
+        signal: this.#stop.signal,
+      };
+      const settings: MemberSettings = {
+        groupId: o.groupId,
+        groupInstanceId: o.groupInstanceId ?? null,
+        rebalanceTimeoutMs: o.rebalanceTimeoutMs,
+        maxPollIntervalMs: o.maxPollIntervalMs,
+        requestTimeoutMs: o.requestTimeoutMs,
+        heartbeatThread: o.heartbeatThread,
+        cluster: this.#clusterOptions,
+        retryBackoff: o.retryBackoff,
+        logger: o.logger,
+      };
       this.#membership = o.groupProtocol === "consumer"
-        ? new ConsumerGroupMembership(
-          this.#cluster,
-          this.#group!,
-          {
-            groupId: o.groupId,
-            groupInstanceId: o.groupInstanceId ?? null,
-            rebalanceTimeoutMs: o.rebalanceTimeoutMs,
-            maxPollIntervalMs: o.maxPollIntervalMs,
-            requestTimeoutMs: o.requestTimeoutMs,
-            remoteAssignor: o.groupRemoteAssignor ?? null,
-            topicsRegex: o.topicsRegex ?? null,
-            heartbeatThread: o.heartbeatThread,
-            cluster: this.#clusterOptions,
-            retryBackoff: this.#opts.retryBackoff,
-            logger: o.logger,
-          },
-          hooks,
-          this.#liveness,
-          this.#stop.signal,
-        )
-        : new Membership(
-          this.#cluster,
-          this.#group!,
-          {
-            groupId: o.groupId,
-            groupInstanceId: o.groupInstanceId ?? null,
-            sessionTimeoutMs: o.sessionTimeoutMs,
-            rebalanceTimeoutMs: o.rebalanceTimeoutMs,
-            heartbeatIntervalMs: o.heartbeatIntervalMs,
-            maxPollIntervalMs: o.maxPollIntervalMs,
-            heartbeatThread: o.heartbeatThread,
-            cluster: this.#clusterOptions,
-            requestTimeoutMs: o.requestTimeoutMs,
-            assignors: o.assignors,
-            retryBackoff: this.#opts.retryBackoff,
-            logger: o.logger,
-          },
-          hooks,
-          this.#liveness,
-          this.#stop.signal,
-        );
+        ? new ConsumerGroupMembership(ctx, {
+          ...settings,
+          remoteAssignor: o.groupRemoteAssignor ?? null,
+          topicsRegex: o.topicsRegex ?? null,
+        })
+        : new Membership(ctx, {
+          ...settings,
+          sessionTimeoutMs: o.sessionTimeoutMs,
+          heartbeatIntervalMs: o.heartbeatIntervalMs,
+          assignors: o.assignors,
+        });
       this.#loops.push(this.#membership.done, subscription.metadataLoop());
     }
     if (o.commit === "auto" && this.#group) {

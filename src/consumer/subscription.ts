@@ -16,7 +16,7 @@ import type { Cluster } from "../net/cluster.ts";
 import { KafkaProtocolError } from "../protocol/errors.ts";
 import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import { sleep } from "../util/async.ts";
-import type { MembershipHooks, MembershipState } from "./group/membership.ts";
+import type { MembershipHooks, MembershipState } from "./group/member_context.ts";
 import type { Unavailable } from "./unavailable.ts";
 
 /** What the metadata check needs of the group membership (classic or KIP-848). */

@@ -22,7 +22,6 @@
  * @module
  */
 
-import type { Logger } from "../../config.ts";
 import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
 import { GroupClient } from "../../net/group_client.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
@@ -33,7 +32,8 @@ import {
   type ConsumerGroupHeartbeatResponse,
 } from "../../protocol/messages/consumer_group_heartbeat.ts";
 import { backoffMs, type BackoffOptions, sleep } from "../../util/async.ts";
-import { type Liveness, MemberStatus } from "./liveness.ts";
+import { MemberStatus } from "./liveness.ts";
+import type { HeartbeatTaskContext } from "./task_context.ts";
 
 /** Partitions of one topic, by topic id: how the protocol names them. */
 export interface TopicIdPartitions {
@@ -136,12 +136,8 @@ class TooOldError extends Error {}
 
 /** Runs the ConsumerGroupHeartbeat loop and the poll bound for one member. */
 export class ConsumerHeartbeater {
-  readonly #client: GroupClient;
+  readonly #ctx: HeartbeatTaskContext<ConsumerHeartbeatEvent>;
   readonly #s: ConsumerHeartbeatSettings;
-  readonly #liveness: Liveness;
-  readonly #emit: (event: ConsumerHeartbeatEvent) => void;
-  readonly #logger: Required<Logger>;
-  readonly #signal: AbortSignal;
   #epoch = 0;
   /** Heartbeats run (a join was asked for and the member has not left, been fenced or failed). */
   #active = false;
@@ -163,21 +159,13 @@ export class ConsumerHeartbeater {
   #incarnation = 0;
   #wake: (() => void) | null = null;
 
-  /** A task that runs once {@linkcode run} is called, until `signal` aborts. */
+  /** A task that runs once {@linkcode run} is called, until `ctx.signal` aborts. */
   constructor(
-    client: GroupClient,
+    ctx: HeartbeatTaskContext<ConsumerHeartbeatEvent>,
     settings: ConsumerHeartbeatSettings,
-    liveness: Liveness,
-    emit: (event: ConsumerHeartbeatEvent) => void,
-    logger: Required<Logger>,
-    signal: AbortSignal,
   ) {
-    this.#client = client;
+    this.#ctx = ctx;
     this.#s = settings;
-    this.#liveness = liveness;
-    this.#emit = emit;
-    this.#logger = logger;
-    this.#signal = signal;
     this.#sessionBoundMs = settings.sessionBoundMs;
   }
 
@@ -219,7 +207,7 @@ export class ConsumerHeartbeater {
   /** The loop; resolves when the signal aborts. */
   async run(): Promise<void> {
     let attempt = 0;
-    while (!this.#signal.aborted) {
+    while (!this.#ctx.signal.aborted) {
       if (this.#leaveAsked) {
         await this.#leave();
         continue;
@@ -238,13 +226,13 @@ export class ConsumerHeartbeater {
       try {
         res = await this.#send(this.#request());
       } catch (e) {
-        if (this.#signal.aborted || this.#leaveAsked || !this.#active) continue;
+        if (this.#ctx.signal.aborted || this.#leaveAsked || !this.#active) continue;
         if (incarnation !== this.#incarnation) continue;
         attempt = this.#onError(e, attempt);
         if (attempt < 0) return;
         // Fenced: nothing to send until the consumer joins again.
         if (!this.#active) continue;
-        if (!(await sleep(backoffMs(attempt - 1, this.#s.retryBackoff), this.#signal))) return;
+        if (!(await sleep(backoffMs(attempt - 1, this.#s.retryBackoff), this.#ctx.signal))) return;
         continue;
       }
       attempt = 0;
@@ -259,13 +247,13 @@ export class ConsumerHeartbeater {
       this.#intervalMs = res.heartbeatIntervalMs > 0 ? res.heartbeatIntervalMs : this.#intervalMs;
       const joinedNow = !this.#joined;
       if (joinedNow || res.memberEpoch !== this.#epoch) {
-        this.#liveness.stable(res.memberEpoch, sentAt);
-      } else this.#liveness.confirm(sentAt);
+        this.#ctx.liveness.stable(res.memberEpoch, sentAt);
+      } else this.#ctx.liveness.confirm(sentAt);
       this.#epoch = res.memberEpoch;
       this.#joined = true;
-      if (joinedNow) this.#emit({ type: "joined", epoch: this.#epoch, seq: this.#seq });
+      if (joinedNow) this.#ctx.emit({ type: "joined", epoch: this.#epoch, seq: this.#seq });
       if (res.assignment !== null) {
-        this.#emit({
+        this.#ctx.emit({
           type: "assignment",
           epoch: this.#epoch,
           seq: this.#seq,
@@ -322,7 +310,7 @@ export class ConsumerHeartbeater {
       return -1;
     }
     this.#full = true;
-    this.#logger.warn("heartbeat failed; retrying", {
+    this.#ctx.logger.warn("heartbeat failed; retrying", {
       group: this.#s.groupId,
       error: e,
       attempt,
@@ -331,17 +319,17 @@ export class ConsumerHeartbeater {
   }
 
   #fenced(reason: string): void {
-    this.#liveness.setStatus(MemberStatus.Lost);
+    this.#ctx.liveness.setStatus(MemberStatus.Lost);
     this.#restart();
     this.#active = false;
-    this.#emit({ type: "fenced", reason, seq: this.#seq });
+    this.#ctx.emit({ type: "fenced", reason, seq: this.#seq });
   }
 
   #fail(event: Extract<ConsumerHeartbeatEvent, { type: "failed" }>): void {
     this.#failed = true;
     this.#active = false;
-    this.#liveness.setStatus(MemberStatus.Idle);
-    this.#emit(event);
+    this.#ctx.liveness.setStatus(MemberStatus.Idle);
+    this.#ctx.emit(event);
   }
 
   /** Waits `ms` (or, with null, until woken), or less when something must be sent at once. */
@@ -350,19 +338,19 @@ export class ConsumerHeartbeater {
       return;
     }
     // Wake up for the poll bound too: the member leaves soon after it.
-    if (ms !== null && this.#joined && !this.#liveness.inPull) {
-      const untilBound = this.#liveness.lastPullAt + this.#s.maxPollIntervalMs - Date.now() + 1;
+    if (ms !== null && this.#joined && !this.#ctx.liveness.inPull) {
+      const untilBound = this.#ctx.liveness.lastPullAt + this.#s.maxPollIntervalMs - Date.now() + 1;
       ms = Math.max(1, Math.min(ms, untilBound));
     }
     await new Promise<void>((resolve) => {
       const id = ms === null ? undefined : setTimeout(resolve, ms);
       const wake = () => {
         clearTimeout(id);
-        this.#signal.removeEventListener("abort", wake);
+        this.#ctx.signal.removeEventListener("abort", wake);
         resolve();
       };
       this.#wake = wake;
-      this.#signal.addEventListener("abort", wake, { once: true });
+      this.#ctx.signal.addEventListener("abort", wake, { once: true });
     });
     this.#wake = null;
   }
@@ -390,7 +378,7 @@ export class ConsumerHeartbeater {
 
   async #send(request: ConsumerGroupHeartbeatRequest): Promise<ConsumerGroupHeartbeatResponse> {
     const groupId = this.#s.groupId;
-    return await this.#client.run("heartbeat", async (conn) => {
+    return await this.#ctx.client.run("heartbeat", async (conn) => {
       const version = conn.version(ConsumerGroupHeartbeatApi);
       if (version < MIN_CONSUMER_HEARTBEAT_VERSION) {
         throw new TooOldError(
@@ -422,8 +410,8 @@ export class ConsumerHeartbeater {
   }
 
   #pollBoundPassed(): boolean {
-    return !this.#liveness.inPull &&
-      Date.now() - this.#liveness.lastPullAt > this.#s.maxPollIntervalMs;
+    return !this.#ctx.liveness.inPull &&
+      Date.now() - this.#ctx.liveness.lastPullAt > this.#s.maxPollIntervalMs;
   }
 
   /**
@@ -433,16 +421,16 @@ export class ConsumerHeartbeater {
    */
   async #leaveForPollBound(): Promise<void> {
     const reason = `no read for maxPollIntervalMs (${this.#s.maxPollIntervalMs} ms)`;
-    this.#logger.warn("leaving the group: the reader stalled", { reason });
-    this.#liveness.endGeneration(this.#epoch, MemberStatus.LeftPollBound);
+    this.#ctx.logger.warn("leaving the group: the reader stalled", { reason });
+    this.#ctx.liveness.endGeneration(this.#epoch, MemberStatus.LeftPollBound);
     try {
       await this.#sendLeave(this.#leaveEpoch());
     } catch (e) {
-      this.#logger.warn("leaving failed; the coordinator will expire the member", { error: e });
+      this.#ctx.logger.warn("leaving failed; the coordinator will expire the member", { error: e });
     }
     this.#restart();
     this.#active = false;
-    this.#emit({ type: "poll-bound", reason, seq: this.#seq });
+    this.#ctx.emit({ type: "poll-bound", reason, seq: this.#seq });
   }
 
   /** The consumer's leave: epoch -1, or -2 for a static member (its partitions wait for it). */
@@ -459,7 +447,7 @@ export class ConsumerHeartbeater {
       }
     }
     this.#restart();
-    this.#emit({ type: "leave-done", error });
+    this.#ctx.emit({ type: "leave-done", error });
   }
 
   /** -1 leaves; -2 (a static member) leaves with the partitions reserved for its return. */

@@ -27,46 +27,31 @@
  * @module
  */
 
-import type { ClusterOptions } from "../../net/cluster.ts";
-import type { Cluster } from "../../net/cluster.ts";
-import type { GroupClient, MemberIdentity } from "../../net/group_client.ts";
+import type { MemberIdentity } from "../../net/group_client.ts";
 import { KafkaError, KafkaProtocolError } from "../../protocol/errors.ts";
-import { backoffMs, type BackoffOptions, sleep } from "../../util/async.ts";
-import type { HeartbeatThread, Logger } from "../../config.ts";
+import { backoffMs, sleep } from "../../util/async.ts";
+import type { HeartbeatThread } from "../../config.ts";
 import type { TopicPartition } from "../offsets/ack_tracker.ts";
 import {
   type ConsumerHeartbeatEvent,
   randomMemberId,
   type TopicIdPartitions,
 } from "./consumer_heartbeat.ts";
-import { type HeartbeatDriver, startHeartbeat } from "./heartbeat_driver.ts";
-import { type Liveness, MemberStatus } from "./liveness.ts";
-import type { MembershipHooks, MembershipState } from "./membership.ts";
+import type { HeartbeatDriver } from "./heartbeat_driver.ts";
+import { MemberStatus } from "./liveness.ts";
+import {
+  type MemberContext,
+  type MemberSettings,
+  type MembershipState,
+  startMemberHeartbeat,
+} from "./member_context.ts";
 
-/** Settings of {@linkcode ConsumerGroupMembership}. */
-export interface ConsumerMembershipOptions {
-  /** The group. */
-  groupId: string;
-  /** Static membership id. */
-  groupInstanceId: string | null;
-  /** Sent as the member's rebalance timeout (how long the broker waits for a revocation). */
-  rebalanceTimeoutMs: number;
-  /** The poll bound. */
-  maxPollIntervalMs: number;
-  /** Request timeout of a heartbeat. */
-  requestTimeoutMs: number;
+/** Settings of {@linkcode ConsumerGroupMembership}: both protocols' and the consumer protocol's own. */
+export interface ConsumerMembershipOptions extends MemberSettings {
   /** The broker-side assignor, or null for the broker's default. */
   remoteAssignor: string | null;
   /** A RegExp subscription as the broker's RE2J pattern, or null (topic names). */
   topicsRegex: string | null;
-  /** Where the heartbeat task runs. */
-  heartbeatThread: HeartbeatThread;
-  /** The consumer's connection settings (a heartbeat worker connects on its own). */
-  cluster: ClusterOptions;
-  /** Pause between failed heartbeats. */
-  retryBackoff: BackoffOptions;
-  /** Logger. */
-  logger: Required<Logger>;
 }
 
 /**
@@ -86,12 +71,8 @@ const keyOf = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
 /** One consumer's membership of a consumer-protocol group. */
 export class ConsumerGroupMembership {
-  readonly #cluster: Cluster;
-  readonly #client: GroupClient;
+  readonly #ctx: MemberContext;
   readonly #opts: ConsumerMembershipOptions;
-  readonly #hooks: MembershipHooks;
-  readonly #liveness: Liveness;
-  readonly #signal: AbortSignal;
   readonly #memberId = randomMemberId();
   readonly #heartbeat: HeartbeatDriver;
   #state: MembershipState = "unjoined";
@@ -114,51 +95,26 @@ export class ConsumerGroupMembership {
   /** Resolves when the membership has ended (closed or failed) and its heartbeat task with it. */
   readonly done: Promise<void>;
 
-  /** Starts the heartbeat task and joins; everything ends when `signal` aborts. */
-  constructor(
-    cluster: Cluster,
-    client: GroupClient,
-    opts: ConsumerMembershipOptions,
-    hooks: MembershipHooks,
-    liveness: Liveness,
-    signal: AbortSignal,
-  ) {
-    this.#cluster = cluster;
-    this.#client = client;
+  /** Starts the heartbeat task and joins; everything ends when `ctx.signal` aborts. */
+  constructor(ctx: MemberContext, opts: ConsumerMembershipOptions) {
+    this.#ctx = ctx;
     this.#opts = opts;
-    this.#hooks = hooks;
-    this.#liveness = liveness;
-    this.#signal = signal;
-    this.#heartbeat = startHeartbeat({
-      thread: opts.heartbeatThread,
-      client,
-      cluster: opts.cluster,
+    const settings = {
       groupId: opts.groupId,
+      memberId: this.#memberId,
+      instanceId: opts.groupInstanceId,
+      rebalanceTimeoutMs: opts.rebalanceTimeoutMs,
+      maxPollIntervalMs: opts.maxPollIntervalMs,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      remoteAssignor: opts.remoteAssignor,
+      topicsRegex: opts.topicsRegex,
+      sessionBoundMs: DEFAULT_SESSION_BOUND_MS,
       retryBackoff: opts.retryBackoff,
-      task: {
-        protocol: "consumer",
-        settings: {
-          groupId: opts.groupId,
-          memberId: this.#memberId,
-          instanceId: opts.groupInstanceId,
-          rebalanceTimeoutMs: opts.rebalanceTimeoutMs,
-          maxPollIntervalMs: opts.maxPollIntervalMs,
-          requestTimeoutMs: opts.requestTimeoutMs,
-          remoteAssignor: opts.remoteAssignor,
-          topicsRegex: opts.topicsRegex,
-          sessionBoundMs: DEFAULT_SESSION_BOUND_MS,
-          retryBackoff: opts.retryBackoff,
-        },
-      },
-      liveness,
-      onEvent: (event) => {
-        // The classic protocol's events never come from this task.
-        if (!("generation" in event)) this.#onEvent(event);
-      },
-      logger: opts.logger,
-    });
+    };
+    const task = { protocol: "consumer" as const, settings };
+    this.#heartbeat = startMemberHeartbeat(ctx, opts, task, (e) => this.#onEvent(e));
     const ended = new Promise<void>((resolve) => this.#ended = resolve);
-    signal.addEventListener("abort", () => this.#ended(), { once: true });
+    ctx.signal.addEventListener("abort", () => this.#ended(), { once: true });
     this.done = ended.then(() => this.#heartbeat.close());
     void this.#join(true);
   }
@@ -186,7 +142,7 @@ export class ConsumerGroupMembership {
   /** Who commits: this member id at its newest epoch (0 when not a member). */
   identity(): MemberIdentity {
     return {
-      generationId: this.#state === "stable" ? this.#liveness.generation : 0,
+      generationId: this.#state === "stable" ? this.#ctx.liveness.generation : 0,
       memberId: this.#memberId,
       groupInstanceId: this.#opts.groupInstanceId,
     };
@@ -195,7 +151,7 @@ export class ConsumerGroupMembership {
   /** As the classic membership's: gives the partitions up when heartbeats went unanswered too long. */
   loseIfFenced(where: string): Promise<void> | null {
     if (this.#state !== "stable") return null;
-    const why = this.#liveness.fencedBecause(this.#sessionBoundMs);
+    const why = this.#ctx.liveness.fencedBecause(this.#sessionBoundMs);
     return why === null ? null : this.#lose(`${why} (found ${where})`, true);
   }
 
@@ -229,7 +185,7 @@ export class ConsumerGroupMembership {
   async leave(reason: string): Promise<void> {
     if (this.#state === "failed" || this.#state === "left") return;
     this.#state = "left";
-    this.#liveness.setStatus(MemberStatus.Idle);
+    this.#ctx.liveness.setStatus(MemberStatus.Idle);
     const answered = new Promise<string | undefined>((resolve) => this.#leaveDone = resolve);
     this.#heartbeat.command({ type: "leave" });
     const timeout = new AbortController();
@@ -251,9 +207,9 @@ export class ConsumerGroupMembership {
   async #join(fresh: boolean): Promise<void> {
     const seq = fresh ? ++this.#seq : this.#seq;
     for (let attempt = 0;; attempt++) {
-      if (this.#signal.aborted || this.#state === "failed" || this.#state === "left") return;
+      if (this.#ctx.signal.aborted || this.#state === "failed" || this.#state === "left") return;
       try {
-        const topics = await this.#hooks.subscription();
+        const topics = await this.#ctx.hooks.subscription();
         if (seq !== this.#seq) return; // a newer join took over
         this.#subscribed = topics;
         this.#heartbeat.command({ type: "join", topics, fresh, seq });
@@ -265,7 +221,7 @@ export class ConsumerGroupMembership {
           return;
         }
         this.#opts.logger.warn("looking up the subscription failed; retrying", { error: e });
-        if (!(await sleep(backoffMs(attempt, this.#opts.retryBackoff), this.#signal))) return;
+        if (!(await sleep(backoffMs(attempt, this.#opts.retryBackoff), this.#ctx.signal))) return;
       }
     }
   }
@@ -335,12 +291,12 @@ export class ConsumerGroupMembership {
     this.#target = null;
     if (target === null || this.#state !== "stable" || target.seq !== this.#seq) return;
     const current = () => this.#state === "stable" && target.seq === this.#seq;
-    let names = target.partitions.map((t) => this.#cluster.topicName(t.topicId));
+    let names = target.partitions.map((t) => this.#ctx.cluster.topicName(t.topicId));
     if (names.some((n) => n === undefined)) {
       // Under a regex the broker may assign topics this member has not looked up.
       const topics = this.#opts.topicsRegex === null ? this.#subscribed : null;
-      await this.#cluster.refreshMetadata(topics).catch(() => {});
-      names = target.partitions.map((t) => this.#cluster.topicName(t.topicId));
+      await this.#ctx.cluster.refreshMetadata(topics).catch(() => {});
+      names = target.partitions.map((t) => this.#ctx.cluster.topicName(t.topicId));
     }
     const wanted: TopicPartition[] = [];
     target.partitions.forEach((t, i) => {
@@ -356,12 +312,12 @@ export class ConsumerGroupMembership {
     if (revoked.length === 0 && added.length === 0 && this.#assignedOnce) return;
     if (revoked.length > 0) {
       this.#owned = this.#owned.filter((tp) => now.has(keyOf(tp)));
-      await this.#hooks.revoke(revoked);
+      await this.#ctx.hooks.revoke(revoked);
     }
     if (!current()) return; // lost or left meanwhile
     this.#owned = [...this.#owned, ...added];
     this.#assignedOnce = true;
-    await this.#hooks.assigned(added);
+    await this.#ctx.hooks.assigned(added);
     if (!current()) return;
     this.#heartbeat.command({ type: "owned", partitions: this.#ownedWithIds() });
   }
@@ -372,7 +328,7 @@ export class ConsumerGroupMembership {
    * committed, no position guessed — and the member joins again.
    */
   async #reconcileFailed(e: unknown): Promise<void> {
-    if (this.#signal.aborted || this.#state === "left" || this.#state === "failed") return;
+    if (this.#ctx.signal.aborted || this.#state === "left" || this.#state === "failed") return;
     this.#opts.logger.warn("reconciling the assignment failed", { error: e });
     await this.#lose(`reconciling the assignment failed: ${(e as Error)?.message ?? e}`, true);
   }
@@ -385,7 +341,7 @@ export class ConsumerGroupMembership {
    */
   async #readSessionBound(): Promise<void> {
     this.#sessionBoundRead = true;
-    const ms = await this.#client.consumerSessionTimeoutMs().catch(() => null);
+    const ms = await this.#ctx.client.consumerSessionTimeoutMs().catch(() => null);
     if (ms === null) {
       this.#opts.logger.warn(
         "could not read the group's consumer.session.timeout.ms (DescribeConfigs); ack() and " +
@@ -411,7 +367,7 @@ export class ConsumerGroupMembership {
   #ownedWithIds(): TopicIdPartitions[] {
     const byId = new Map<string, number[]>();
     for (const tp of this.#owned) {
-      const id = this.#cluster.topics.get(tp.topic)?.topicId;
+      const id = this.#ctx.cluster.topics.get(tp.topic)?.topicId;
       if (id === undefined) continue;
       const list = byId.get(id);
       if (list) list.push(tp.partition);
@@ -429,14 +385,14 @@ export class ConsumerGroupMembership {
     if (this.#state === "failed" || this.#state === "left") return;
     const held = this.#state === "stable" || this.#owned.length > 0;
     // Before the join below: the task sets the new membership's status.
-    this.#liveness.setStatus(MemberStatus.Idle);
+    this.#ctx.liveness.setStatus(MemberStatus.Idle);
     this.#state = "unjoined";
     this.#owned = [];
     this.#assignedOnce = false;
     this.#target = null;
     if (held) {
       this.#opts.logger.warn("partitions lost", { group: this.#opts.groupId, reason });
-      await this.#hooks.lost(reason);
+      await this.#ctx.hooks.lost(reason);
     }
     if (rejoin) await this.#join(true);
     else this.#seq++; // what the task still reports belongs to the membership that ended
@@ -445,9 +401,9 @@ export class ConsumerGroupMembership {
   #fail(error: Error): void {
     if (this.#state === "failed") return;
     this.#state = "failed";
-    this.#liveness.setStatus(MemberStatus.Idle);
+    this.#ctx.liveness.setStatus(MemberStatus.Idle);
     this.#leaveDone?.("the member failed");
-    this.#hooks.fatal(error);
+    this.#ctx.hooks.fatal(error);
     this.#ended();
   }
 }

@@ -13,13 +13,12 @@
  * @module
  */
 
-import type { Logger } from "../../config.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { KafkaProtocolError } from "../../protocol/errors.ts";
 import { HeartbeatApi } from "../../protocol/messages/heartbeat.ts";
 import { sleep } from "../../util/async.ts";
-import type { GroupClient } from "../../net/group_client.ts";
-import { type Liveness, MemberStatus } from "./liveness.ts";
+import { MemberStatus } from "./liveness.ts";
+import type { HeartbeatTaskContext } from "./task_context.ts";
 
 /** Who heartbeats: the member of one generation. */
 export interface HeartbeatMember {
@@ -54,29 +53,14 @@ export interface HeartbeatSettings {
 
 /** Runs heartbeats and the poll bound for whichever member {@linkcode setMember} names. */
 export class Heartbeater {
-  readonly #client: GroupClient;
+  readonly #ctx: HeartbeatTaskContext<HeartbeatEvent>;
   readonly #settings: HeartbeatSettings;
-  readonly #liveness: Liveness;
-  readonly #emit: (event: HeartbeatEvent) => void;
-  readonly #logger: Required<Logger>;
-  readonly #signal: AbortSignal;
   #member: HeartbeatMember | null = null;
 
-  /** A task that runs once {@linkcode run} is called, until `signal` aborts. */
-  constructor(
-    client: GroupClient,
-    settings: HeartbeatSettings,
-    liveness: Liveness,
-    emit: (event: HeartbeatEvent) => void,
-    logger: Required<Logger>,
-    signal: AbortSignal,
-  ) {
-    this.#client = client;
+  /** A task that runs once {@linkcode run} is called, until `ctx.signal` aborts. */
+  constructor(ctx: HeartbeatTaskContext<HeartbeatEvent>, settings: HeartbeatSettings) {
+    this.#ctx = ctx;
     this.#settings = settings;
-    this.#liveness = liveness;
-    this.#emit = emit;
-    this.#logger = logger;
-    this.#signal = signal;
   }
 
   /** The member to heartbeat for from now on, or null to stop (joining, left, closed). */
@@ -87,18 +71,18 @@ export class Heartbeater {
   /** The loop; resolves when the signal aborts. */
   async run(): Promise<void> {
     const s = this.#settings;
-    while (!this.#signal.aborted) {
+    while (!this.#ctx.signal.aborted) {
       // Wake up for the next heartbeat, or earlier when the poll bound falls
       // before it: the member leaves within one interval after the bound.
       let waitMs = s.heartbeatIntervalMs;
-      const pollDeadline = this.#liveness.lastPullAt + s.maxPollIntervalMs;
-      if (this.#member && !this.#liveness.inPull) {
+      const pollDeadline = this.#ctx.liveness.lastPullAt + s.maxPollIntervalMs;
+      if (this.#member && !this.#ctx.liveness.inPull) {
         waitMs = Math.max(1, Math.min(waitMs, pollDeadline - Date.now() + 1));
       }
-      if (!(await sleep(waitMs, this.#signal))) return;
+      if (!(await sleep(waitMs, this.#ctx.signal))) return;
       const member = this.#member;
-      if (!member || this.#liveness.status !== MemberStatus.Stable) continue;
-      if (member.generationId !== this.#liveness.generation) continue;
+      if (!member || this.#ctx.liveness.status !== MemberStatus.Stable) continue;
+      if (member.generationId !== this.#ctx.liveness.generation) continue;
       if (this.#pollBoundPassed()) {
         await this.#leaveForPollBound(member);
         continue;
@@ -108,8 +92,8 @@ export class Heartbeater {
   }
 
   #pollBoundPassed(): boolean {
-    return !this.#liveness.inPull &&
-      Date.now() - this.#liveness.lastPullAt > this.#settings.maxPollIntervalMs;
+    return !this.#ctx.liveness.inPull &&
+      Date.now() - this.#ctx.liveness.lastPullAt > this.#settings.maxPollIntervalMs;
   }
 
   async #beat(member: HeartbeatMember): Promise<void> {
@@ -118,7 +102,7 @@ export class Heartbeater {
     const sentAt = Date.now();
     let version = -1;
     try {
-      const conn = await this.#client.connection("heartbeat");
+      const conn = await this.#ctx.client.connection("heartbeat");
       version = conn.version(HeartbeatApi);
       const res = await conn.send(HeartbeatApi, {
         groupId: s.groupId,
@@ -126,20 +110,20 @@ export class Heartbeater {
         memberId: member.memberId,
         groupInstanceId: member.groupInstanceId,
       }, { version, timeoutMs: Math.min(s.requestTimeoutMs, s.sessionTimeoutMs) });
-      if (this.#member !== member || this.#liveness.generation !== generation) return;
+      if (this.#member !== member || this.#ctx.liveness.generation !== generation) return;
       switch (res.errorCode) {
         case 0:
-          this.#liveness.confirm(sentAt);
+          this.#ctx.liveness.confirm(sentAt);
           break;
         case ErrorCode.REBALANCE_IN_PROGRESS:
           // Still a member: heartbeats go on while the consumer revokes.
-          this.#liveness.confirm(sentAt);
-          this.#emit({ type: "rebalance", generation });
+          this.#ctx.liveness.confirm(sentAt);
+          this.#ctx.emit({ type: "rebalance", generation });
           break;
         case ErrorCode.ILLEGAL_GENERATION:
         case ErrorCode.UNKNOWN_MEMBER_ID:
           this.#end(member, MemberStatus.Lost);
-          this.#emit({
+          this.#ctx.emit({
             type: "lost",
             generation,
             reason: `heartbeat answered ${KafkaProtocolError.from(res.errorCode).errorName}`,
@@ -149,25 +133,25 @@ export class Heartbeater {
         case ErrorCode.FENCED_INSTANCE_ID:
         case ErrorCode.GROUP_AUTHORIZATION_FAILED:
           this.#end(member, MemberStatus.Lost);
-          this.#emit({ type: "fatal", generation, errorCode: res.errorCode, version });
+          this.#ctx.emit({ type: "fatal", generation, errorCode: res.errorCode, version });
           return;
         case ErrorCode.NOT_COORDINATOR:
         case ErrorCode.COORDINATOR_NOT_AVAILABLE:
-          this.#client.resetCoordinator();
+          this.#ctx.client.resetCoordinator();
           break;
         default:
-          this.#logger.warn("heartbeat error", { code: res.errorCode });
+          this.#ctx.logger.warn("heartbeat error", { code: res.errorCode });
       }
     } catch (e) {
-      this.#client.resetCoordinator();
-      this.#logger.warn("heartbeat failed", { error: e });
+      this.#ctx.client.resetCoordinator();
+      this.#ctx.logger.warn("heartbeat failed", { error: e });
     }
     if (
       this.#member === member &&
-      Date.now() - this.#liveness.confirmedAt > s.sessionTimeoutMs &&
+      Date.now() - this.#ctx.liveness.confirmedAt > s.sessionTimeoutMs &&
       this.#end(member, MemberStatus.Lost)
     ) {
-      this.#emit({
+      this.#ctx.emit({
         type: "lost",
         generation,
         reason: "no successful heartbeat within sessionTimeoutMs",
@@ -182,7 +166,7 @@ export class Heartbeater {
     status: typeof MemberStatus.Lost | typeof MemberStatus.LeftPollBound,
   ): boolean {
     if (this.#member === member) this.#member = null;
-    return this.#liveness.endGeneration(member.generationId, status);
+    return this.#ctx.liveness.endGeneration(member.generationId, status);
   }
 
   /**
@@ -194,19 +178,19 @@ export class Heartbeater {
     const s = this.#settings;
     if (!this.#end(member, MemberStatus.LeftPollBound)) return;
     const reason = "consumer poll timeout has expired";
-    this.#logger.warn(
+    this.#ctx.logger.warn(
       "the reader has not asked for a batch within maxPollIntervalMs; leaving the group",
       { group: s.groupId, maxPollIntervalMs: s.maxPollIntervalMs },
     );
     if (member.groupInstanceId === null) {
       try {
-        await this.#client.leave(member.memberId, null, reason, s.requestTimeoutMs);
+        await this.#ctx.client.leave(member.memberId, null, reason, s.requestTimeoutMs);
       } catch (e) {
-        this.#logger.warn("LeaveGroup failed; the coordinator will expire the member", {
+        this.#ctx.logger.warn("LeaveGroup failed; the coordinator will expire the member", {
           error: e,
         });
       }
     }
-    this.#emit({ type: "left", generation: member.generationId, reason });
+    this.#ctx.emit({ type: "left", generation: member.generationId, reason });
   }
 }

@@ -95,14 +95,13 @@ class LoopHeartbeat implements HeartbeatDriver {
   readonly #running: Promise<void>;
 
   constructor(o: HeartbeatDriverOptions) {
-    this.#task = createHeartbeatTask(
-      o.task,
-      o.client,
-      o.liveness,
-      o.onEvent,
-      o.logger,
-      this.#stop.signal,
-    );
+    this.#task = createHeartbeatTask(o.task, {
+      client: o.client,
+      liveness: o.liveness,
+      emit: o.onEvent,
+      logger: o.logger,
+      signal: this.#stop.signal,
+    });
     this.#running = this.#task.run();
   }
 

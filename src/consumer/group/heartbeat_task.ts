@@ -8,8 +8,6 @@
  * @module
  */
 
-import type { Logger } from "../../config.ts";
-import type { GroupClient } from "../../net/group_client.ts";
 import {
   type ConsumerHeartbeatCommand,
   ConsumerHeartbeater,
@@ -22,7 +20,7 @@ import {
   type HeartbeatMember,
   type HeartbeatSettings,
 } from "./heartbeat.ts";
-import type { Liveness } from "./liveness.ts";
+import type { HeartbeatTaskContext } from "./task_context.ts";
 
 /** Which task to run, with its settings (plain data: it crosses to the worker). */
 export type HeartbeatTaskSpec =
@@ -45,17 +43,13 @@ export interface HeartbeatTask {
   command(c: HeartbeatCommand): void;
 }
 
-/** The task `spec` names, reporting through `emit`, stopped by `signal`. */
+/** The task `spec` names, working with `ctx` (reporting through `ctx.emit`, stopped by `ctx.signal`). */
 export function createHeartbeatTask(
   spec: HeartbeatTaskSpec,
-  client: GroupClient,
-  liveness: Liveness,
-  emit: (event: HeartbeatTaskEvent) => void,
-  logger: Required<Logger>,
-  signal: AbortSignal,
+  ctx: HeartbeatTaskContext<HeartbeatTaskEvent>,
 ): HeartbeatTask {
   if (spec.protocol === "consumer") {
-    const task = new ConsumerHeartbeater(client, spec.settings, liveness, emit, logger, signal);
+    const task = new ConsumerHeartbeater(ctx, spec.settings);
     return {
       run: () => task.run(),
       command: (c) => {
@@ -63,7 +57,7 @@ export function createHeartbeatTask(
       },
     };
   }
-  const task = new Heartbeater(client, spec.settings, liveness, emit, logger, signal);
+  const task = new Heartbeater(ctx, spec.settings);
   return {
     run: () => task.run(),
     command: (c) => {

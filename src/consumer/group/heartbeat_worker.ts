@@ -78,14 +78,13 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     case "init": {
       cluster = new Cluster(fromTransfer(msg.cluster, askToken, stop.signal));
       client = new GroupClient(cluster, msg.groupId, stop.signal, 20, msg.retryBackoff);
-      task = createHeartbeatTask(
-        msg.task,
+      task = createHeartbeatTask(msg.task, {
         client,
-        new Liveness(msg.liveness),
-        (event) => post({ type: "event", event }),
+        liveness: new Liveness(msg.liveness),
+        emit: (event) => post({ type: "event", event }),
         logger,
-        stop.signal,
-      );
+        signal: stop.signal,
+      });
       running = task.run();
       break;
     }

@@ -14,7 +14,6 @@
  * @module
  */
 
-import type { Cluster, ClusterOptions } from "../../net/cluster.ts";
 import { ConnectionError, RequestTimeoutError } from "../../net/errors.ts";
 import { ErrorCode } from "../../protocol/error_codes.ts";
 import { CorruptDataError, KafkaError, KafkaProtocolError } from "../../protocol/errors.ts";
@@ -27,68 +26,31 @@ import {
 } from "../../protocol/consumer_protocol.ts";
 import { JoinGroupApi, type JoinGroupResponse } from "../../protocol/messages/join_group.ts";
 import { SyncGroupApi } from "../../protocol/messages/sync_group.ts";
-import { backoffMs, type BackoffOptions, sleep } from "../../util/async.ts";
-import type { AssignorName, Logger } from "../../config.ts";
+import { backoffMs, sleep } from "../../util/async.ts";
+import type { AssignorName } from "../../config.ts";
 import type { TopicPartition } from "../offsets/ack_tracker.ts";
 import { assign, type EagerAssignorName, type GroupMember } from "./assignors.ts";
 import { cooperativeStickyAssign, type StickyMember } from "./sticky_assignor.ts";
 import { GroupClient, type MemberIdentity } from "../../net/group_client.ts";
 import type { HeartbeatEvent } from "./heartbeat.ts";
-import { type HeartbeatDriver, type HeartbeatThread, startHeartbeat } from "./heartbeat_driver.ts";
-import { type Liveness, MemberStatus } from "./liveness.ts";
+import type { HeartbeatDriver, HeartbeatThread } from "./heartbeat_driver.ts";
+import { MemberStatus } from "./liveness.ts";
+import {
+  type MemberContext,
+  type MemberSettings,
+  type MembershipState,
+  startMemberHeartbeat,
+} from "./member_context.ts";
 
-/** What the consumer does at each step of membership. */
-export interface MembershipHooks {
-  /** Topic names this member subscribes to now (a RegExp resolved against metadata). */
-  subscription(): Promise<string[]>;
-  /**
-   * Give partitions up cleanly: stop fetching, wait for acks (bounded),
-   * commit, onRevoked. Every partition when `partitions` is absent (eager);
-   * only these under the cooperative protocol, where the others go on.
-   */
-  revoke(partitions?: TopicPartition[]): Promise<void>;
-  /** Membership ended without a clean revoke: drop partitions, nothing committed, onLost. */
-  lost(reason: string): Promise<void>;
-  /**
-   * Partitions newly assigned in this generation: start positions,
-   * onAssigned, fetch. Eager: the whole assignment; cooperative: only the
-   * added ones (kept partitions are not touched).
-   */
-  assigned(partitions: TopicPartition[]): Promise<void>;
-  /** An unrecoverable condition: end the stream with it. */
-  fatal(error: Error): void;
-}
-
-/** Settings of {@linkcode Membership}. */
-export interface MembershipOptions {
-  /** The group. */
-  groupId: string;
-  /** Static membership id. */
-  groupInstanceId: string | null;
+/** Settings of {@linkcode Membership}: both protocols' and the classic protocol's own. */
+export interface MembershipOptions extends MemberSettings {
   /** Session timeout sent in JoinGroup. */
   sessionTimeoutMs: number;
-  /** Rebalance timeout sent in JoinGroup. */
-  rebalanceTimeoutMs: number;
   /** Heartbeat period. */
   heartbeatIntervalMs: number;
-  /** The poll bound, enforced by the heartbeat task. */
-  maxPollIntervalMs: number;
-  /** Where the heartbeat task runs. */
-  heartbeatThread: HeartbeatThread;
-  /** The consumer's connection settings (a heartbeat worker connects on its own). */
-  cluster: ClusterOptions;
-  /** Request timeout for requests other than JoinGroup. */
-  requestTimeoutMs: number;
   /** Assignors offered, in preference order. */
   assignors: AssignorName[];
-  /** Pause between failed joins (retryBackoffMs .. retryBackoffMaxMs). */
-  retryBackoff: BackoffOptions;
-  /** Logger. */
-  logger: Required<Logger>;
 }
-
-/** Where the member is. */
-export type MembershipState = "unjoined" | "joining" | "stable" | "left" | "failed";
 
 const FATAL_JOIN_ERRORS = new Set<number>([
   ErrorCode.GROUP_AUTHORIZATION_FAILED,
@@ -102,11 +64,8 @@ const FATAL_JOIN_ERRORS = new Set<number>([
 
 /** One consumer's membership of its group. */
 export class Membership {
-  readonly #cluster: Cluster;
-  readonly #client: GroupClient;
+  readonly #ctx: MemberContext;
   readonly #opts: MembershipOptions;
-  readonly #hooks: MembershipHooks;
-  readonly #signal: AbortSignal;
   #memberId = "";
   #generationId = -1;
   #protocolName: string | null = null;
@@ -114,7 +73,6 @@ export class Membership {
   #assigned = false;
   #wantJoin = true;
   #wake: (() => void) | null = null;
-  readonly #liveness: Liveness;
   readonly #heartbeat: HeartbeatDriver;
   #leftForPollBound = false;
   #leaderTopics: Map<string, number> | null = null;
@@ -124,44 +82,19 @@ export class Membership {
   /** Resolves when both loops have ended. */
   readonly done: Promise<void>;
 
-  /** Starts the rebalance and heartbeat loops; they end when `signal` aborts. */
-  constructor(
-    cluster: Cluster,
-    client: GroupClient,
-    opts: MembershipOptions,
-    hooks: MembershipHooks,
-    liveness: Liveness,
-    signal: AbortSignal,
-  ) {
-    this.#cluster = cluster;
-    this.#client = client;
+  /** Starts the rebalance and heartbeat loops; they end when `ctx.signal` aborts. */
+  constructor(ctx: MemberContext, opts: MembershipOptions) {
+    this.#ctx = ctx;
     this.#opts = opts;
-    this.#hooks = hooks;
-    this.#liveness = liveness;
-    this.#signal = signal;
-    this.#heartbeat = startHeartbeat({
-      thread: opts.heartbeatThread,
-      client,
-      cluster: opts.cluster,
+    const settings = {
       groupId: opts.groupId,
-      retryBackoff: opts.retryBackoff,
-      task: {
-        protocol: "classic",
-        settings: {
-          groupId: opts.groupId,
-          sessionTimeoutMs: opts.sessionTimeoutMs,
-          heartbeatIntervalMs: opts.heartbeatIntervalMs,
-          requestTimeoutMs: opts.requestTimeoutMs,
-          maxPollIntervalMs: opts.maxPollIntervalMs,
-        },
-      },
-      liveness,
-      onEvent: (event) => {
-        // The other protocol's events never come from a classic task.
-        if ("generation" in event) void this.#onHeartbeat(event);
-      },
-      logger: opts.logger,
-    });
+      sessionTimeoutMs: opts.sessionTimeoutMs,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      maxPollIntervalMs: opts.maxPollIntervalMs,
+    };
+    const task = { protocol: "classic" as const, settings };
+    this.#heartbeat = startMemberHeartbeat(ctx, opts, task, (e) => void this.#onHeartbeat(e));
     // The heartbeat task ends with the rebalance loop (closing, or failed).
     this.done = this.#rebalanceLoop().finally(() => this.#heartbeat.close());
   }
@@ -209,7 +142,7 @@ export class Membership {
     if (this.#state !== "stable" && !(this.#state === "joining" && this.#owned.length > 0)) {
       return null;
     }
-    const why = this.#liveness.fencedBecause(this.#opts.sessionTimeoutMs);
+    const why = this.#ctx.liveness.fencedBecause(this.#opts.sessionTimeoutMs);
     return why === null ? null : this.#lose(`${why} (found ${where})`);
   }
 
@@ -242,7 +175,7 @@ export class Membership {
     const known = this.#leaderTopics;
     if (known) {
       for (const [topic, count] of known) {
-        const now = this.#cluster.topics.get(topic)?.partitions.size ?? 0;
+        const now = this.#ctx.cluster.topics.get(topic)?.partitions.size ?? 0;
         if (now !== count) {
           this.requestRejoin(`partition count of ${topic} changed from ${count} to ${now}`);
           return;
@@ -270,7 +203,7 @@ export class Membership {
     const staticMember = this.#opts.groupInstanceId !== null;
     if (!memberId || (staticMember && !force)) return;
     try {
-      await this.#client.leave(
+      await this.#ctx.client.leave(
         memberId,
         this.#opts.groupInstanceId,
         reason,
@@ -288,16 +221,16 @@ export class Membership {
 
   #stopHeartbeats(): void {
     this.#heartbeat.setMember(null);
-    this.#liveness.setStatus(MemberStatus.Idle);
+    this.#ctx.liveness.setStatus(MemberStatus.Idle);
   }
 
   async #rebalanceLoop(): Promise<void> {
     let attempt = 0;
-    while (!this.#signal.aborted && this.#state !== "failed") {
+    while (!this.#ctx.signal.aborted && this.#state !== "failed") {
       if (!this.#wantJoin) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
-          this.#signal.addEventListener("abort", () => resolve(), { once: true });
+          this.#ctx.signal.addEventListener("abort", () => resolve(), { once: true });
         });
         this.#wake = null;
         continue;
@@ -306,9 +239,9 @@ export class Membership {
         if (this.#assigned && !this.cooperative) {
           this.#assigned = false;
           this.#owned = [];
-          await this.#hooks.revoke();
+          await this.#ctx.hooks.revoke();
         }
-        if (this.#signal.aborted) break;
+        if (this.#ctx.signal.aborted) break;
         this.#wantJoin = false;
         this.#state = "joining";
         // A cooperative member that keeps partitions through the rejoin keeps
@@ -321,7 +254,7 @@ export class Membership {
         await this.#joinAndSync();
         attempt = 0;
       } catch (e) {
-        if (this.#signal.aborted) break;
+        if (this.#ctx.signal.aborted) break;
         // Cooperative members join holding partitions: a join refused for
         // the member or its generation means those may be someone else's now.
         if (
@@ -332,11 +265,11 @@ export class Membership {
           this.#owned = [];
           this.#assigned = false;
           this.#generationId = -1;
-          await this.#hooks.lost(`${e.errorName} while rejoining`);
+          await this.#ctx.hooks.lost(`${e.errorName} while rejoining`);
         }
         if (e instanceof KafkaProtocolError && FATAL_JOIN_ERRORS.has(e.code)) {
           this.#state = "failed";
-          this.#hooks.fatal(e);
+          this.#ctx.hooks.fatal(e);
           break;
         }
         if (
@@ -348,24 +281,24 @@ export class Membership {
           // (An answer that did not decode — a garbled assignment, say — is
           // retried by rejoining, bounded like the rest.)
           this.#state = "failed";
-          this.#hooks.fatal(e instanceof Error ? e : new Error(String(e)));
+          this.#ctx.hooks.fatal(e instanceof Error ? e : new Error(String(e)));
           break;
         }
-        if (e instanceof ConnectionError && this.#cluster.brokers.size === 0) {
+        if (e instanceof ConnectionError && this.#ctx.cluster.brokers.size === 0) {
           // Not one bootstrap broker answered, after the cluster's own retries.
           this.#state = "failed";
-          this.#hooks.fatal(e);
+          this.#ctx.hooks.fatal(e);
           break;
         }
         if (e instanceof KafkaProtocolError && !e.retriable && !e.rejoin && !e.findCoordinator) {
           this.#state = "failed";
-          this.#hooks.fatal(e);
+          this.#ctx.hooks.fatal(e);
           break;
         }
         this.#wantJoin = true;
         if (attempt >= 30) {
           this.#state = "failed";
-          this.#hooks.fatal(
+          this.#ctx.hooks.fatal(
             new KafkaError(
               `Could not join group ${this.#opts.groupId}: ${attempt} attempts failed, the last ` +
                 `with ${e instanceof Error ? e.message : String(e)}. ` +
@@ -383,20 +316,20 @@ export class Membership {
           error: e,
           attempt,
         });
-        if (!(await sleep(backoffMs(attempt++, this.#opts.retryBackoff), this.#signal))) break;
+        if (!(await sleep(backoffMs(attempt++, this.#opts.retryBackoff), this.#ctx.signal))) break;
       }
     }
   }
 
   async #joinAndSync(): Promise<void> {
-    const topics = await this.#hooks.subscription();
+    const topics = await this.#ctx.hooks.subscription();
     this.#subscribed = topics;
     if (this.#owned.length > 0) {
       // Cooperative: partitions of topics no longer subscribed go first (Java's onJoinPrepare).
       const gone = this.#owned.filter((tp) => !topics.includes(tp.topic));
       if (gone.length > 0) {
         this.#owned = this.#owned.filter((tp) => topics.includes(tp.topic));
-        await this.#hooks.revoke(gone);
+        await this.#ctx.hooks.revoke(gone);
       }
     }
     const owned = groupByTopic(this.#owned);
@@ -416,7 +349,7 @@ export class Membership {
     let joinSentAt = Date.now();
     for (let i = 0;; i++) {
       joinSentAt = Date.now();
-      [join, joinVersion] = await this.#client.run("join", async (conn) => {
+      [join, joinVersion] = await this.#ctx.client.run("join", async (conn) => {
         const version = conn.version(JoinGroupApi);
         const res = await conn.send(JoinGroupApi, {
           groupId: this.#opts.groupId,
@@ -459,7 +392,7 @@ export class Membership {
     this.#protocolName = join.protocolName;
     if (this.#owned.length > 0) {
       // Heartbeats of the new generation are answered during CompletingRebalance.
-      this.#liveness.stable(this.#generationId, joinSentAt);
+      this.#ctx.liveness.stable(this.#generationId, joinSentAt);
       this.#heartbeat.setMember({
         memberId: this.#memberId,
         generationId: this.#generationId,
@@ -471,7 +404,7 @@ export class Membership {
     this.#leaderTopics = null;
     if (isLeader) assignments = await this.#lead(join);
     const syncSentAt = Date.now();
-    const [sync, syncVersion] = await this.#client.run("join", async (conn) => {
+    const [sync, syncVersion] = await this.#ctx.client.run("join", async (conn) => {
       const version = conn.version(SyncGroupApi);
       const res = await conn.send(SyncGroupApi, {
         groupId: this.#opts.groupId,
@@ -506,7 +439,7 @@ export class Membership {
       partitions: partitions.length,
     });
     this.#state = "stable";
-    this.#liveness.stable(this.#generationId, syncSentAt);
+    this.#ctx.liveness.stable(this.#generationId, syncSentAt);
     this.#heartbeat.setMember({
       memberId: this.#memberId,
       generationId: this.#generationId,
@@ -515,7 +448,7 @@ export class Membership {
     // An answer read after a stall of the process (SIGSTOP, a VM pause) may
     // be of a generation the coordinator has ended meanwhile, its partitions
     // handed to others: start none of them (no onAssigned), and rejoin.
-    const stale = this.#liveness.fencedBecause(this.#opts.sessionTimeoutMs);
+    const stale = this.#ctx.liveness.fencedBecause(this.#opts.sessionTimeoutMs);
     if (stale !== null) {
       await this.#lose(`the SyncGroup answer came too late: ${stale}`);
       return;
@@ -523,7 +456,7 @@ export class Membership {
     this.#assigned = true;
     if (!this.cooperative) {
       this.#owned = partitions;
-      await this.#hooks.assigned(partitions);
+      await this.#ctx.hooks.assigned(partitions);
       return;
     }
     // Cooperative: revoke what moves away, start what is new, and leave the
@@ -536,8 +469,8 @@ export class Membership {
     const revoked = this.#owned.filter((tp) => !now.has(key(tp)));
     const added = partitions.filter((tp) => !before.has(key(tp)));
     this.#owned = partitions;
-    if (revoked.length > 0) await this.#hooks.revoke(revoked);
-    await this.#hooks.assigned(added);
+    if (revoked.length > 0) await this.#ctx.hooks.revoke(revoked);
+    await this.#ctx.hooks.assigned(added);
     if (revoked.length > 0) {
       this.requestRejoin(`revoked ${revoked.length} partition(s) that move to another member`);
     }
@@ -559,10 +492,10 @@ export class Membership {
       };
     });
     const allTopics = [...new Set(members.flatMap((m) => m.topics))];
-    await this.#cluster.refreshMetadata(allTopics);
+    await this.#ctx.cluster.refreshMetadata(allTopics);
     const partitionsPerTopic = new Map<string, number>();
     for (const t of allTopics) {
-      const info = this.#cluster.topics.get(t);
+      const info = this.#ctx.cluster.topics.get(t);
       if (info && info.errorCode === 0) partitionsPerTopic.set(t, info.partitions.size);
     }
     this.#leaderTopics = new Map(partitionsPerTopic);
@@ -612,7 +545,7 @@ export class Membership {
         this.#state = "failed";
         this.#stopHeartbeats();
         this.#wake?.();
-        this.#hooks.fatal(
+        this.#ctx.hooks.fatal(
           KafkaProtocolError.from(event.errorCode, {
             apiName: "Heartbeat",
             apiVersion: event.version,
@@ -628,7 +561,8 @@ export class Membership {
     this.#opts.logger.warn("partitions lost", { group: this.#opts.groupId, reason });
     // The poll bound's LeaveGroup ended the membership already.
     if (
-      this.#liveness.status === MemberStatus.LeftPollBound && this.#opts.groupInstanceId === null
+      this.#ctx.liveness.status === MemberStatus.LeftPollBound &&
+      this.#opts.groupInstanceId === null
     ) {
       this.#memberId = "";
     }
@@ -637,7 +571,7 @@ export class Membership {
     this.#owned = [];
     this.#generationId = -1;
     this.#stopHeartbeats();
-    await this.#hooks.lost(reason);
+    await this.#ctx.hooks.lost(reason);
     if (rejoin) this.requestRejoin(reason);
   }
 }
