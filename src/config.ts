@@ -17,18 +17,17 @@
  * @module
  */
 
-import { z } from "zod";
+import type { z } from "zod";
 import type { ConsumerOptions } from "./config_generated.ts";
 import { consumerInterface } from "./config_table.ts";
 import {
-  checkClientRules,
-  clientShape,
+  clientOptionsSchema,
   type OptionsMatch,
   resolveClient,
   type ResolvedClientOptions,
+  startClientResolving,
 } from "./options/client.ts";
-import { shapeOf } from "./options/table.ts";
-import { ConfigError, type ConfigIssue, startResolving } from "./options/issues.ts";
+import { ConfigError, type ConfigIssue } from "./options/issues.ts";
 import { partitionKey, type TopicPartition } from "./util/partitions.ts";
 import { toBrokerRegex } from "./options/broker_regex.ts";
 
@@ -290,9 +289,7 @@ export interface ResolvedAssignOptions extends ResolvedCommonOptions {
 export type ResolvedOptions = ResolvedSubscribeOptions | ResolvedAssignOptions;
 
 /** Kafka's Java (and some other clients') names for the consumer's options. */
-const ALIASES: Record<string, string> = {
-  bootstrapServers: "brokers",
-  bootstrapBrokers: "brokers",
+const ALIASES = {
   topic: "topics",
   subscribe: "topics",
   partitions: "assign",
@@ -305,14 +302,10 @@ const ALIASES: Record<string, string> = {
 };
 
 /** One schema per option; the object-level rules are in {@linkcode resolveOptions}. */
-const shape = { ...clientShape, ...shapeOf(consumerInterface.table) };
-
-const optionsSchema = z.strictObject(shape);
+const { shape, schema: optionsSchema } = clientOptionsSchema(consumerInterface.table);
 type OptionKey = keyof typeof shape;
 type Parsed = z.output<typeof optionsSchema>;
-
-// A guard, not a second declaration: fails to compile when the generated
-// ConsumerOptions is stale (run deno task gen:options).
+// Fails to compile when the generated ConsumerOptions is stale (run deno task gen:options).
 const _optionsMatchSchema: OptionsMatch<ConsumerOptions, z.input<typeof optionsSchema>> = true;
 
 // ---------------------------------------------------------------------------
@@ -349,12 +342,8 @@ const _optionsMatchSchema: OptionsMatch<ConsumerOptions, z.input<typeof optionsS
  * ```
  */
 export function resolveOptions(input: unknown): ResolvedOptions {
-  const r = startResolving(
-    input,
-    shape,
-    { aliases: ALIASES, typeName: "ConsumerOptions" },
-    "consumer",
-  );
+  const names = { aliases: ALIASES, typeName: "ConsumerOptions", subject: "consumer" } as const;
+  const r = startClientResolving(input, shape, names);
   const given = (key: OptionKey) => r.raw[key] !== undefined;
   const o = r.values as Partial<Parsed>;
   const { ok, fail } = r;
@@ -427,7 +416,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       );
     }
   }
-  checkClientRules(o, ok, fail);
   if (ok("assign") && o.assign) {
     const seen = new Map<string, number>();
     o.assign.forEach(({ topic, partition }, i) => {

@@ -9,21 +9,20 @@
  * @module
  */
 
-import { z } from "zod";
+import type { z } from "zod";
 import {
-  checkClientRules,
-  clientShape,
+  clientOptionsSchema,
   type OptionsMatch,
   requestTimeoutSchema,
   resolveClient,
   type ResolvedClientOptions,
   signalSchema,
+  startClientResolving,
 } from "../options/client.ts";
-import { type InterfaceSpec, shapeOf } from "../options/table.ts";
+import type { InterfaceSpec } from "../options/table.ts";
 import type { AdminOptions } from "./options_generated.ts";
 
 export type { AdminOptions } from "./options_generated.ts";
-import { startResolving } from "../options/issues.ts";
 
 /**
  * The {@linkcode AdminOptions} interface, declared once: per option its docs,
@@ -68,19 +67,12 @@ export const adminInterface = {
 } satisfies InterfaceSpec;
 
 /** Kafka's Java (and some other clients') names for the admin client's options. */
-const ALIASES: Record<string, string> = {
-  bootstrapServers: "brokers",
-  bootstrapBrokers: "brokers",
-  defaultApiTimeoutMs: "requestTimeoutMs",
-};
+const ALIASES = { defaultApiTimeoutMs: "requestTimeoutMs" };
 
-const shape = { ...clientShape, ...shapeOf(adminInterface.table) };
-const schema = z.strictObject(shape);
+const { shape, schema } = clientOptionsSchema(adminInterface.table);
 type OptionKey = keyof typeof shape;
 type Parsed = z.output<typeof schema>;
-
-// A guard, not a second declaration: fails to compile when the generated
-// AdminOptions is stale (run deno task gen:options).
+// Fails to compile when the generated AdminOptions is stale (run deno task gen:options).
 const _optionsMatchSchema: OptionsMatch<AdminOptions, z.input<typeof schema>> = true;
 
 /** {@linkcode AdminOptions} after validation: every default filled. */
@@ -103,9 +95,8 @@ export type ResolvedAdminOptions = ResolvedClientOptions;
  * ```
  */
 export function resolveAdminOptions(input: unknown): ResolvedAdminOptions {
-  const r = startResolving(input, shape, { aliases: ALIASES, typeName: "AdminOptions" }, "admin");
-  const o = r.values as Partial<Parsed>;
-  checkClientRules(o, r.ok, r.fail);
+  const names = { aliases: ALIASES, typeName: "AdminOptions", subject: "admin" } as const;
+  const r = startClientResolving(input, shape, names);
   r.throwIfAny();
-  return resolveClient(o as Parsed);
+  return resolveClient(r.values as Parsed);
 }

@@ -51,46 +51,23 @@ Deno.test("ApiRecorder writes each (broker, api, version, outcome) once", () => 
   recorder.failure("h:1", METADATA, 12, "timeout");
   recorder.failure("h:1", METADATA, 12, "timeout");
   recorder.failure("h:1", METADATA, 12, "undecodable");
+  // Every line here is a Metadata response; only where, which version and the outcome differ.
+  const metadata = (broker: string, version: number, outcome: Record<string, unknown>) => ({
+    kind: "response",
+    broker,
+    apiKey: 3,
+    api: "Metadata",
+    version,
+    ...outcome,
+  });
   assert.deepEqual(lines, [
-    { kind: "response", broker: "h:1", apiKey: 3, api: "Metadata", version: 12, ok: true },
-    { kind: "response", broker: "h:2", apiKey: 3, api: "Metadata", version: 12, ok: true },
-    { kind: "response", broker: "h:1", apiKey: 3, api: "Metadata", version: 11, ok: true },
-    {
-      kind: "response",
-      broker: "h:1",
-      apiKey: 3,
-      api: "Metadata",
-      version: 12,
-      ok: false,
-      errors: [3],
-    },
-    {
-      kind: "response",
-      broker: "h:1",
-      apiKey: 3,
-      api: "Metadata",
-      version: 12,
-      ok: false,
-      errors: [5],
-    },
-    {
-      kind: "response",
-      broker: "h:1",
-      apiKey: 3,
-      api: "Metadata",
-      version: 12,
-      ok: false,
-      failure: "timeout",
-    },
-    {
-      kind: "response",
-      broker: "h:1",
-      apiKey: 3,
-      api: "Metadata",
-      version: 12,
-      ok: false,
-      failure: "undecodable",
-    },
+    metadata("h:1", 12, { ok: true }),
+    metadata("h:2", 12, { ok: true }),
+    metadata("h:1", 11, { ok: true }),
+    metadata("h:1", 12, { ok: false, errors: [3] }),
+    metadata("h:1", 12, { ok: false, errors: [5] }),
+    metadata("h:1", 12, { ok: false, failure: "timeout" }),
+    metadata("h:1", 12, { ok: false, failure: "undecodable" }),
   ]);
 });
 

@@ -23,7 +23,8 @@ import {
   requestTimeoutSchema,
   signalSchema,
 } from "./client_table.ts";
-import { shapeOf } from "./table.ts";
+import { type OptionTable, shapeOf } from "./table.ts";
+import { type OptionNames, type OptionsSubject, type Resolving, startResolving } from "./issues.ts";
 
 export type { ClientOptions } from "./client_generated.ts";
 export {
@@ -171,6 +172,49 @@ export const clientShape = {
   signal: signalSchema,
   logger: clientOwn.logger,
 };
+
+/**
+ * Other clients' names for options every client takes (Java's
+ * `bootstrap.servers`, KafkaJS's and librdkafka's brokers list); each
+ * client adds its own.
+ */
+const CLIENT_ALIASES: Readonly<Record<string, string>> = {
+  bootstrapServers: "brokers",
+  bootstrapBrokers: "brokers",
+};
+
+/**
+ * A client's whole schema: the options every client takes
+ * ({@linkcode clientShape}) followed by its own, declared in `table`.
+ */
+export function clientOptionsSchema<T extends OptionTable>(table: T) {
+  const shape = { ...clientShape, ...shapeOf(table) };
+  return { shape, schema: z.strictObject(shape) };
+}
+
+/** The names a client's options are resolved under: its own aliases, its type, its kind. */
+export interface ClientOptionNames extends OptionNames {
+  /** Which client, for the error message. */
+  subject: OptionsSubject;
+}
+
+/**
+ * The common start of every client's resolve function: each field parsed
+ * against `shape` (Java's and other clients' names for the shared options
+ * accepted as well as `names.aliases`), then the rules across the shared
+ * fields ({@linkcode checkClientRules}). The caller adds its own rules,
+ * then calls `throwIfAny()`.
+ */
+export function startClientResolving<S extends typeof clientShape>(
+  input: unknown,
+  shape: S,
+  names: ClientOptionNames,
+): Resolving<S> {
+  const aliases = { ...CLIENT_ALIASES, ...names.aliases };
+  const r = startResolving(input, shape, { aliases, typeName: names.typeName }, names.subject);
+  checkClientRules(r.values as Partial<ClientParsed>, r.ok, r.fail);
+  return r;
+}
 
 const clientOwnSchema = z.strictObject(clientOwn);
 // The generated interface and the table's schemas must agree (a stale

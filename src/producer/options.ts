@@ -10,8 +10,7 @@
 
 import { z } from "zod";
 import {
-  checkClientRules,
-  clientShape,
+  clientOptionsSchema,
   int,
   oneOf,
   type OptionsMatch,
@@ -19,12 +18,13 @@ import {
   resolveClient,
   type ResolvedClientOptions,
   signalSchema,
+  startClientResolving,
 } from "../options/client.ts";
-import { type InterfaceSpec, shapeOf } from "../options/table.ts";
+import type { InterfaceSpec } from "../options/table.ts";
 import type { ProducerOptions } from "./options_generated.ts";
 
 export type { ProducerOptions } from "./options_generated.ts";
-import { describe, startResolving } from "../options/issues.ts";
+import { describe } from "../options/issues.ts";
 
 /**
  * How many replicas must have a record before the broker answers: none
@@ -198,22 +198,18 @@ export const producerInterface = {
   },
 } satisfies InterfaceSpec;
 
-const shape = { ...clientShape, ...shapeOf(producerInterface.table) };
-
-const schema = z.strictObject(shape);
+const { shape, schema } = clientOptionsSchema(producerInterface.table);
 type Parsed = z.output<typeof schema>;
 type Key = keyof typeof shape;
 
 /** Java's producer names for our options. */
-const ALIASES: Record<string, string> = {
-  bootstrapServers: "brokers",
+const ALIASES = {
   enableIdempotence: "idempotent",
   compressionType: "compression",
   maxInFlightRequests: "maxInFlightRequestsPerConnection",
 };
 
-// A guard, not a second declaration: fails to compile when the generated
-// ProducerOptions is stale (run deno task gen:options).
+// Fails to compile when the generated ProducerOptions is stale (run deno task gen:options).
 const _optionsMatchSchema: OptionsMatch<ProducerOptions, z.input<typeof schema>> = true;
 
 /**
@@ -253,15 +249,10 @@ const CODECS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
  * ```
  */
 export function resolveProducerOptions(input: unknown): ResolvedProducerOptions {
-  const r = startResolving(
-    input,
-    shape,
-    { aliases: ALIASES, typeName: "ProducerOptions" },
-    "producer",
-  );
+  const names = { aliases: ALIASES, typeName: "ProducerOptions", subject: "producer" } as const;
+  const r = startClientResolving(input, shape, names);
   const o = r.values as Partial<Parsed>;
   const { ok, fail } = r;
-  checkClientRules(o, ok, fail);
   if (ok("idempotent", "acks", "maxInFlightRequestsPerConnection") && o.idempotent === true) {
     if (o.acks !== "all") {
       fail("acks", `must be "all" with idempotent: true (got ${describe(o.acks)})`);
