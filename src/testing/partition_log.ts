@@ -11,6 +11,7 @@ import { crc32c } from "../protocol/crc32c.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { Reader } from "../protocol/reader.ts";
 import { decodeRecordBatches } from "../protocol/wire_batch_decode.ts";
+import { CodedError } from "./coded_error.ts";
 import { type IdempotentBatch, lastSequence, ProducerStates } from "./producer_state.ts";
 import {
   ATTRIBUTES_AT,
@@ -30,20 +31,13 @@ import { type BatchHeader, readBatchHeader } from "../protocol/wire_batch_header
 
 const { CORRUPT_MESSAGE, INVALID_RECORD } = ErrorCode;
 
-/** A batch rejected by {@linkcode PartitionLog.append}; carries Kafka's error code. */
-export class InvalidBatchError extends Error {
-  /**
-   * Kafka error code to answer with (CORRUPT_MESSAGE or INVALID_RECORD; for
-   * idempotent batches OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH).
-   */
-  readonly errorCode: number;
-
-  /** Builds the error. */
-  constructor(message: string, errorCode: number) {
-    super(message);
-    this.name = "InvalidBatchError";
-    this.errorCode = errorCode;
-  }
+/**
+ * A batch rejected by {@linkcode PartitionLog.append}, with Kafka's error
+ * code: CORRUPT_MESSAGE or INVALID_RECORD; for idempotent batches
+ * OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH.
+ */
+export class InvalidBatchError extends CodedError {
+  override readonly name = "InvalidBatchError";
 }
 
 /** One stored batch. */
@@ -169,7 +163,7 @@ export class PartitionLog {
    */
   append(records: Uint8Array, leaderEpoch = 0): AppendResult {
     const parsed = parseBatches(records);
-    const planned = this.#plan(records, parsed);
+    const planned = this.#plan(parsed);
     const verdict = this.#producers.check(planned);
     if (verdict.kind === "duplicate") {
       const { firstOffset, lastOffset, timestamp } = verdict.batch;
@@ -204,7 +198,7 @@ export class PartitionLog {
   }
 
   /** The idempotent batches among `parsed`, with the offsets they will get if appended. */
-  #plan(records: Uint8Array, parsed: readonly ParsedBatch[]): IdempotentBatch[] {
+  #plan(parsed: readonly ParsedBatch[]): IdempotentBatch[] {
     const planned: IdempotentBatch[] = [];
     let next = this.#logEndOffset;
     for (const { count, header } of parsed) {
