@@ -8,6 +8,7 @@ import { EmbeddedCluster } from "../testing.ts";
 import { Cluster } from "../src/net/cluster.ts";
 import { fetchPartition, produce } from "../src/net/admin.ts";
 import { Connection } from "../src/net/connection.ts";
+import { FetchApi } from "../src/protocol/messages/fetch.ts";
 import { ListOffsetsApi } from "../src/protocol/messages/list_offsets.ts";
 import { MetadataApi } from "../src/protocol/messages/metadata.ts";
 import { ProduceApi } from "../src/protocol/messages/produce.ts";
@@ -221,6 +222,39 @@ Deno.test("EmbeddedCluster: protocol answers (metadata ids, errors, ListOffsets,
       topics: [{ name: "t", partitions: [{ partitionIndex: 0, timestamp: -1n }] }],
     });
     assert.equal(wrong.topics[0].partitions[0].errorCode, 6);
+    // Produce and Fetch sent there also say who leads (KIP-951): the
+    // partition's currentLeader, and that broker among the node endpoints.
+    const hint = { leaderId: leader, leaderEpoch: cluster.topic("t")!.partitions[0].leaderEpoch };
+    const leaderPort = Number(cluster.bootstrap.split(",")[leader].split(":")[1]);
+    const misproduced = await oconn.send(ProduceApi, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 1000,
+      topicData: [{
+        name: "t",
+        topicId: topic.topicId,
+        partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: null }] }) }],
+      }],
+    });
+    assert.equal(misproduced.responses[0].partitionResponses[0].errorCode, 6);
+    assert.deepEqual(misproduced.responses[0].partitionResponses[0].currentLeader, hint);
+    assert.deepEqual(misproduced.nodeEndpoints.map((n) => [n.nodeId, n.port]), [
+      [leader, leaderPort],
+    ]);
+    const misfetched = await oconn.send(FetchApi, {
+      maxWaitMs: 0,
+      minBytes: 1,
+      topics: [{
+        topic: "t",
+        topicId: topic.topicId,
+        partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }],
+      }],
+    });
+    assert.equal(misfetched.responses[0].partitions[0].errorCode, 6);
+    assert.deepEqual(misfetched.responses[0].partitions[0].currentLeader, hint);
+    assert.deepEqual(misfetched.nodeEndpoints.map((n) => [n.nodeId, n.port]), [
+      [leader, leaderPort],
+    ]);
 
     // Fetch limits: whole batches from the one containing the offset; at
     // least one batch even when larger than the limit; out of range.

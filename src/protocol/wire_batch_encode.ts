@@ -12,27 +12,16 @@ import { crc32c } from "./crc32c.ts";
 import { RecordsWriter } from "./wire_records_writer.ts";
 import {
   ATTRIBUTES_AT,
-  BASE_SEQUENCE_AT,
-  BASE_TIMESTAMP_AT,
-  BATCH_LENGTH_AT,
   COMPRESSION_MASK,
   CONTROL,
   CONTROL_ABORT,
   CONTROL_COMMIT,
   CRC_AT,
-  LAST_OFFSET_DELTA_AT,
-  LOG_OVERHEAD,
-  MAGIC_AT,
-  MAGIC_V2,
-  MAX_TIMESTAMP_AT,
-  PARTITION_LEADER_EPOCH_AT,
-  PRODUCER_EPOCH_AT,
-  PRODUCER_ID_AT,
-  RECORD_COUNT_AT,
   RECORDS_AT,
   TIMESTAMP_TYPE_LOG_APPEND,
   TRANSACTIONAL,
 } from "./wire_batch_format.ts";
+import { type BatchFields, writeBatchHeader } from "./wire_batch_header.ts";
 
 /** One record to encode. */
 export interface RecordToEncode {
@@ -215,30 +204,6 @@ export function encodeControlBatch(input: ControlBatchInput): Uint8Array {
   return batch;
 }
 
-/** The header fields of a record batch (everything but the records and the CRC). */
-export interface BatchFields {
-  /** Offset of the first record; brokers overwrite it on Produce. */
-  baseOffset: bigint;
-  /** Leader epoch; -1 from a producer. */
-  partitionLeaderEpoch: number;
-  /** Codec, timestamp type, transactional and control bits. */
-  attributes: number;
-  /** Offset delta of the last record. */
-  lastOffsetDelta: number;
-  /** Timestamp the records' deltas are relative to. */
-  baseTimestamp: number;
-  /** Largest record timestamp (or the log append time). */
-  maxTimestamp: number;
-  /** Producer id; -1 for none. */
-  producerId: bigint;
-  /** Producer epoch; -1 for none. */
-  producerEpoch: number;
-  /** Sequence of the first record; -1 for none. */
-  baseSequence: number;
-  /** Records in the batch. */
-  recordCount: number;
-}
-
 /**
  * Writes the 61-byte header in front of the records and signs it (CRC32C):
  * either `records` (compressed or not), copied after a new header, or
@@ -268,20 +233,7 @@ export function assembleBatch(
   body: { records: Uint8Array } | { inPlace: Uint8Array },
 ): Uint8Array {
   const out = "inPlace" in body ? body.inPlace : new Uint8Array(RECORDS_AT + body.records.length);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setBigInt64(0, f.baseOffset);
-  view.setInt32(BATCH_LENGTH_AT, out.length - LOG_OVERHEAD);
-  view.setInt32(PARTITION_LEADER_EPOCH_AT, f.partitionLeaderEpoch);
-  view.setInt8(MAGIC_AT, MAGIC_V2);
-  view.setInt16(ATTRIBUTES_AT, f.attributes);
-  view.setInt32(LAST_OFFSET_DELTA_AT, f.lastOffsetDelta);
-  view.setBigInt64(BASE_TIMESTAMP_AT, BigInt(f.baseTimestamp));
-  view.setBigInt64(MAX_TIMESTAMP_AT, BigInt(f.maxTimestamp));
-  view.setBigInt64(PRODUCER_ID_AT, f.producerId);
-  view.setInt16(PRODUCER_EPOCH_AT, f.producerEpoch);
-  view.setInt32(BASE_SEQUENCE_AT, f.baseSequence);
-  view.setInt32(RECORD_COUNT_AT, f.recordCount);
   if ("records" in body) out.set(body.records, RECORDS_AT);
-  view.setUint32(CRC_AT, crc32c(out, ATTRIBUTES_AT));
+  writeBatchHeader(out, f);
   return out;
 }

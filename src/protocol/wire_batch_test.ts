@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { compress } from "./compression/mod.ts";
+import { concatBytes } from "./concat_bytes.ts";
 import { crc32c } from "./crc32c.ts";
 import { CorruptDataError } from "./errors.ts";
 import {
@@ -16,15 +17,7 @@ const dec = new TextDecoder();
 const bytes = (s: string) => enc.encode(s);
 const text = (b: Uint8Array | null) => (b === null ? null : dec.decode(b));
 const hex = (h: string) => Uint8Array.from(h.match(/../g)!.map((x) => parseInt(x, 16)));
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = (...parts: Uint8Array[]) => concatBytes(parts);
 const where = { topic: "orders", partition: 3 } satisfies DecodeOptions;
 const decode = (data: Uint8Array, extra: Partial<DecodeOptions> = {}) =>
   decodeRecordBatches(data, { ...where, ...extra });

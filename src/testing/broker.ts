@@ -15,13 +15,8 @@ import type { Reader } from "../protocol/reader.ts";
 import { inRange, parseVersions } from "../protocol/schema.ts";
 import { Writer } from "../protocol/writer.ts";
 import { overwriteErrorCodes, sleep } from "./faults.ts";
-import {
-  advertisedVersions,
-  API_VERSIONS_KEY,
-  type Handler,
-  HANDLERS,
-  type RequestContext,
-} from "./handlers.ts";
+import type { Handler, RequestContext } from "./api_handler.ts";
+import { advertisedVersions, API_VERSIONS_KEY, HANDLERS } from "./handlers.ts";
 import type { ClusterState } from "./state.ts";
 import { acceptedVersions } from "./versions.ts";
 

@@ -271,11 +271,7 @@ export class ConsumerGroupCoordinator {
    * converts an empty group. False when it has members.
    */
   releaseIfEmpty(groupId: string): boolean {
-    const g = this.#groups.get(groupId);
-    if (g === undefined) return true;
-    if (g.members.size > 0) return false;
-    this.#groups.delete(groupId);
-    return true;
+    return this.deleteGroup(groupId) !== NON_EMPTY_GROUP;
   }
 
   /** Deletes an empty consumer group: NONE, NON_EMPTY_GROUP or GROUP_ID_NOT_FOUND. */

@@ -17,8 +17,8 @@ import {
 } from "../protocol/messages/consumer_group_heartbeat.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import type { TopicPartitions } from "./consumer_group_coordinator.ts";
-import { groupHandler, isCoordinator } from "./group_handlers.ts";
-import type { Handler } from "./handlers.ts";
+import { type Handler, handler } from "./api_handler.ts";
+import { isCoordinator } from "./group_handlers.ts";
 import type { ClusterState } from "./state.ts";
 
 const { NONE, NOT_COORDINATOR, GROUP_ID_NOT_FOUND } = ErrorCode;
@@ -26,7 +26,7 @@ const { NONE, NOT_COORDINATOR, GROUP_ID_NOT_FOUND } = ErrorCode;
 /** Kafka's memberType of ConsumerGroupDescribe: 1 for a consumer-protocol member. */
 const CONSUMER_MEMBER_TYPE = 1;
 
-const consumerGroupHeartbeat = groupHandler(
+const consumerGroupHeartbeat = handler(
   ConsumerGroupHeartbeatApi,
   (req: ConsumerGroupHeartbeatRequest, ctx) => {
     if (!isCoordinator(ctx, req.groupId)) {
@@ -76,7 +76,7 @@ function named(state: ClusterState, tps: readonly TopicPartitions[]) {
   };
 }
 
-const consumerGroupDescribe = groupHandler(
+const consumerGroupDescribe = handler(
   ConsumerGroupDescribeApi,
   (req: ConsumerGroupDescribeRequest, ctx) => ({
     throttleTimeMs: 0,

@@ -70,6 +70,17 @@ async function syncAll(
   return out;
 }
 
+/** A coordinator on a fake clock whose group "g" is Stable with one member, `a` (generation 1). */
+async function groupOfOne(
+  extra: Partial<JoinRequest> = {},
+): Promise<{ clock: FakeClock; gc: GroupCoordinator; a: JoinResult }> {
+  const clock = new FakeClock();
+  const gc = new GroupCoordinator(clock);
+  const a = await gc.join(joinReq("", extra));
+  await syncAll(gc, [a]);
+  return { clock, gc, a };
+}
+
 Deno.test("GroupCoordinator: the first joiner leads; Empty → CompletingRebalance → Stable", async () => {
   const clock = new FakeClock();
   const gc = new GroupCoordinator(clock);
@@ -97,10 +108,7 @@ Deno.test("GroupCoordinator: the first joiner leads; Empty → CompletingRebalan
 });
 
 Deno.test("GroupCoordinator: a second member triggers a rebalance; both get generation n+1 and the leader stays", async () => {
-  const clock = new FakeClock();
-  const gc = new GroupCoordinator(clock);
-  const a = await gc.join(joinReq(""));
-  await syncAll(gc, [a]);
+  const { gc, a } = await groupOfOne();
   const bJoin = gc.join(joinReq("", { clientId: "b" }));
   assert.equal(gc.stateOf("g"), "PreparingRebalance");
   assert.equal(await settled(bJoin), undefined); // held until a rejoins
@@ -145,10 +153,7 @@ Deno.test("GroupCoordinator: a second member triggers a rebalance; both get gene
 });
 
 Deno.test("GroupCoordinator: members that do not rejoin within the rebalance timeout are removed", async () => {
-  const clock = new FakeClock();
-  const gc = new GroupCoordinator(clock);
-  const a = await gc.join(joinReq("", { rebalanceTimeoutMs: 5000, sessionTimeoutMs: 60_000 }));
-  await syncAll(gc, [a]);
+  const { clock, gc, a } = await groupOfOne({ rebalanceTimeoutMs: 5000, sessionTimeoutMs: 60_000 });
   const bJoin = gc.join(joinReq("", { rebalanceTimeoutMs: 3000 }));
   clock.advance(4999);
   assert.equal(await settled(bJoin), undefined);
@@ -189,9 +194,7 @@ Deno.test("GroupCoordinator: session expiry removes a member and rebalances", as
 
 Deno.test("GroupCoordinator: the last member leaving makes the group Empty with offsets, Dead without", async () => {
   for (const commit of [true, false]) {
-    const gc = new GroupCoordinator(new FakeClock());
-    const a = await gc.join(joinReq(""));
-    await syncAll(gc, [a]);
+    const { gc, a } = await groupOfOne();
     if (commit) {
       const offsets = [{ topic: "t", partition: 1, offset: 7n, leaderEpoch: 0, metadata: "x" }];
       assert.equal(gc.commit("g", 1, a.memberId, null, offsets), NONE);
@@ -247,10 +250,8 @@ Deno.test("GroupCoordinator: heartbeat and OffsetCommit answers per state and ge
 });
 
 Deno.test("GroupCoordinator: protocol selection by votes; inconsistent protocols are refused", async () => {
-  const gc = new GroupCoordinator(new FakeClock());
   const p = (...names: string[]) => names.map((name) => ({ name, metadata: bytes(name) }));
-  const a = await gc.join(joinReq("", { protocols: p("range", "sticky") }));
-  await syncAll(gc, [a]);
+  const { gc, a } = await groupOfOne({ protocols: p("range", "sticky") });
   const bJoin = gc.join(joinReq("", { protocols: p("sticky", "range") }));
   const cJoin = gc.join(joinReq("", { protocols: p("sticky") }));
   const a2 = await gc.join(joinReq(a.memberId, { protocols: p("range", "sticky") }));
@@ -297,10 +298,7 @@ Deno.test("GroupCoordinator: a static member rejoining replaces its old id witho
 });
 
 Deno.test("GroupCoordinator: close() answers held joins and clears every timer", async () => {
-  const clock = new FakeClock();
-  const gc = new GroupCoordinator(clock);
-  const a = await gc.join(joinReq(""));
-  await syncAll(gc, [a]);
+  const { clock, gc } = await groupOfOne();
   const held = gc.join(joinReq(""));
   assert.ok(clock.timers.size > 0);
   gc.close();

@@ -26,11 +26,10 @@ import { OffsetFetchApi, type OffsetFetchRequest } from "../protocol/messages/of
 import { SyncGroupApi, type SyncGroupRequest } from "../protocol/messages/sync_group.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
-import { type ApiSchema, fieldSince } from "../protocol/schema.ts";
-import type { Handler, RequestContext } from "./handlers.ts";
+import { fieldSince } from "../protocol/schema.ts";
+import { type Handler, handler, type RequestContext } from "./api_handler.ts";
 import type { OffsetToCommit } from "./group_coordinator.ts";
 import type { ClusterState } from "./state.ts";
-import { servedVersions } from "./versions.ts";
 
 const {
   NONE,
@@ -41,20 +40,6 @@ const {
   UNKNOWN_TOPIC_ID,
   GROUP_ID_NOT_FOUND,
 } = ErrorCode;
-
-// Built here rather than with handlers.ts's helper: handlers.ts imports this
-// module, so only types may flow back.
-/** A handler of a group API, served at {@linkcode servedVersions}. */
-export function groupHandler<Req>(
-  api: ApiSchema<Req, unknown>,
-  handle: (body: Req, ctx: RequestContext) => object | Promise<object>,
-): Handler {
-  return {
-    api: api as ApiSchema,
-    versions: servedVersions(api as ApiSchema),
-    handle: handle as Handler["handle"],
-  };
-}
 
 /** The node id coordinating a group: a hash of its id over the brokers. */
 export function coordinatorFor(state: ClusterState, groupId: string): number {
@@ -79,7 +64,7 @@ export function isCoordinator(ctx: RequestContext, groupId: string): boolean {
 // ---------------------------------------------------------------------------
 // FindCoordinator
 
-const findCoordinator = groupHandler(FindCoordinatorApi, (req: FindCoordinatorRequest, ctx) => {
+const findCoordinator = handler(FindCoordinatorApi, (req: FindCoordinatorRequest, ctx) => {
   const { state, version } = ctx;
   const keyType = req.keyType ?? 0;
   const one = (key: string) => {
@@ -114,7 +99,7 @@ const findCoordinator = groupHandler(FindCoordinatorApi, (req: FindCoordinatorRe
 // ---------------------------------------------------------------------------
 // JoinGroup, SyncGroup, Heartbeat, LeaveGroup
 
-const joinGroup = groupHandler(JoinGroupApi, async (req: JoinGroupRequest, ctx) => {
+const joinGroup = handler(JoinGroupApi, async (req: JoinGroupRequest, ctx) => {
   if (!isCoordinator(ctx, req.groupId)) {
     return {
       throttleTimeMs: 0,
@@ -152,7 +137,7 @@ const joinGroup = groupHandler(JoinGroupApi, async (req: JoinGroupRequest, ctx) 
   };
 });
 
-const syncGroup = groupHandler(SyncGroupApi, async (req: SyncGroupRequest, ctx) => {
+const syncGroup = handler(SyncGroupApi, async (req: SyncGroupRequest, ctx) => {
   if (!isCoordinator(ctx, req.groupId)) {
     return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR, assignment: new Uint8Array(0) };
   }
@@ -168,7 +153,7 @@ const syncGroup = groupHandler(SyncGroupApi, async (req: SyncGroupRequest, ctx) 
   return { throttleTimeMs: 0, ...r };
 });
 
-const heartbeat = groupHandler(HeartbeatApi, (req: HeartbeatRequest, ctx) => {
+const heartbeat = handler(HeartbeatApi, (req: HeartbeatRequest, ctx) => {
   if (!isCoordinator(ctx, req.groupId)) return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR };
   return {
     throttleTimeMs: 0,
@@ -181,7 +166,7 @@ const heartbeat = groupHandler(HeartbeatApi, (req: HeartbeatRequest, ctx) => {
   };
 });
 
-const leaveGroup = groupHandler(LeaveGroupApi, (req: LeaveGroupRequest, ctx) => {
+const leaveGroup = handler(LeaveGroupApi, (req: LeaveGroupRequest, ctx) => {
   if (!isCoordinator(ctx, req.groupId)) {
     return { throttleTimeMs: 0, errorCode: NOT_COORDINATOR, members: [] };
   }
@@ -225,7 +210,7 @@ function resolveTopic(
   return { name: state.topicsById.get(topicId)?.name, topicId };
 }
 
-const offsetCommit = groupHandler(OffsetCommitApi, (req: OffsetCommitRequest, ctx) => {
+const offsetCommit = handler(OffsetCommitApi, (req: OffsetCommitRequest, ctx) => {
   const { state } = ctx;
   const byId = ctx.version >= TOPIC_IDS_SINCE;
   const topics = req.topics.map((t) => ({ ...resolveTopic(state, byId, t), t }));
@@ -337,7 +322,7 @@ function fetchGroup(ctx: RequestContext, groupId: string, wanted: WantedTopics |
   });
 }
 
-const offsetFetch = groupHandler(OffsetFetchApi, (req: OffsetFetchRequest, ctx) => {
+const offsetFetch = handler(OffsetFetchApi, (req: OffsetFetchRequest, ctx) => {
   if (ctx.version >= 8) {
     return {
       throttleTimeMs: 0,
@@ -402,7 +387,7 @@ function notFound(groupId: string, errorMessage: string) {
   };
 }
 
-const describeGroups = groupHandler(DescribeGroupsApi, (req: DescribeGroupsRequest, ctx) => ({
+const describeGroups = handler(DescribeGroupsApi, (req: DescribeGroupsRequest, ctx) => ({
   throttleTimeMs: 0,
   groups: req.groups.map((groupId) => {
     if (!isCoordinator(ctx, groupId)) {
@@ -446,7 +431,7 @@ const describeGroups = groupHandler(DescribeGroupsApi, (req: DescribeGroupsReque
   }),
 }));
 
-const listGroups = groupHandler(ListGroupsApi, (req: ListGroupsRequest, ctx) => {
+const listGroups = handler(ListGroupsApi, (req: ListGroupsRequest, ctx) => {
   const types = new Set((req.typesFilter ?? []).map((t) => t.toLowerCase()));
   const classic = types.size === 0 || types.has("classic");
   const consumer = types.size === 0 || types.has("consumer");
@@ -489,7 +474,7 @@ function deleteConsumerGroup(state: ClusterState, groupId: string): number {
   return err;
 }
 
-const deleteGroups = groupHandler(DeleteGroupsApi, (req: DeleteGroupsRequest, ctx) => ({
+const deleteGroups = handler(DeleteGroupsApi, (req: DeleteGroupsRequest, ctx) => ({
   throttleTimeMs: 0,
   results: req.groupsNames.map((groupId) => ({
     groupId,

@@ -1,6 +1,6 @@
 /**
  * Request handlers of the embedded cluster, one per API it implements, each
- * with the versions it serves ({@linkcode servedVersions}). Requests
+ * built by api_handler.ts with the versions it serves. Requests
  * and responses are the objects of the protocol layer's declarations; the
  * broker decodes and encodes them with the same codec the client uses.
  *
@@ -26,14 +26,15 @@ import {
 } from "../protocol/messages/offset_for_leader_epoch.ts";
 import { MetadataApi, type MetadataRequest } from "../protocol/messages/metadata.ts";
 import { ProduceApi, type ProduceRequest } from "../protocol/messages/produce.ts";
+import { concatBytes } from "../protocol/concat_bytes.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
-import { type ApiSchema, fieldSince, type VersionRange } from "../protocol/schema.ts";
+import { fieldSince, type VersionRange } from "../protocol/schema.ts";
+import { type Handler, handler, type RequestContext } from "./api_handler.ts";
 import { CONSUMER_GROUP_HANDLERS } from "./consumer_group_handlers.ts";
 import { GROUP_HANDLERS } from "./group_handlers.ts";
 import { InvalidBatchError, type PartitionLog } from "./partition_log.ts";
 import { type ClusterState, type PartitionState, TopicError, type TopicState } from "./state.ts";
-import { servedVersions } from "./versions.ts";
 
 /** API key of ApiVersions. */
 export const API_VERSIONS_KEY: number = ApiVersionsApi.apiKey;
@@ -52,46 +53,6 @@ const {
   UNKNOWN_TOPIC_ID,
   REBOOTSTRAP_REQUIRED,
 } = ErrorCode;
-
-/** What a handler gets besides the request body. */
-export interface RequestContext {
-  /** The cluster state. */
-  readonly state: ClusterState;
-  /** The node id of the broker serving the request. */
-  readonly nodeId: number;
-  /** The request's API version. */
-  readonly version: number;
-  /** The request's client id. */
-  readonly clientId: string | null;
-  /** The client's host, as Kafka shows it ("/127.0.0.1"). */
-  readonly clientHost: string;
-  /** Aborts when the broker closes (ends held Fetches). */
-  readonly signal: AbortSignal;
-}
-
-/** One API the embedded cluster serves. */
-export interface Handler {
-  /** The API's declaration. */
-  readonly api: ApiSchema;
-  /** Versions served. */
-  readonly versions: VersionRange;
-  /** Answers a request: the response body, or null for no response (acks=0 Produce). */
-  handle(
-    body: Record<string, unknown>,
-    ctx: RequestContext,
-  ): object | null | Promise<object | null>;
-}
-
-function handler<Req>(
-  api: ApiSchema<Req, unknown>,
-  handle: (body: Req, ctx: RequestContext) => object | null | Promise<object | null>,
-): Handler {
-  return {
-    api: api as ApiSchema,
-    versions: servedVersions(api as ApiSchema),
-    handle: handle as Handler["handle"],
-  };
-}
 
 // ---------------------------------------------------------------------------
 // ApiVersions
@@ -298,6 +259,32 @@ function leaderCheck(
   return NONE;
 }
 
+/**
+ * Null when `nodeId` leads `p` (at the epoch the client names, if any); else
+ * the error fields of a Produce or Fetch answer, with the leader to go to
+ * (KIP-951), whose node is added to `leaders` for the response's endpoints.
+ */
+function notLeading(
+  p: PartitionState,
+  nodeId: number,
+  currentLeaderEpoch: number | undefined,
+  leaders: Set<number>,
+): { errorCode: number; currentLeader: { leaderId: number; leaderEpoch: number } } | null {
+  const errorCode = leaderCheck(p, nodeId, currentLeaderEpoch);
+  if (errorCode === NONE) return null;
+  leaders.add(p.leader);
+  return { errorCode, currentLeader: { leaderId: p.leader, leaderEpoch: p.leaderEpoch } };
+}
+
+/** The topic a Produce or Fetch entry names: by id from the version that sends ids, else by name. */
+function namedTopic(
+  state: ClusterState,
+  byId: boolean,
+  entry: { topicId?: string; name?: string },
+): TopicState | undefined {
+  return byId ? state.topicsById.get(entry.topicId ?? ZERO_UUID) : state.topics.get(entry.name!);
+}
+
 function nodeEndpoints(state: ClusterState, ids: Set<number>): object[] {
   return state.brokers.filter((b) => ids.has(b.nodeId)).map((b) => ({
     nodeId: b.nodeId,
@@ -315,7 +302,7 @@ const produce = handler(ProduceApi, (req: ProduceRequest, ctx) => {
   const byId = version >= PRODUCE_TOPIC_IDS_SINCE;
   const leaders = new Set<number>();
   const responses = req.topicData.map((td) => {
-    const topic = byId ? state.topicsById.get(td.topicId ?? ZERO_UUID) : state.topics.get(td.name!);
+    const topic = namedTopic(state, byId, td);
     return {
       name: td.name,
       topicId: td.topicId,
@@ -335,15 +322,8 @@ const produce = handler(ProduceApi, (req: ProduceRequest, ctx) => {
         if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
           return { ...base, errorCode: INVALID_REQUIRED_ACKS };
         }
-        const err = leaderCheck(p, nodeId, undefined);
-        if (err !== NONE) {
-          leaders.add(p.leader);
-          return {
-            ...base,
-            errorCode: err,
-            currentLeader: { leaderId: p.leader, leaderEpoch: p.leaderEpoch },
-          };
-        }
+        const notLeader = notLeading(p, nodeId, undefined, leaders);
+        if (notLeader !== null) return { ...base, ...notLeader };
         try {
           const r = p.log.append(pd.records ?? new Uint8Array(0), p.leaderEpoch);
           return {
@@ -405,9 +385,7 @@ function fetchOnce(
   const logs: PartitionLog[] = [];
   const leaders = new Set<number>();
   const responses = req.topics.map((ft) => {
-    const topic = byId
-      ? state.topicsById.get(ft.topicId ?? ZERO_UUID)
-      : state.topics.get(ft.topic!);
+    const topic = namedTopic(state, byId, { topicId: ft.topicId, name: ft.topic });
     return {
       topic: ft.topic,
       topicId: ft.topicId,
@@ -426,15 +404,10 @@ function fetchOnce(
           error = true;
           return { ...base, errorCode: byId ? UNKNOWN_TOPIC_ID : UNKNOWN_TOPIC_OR_PARTITION };
         }
-        const err = leaderCheck(p, nodeId, fp.currentLeaderEpoch);
-        if (err !== NONE) {
+        const notLeader = notLeading(p, nodeId, fp.currentLeaderEpoch, leaders);
+        if (notLeader !== null) {
           error = true;
-          leaders.add(p.leader);
-          return {
-            ...base,
-            errorCode: err,
-            currentLeader: { leaderId: p.leader, leaderEpoch: p.leaderEpoch },
-          };
+          return { ...base, ...notLeader };
         }
         const log = p.log;
         const lastStable = log.lastStableOffset;
@@ -475,7 +448,10 @@ function fetchOnce(
           positions.abortedTransactions = log.abortedTransactions(fp.fetchOffset, end)
             .map(({ producerId, firstOffset }) => ({ producerId, firstOffset }));
         }
-        const records = concat(read.batches.map((b) => b.bytes), read.size);
+        // One batch (the usual answer) goes out as stored, without a copy.
+        const records = read.batches.length === 1
+          ? read.batches[0].bytes
+          : concatBytes(read.batches.map((b) => b.bytes), read.size);
         remaining = Math.max(0, remaining - read.size);
         total += read.size;
         return { ...base, ...positions, errorCode: NONE, records };
@@ -494,17 +470,6 @@ function fetchOnce(
     logs,
     error,
   };
-}
-
-function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const fetch = handler(FetchApi, fetchHandler);

@@ -11,47 +11,33 @@ import { crc32c } from "../protocol/crc32c.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { Reader } from "../protocol/reader.ts";
 import { decodeRecordBatches } from "../protocol/wire_batch_decode.ts";
+import { CodedError } from "./coded_error.ts";
 import { type IdempotentBatch, lastSequence, ProducerStates } from "./producer_state.ts";
 import {
   ATTRIBUTES_AT,
   BASE_OFFSET_AT,
-  BASE_SEQUENCE_AT,
-  BASE_TIMESTAMP_AT,
-  BATCH_LENGTH_AT,
   COMPRESSION_MASK,
   CONTROL,
   CONTROL_ABORT,
   CONTROL_COMMIT,
-  CRC_AT,
-  LAST_OFFSET_DELTA_AT,
   LOG_OVERHEAD,
-  MAGIC_AT,
   MAGIC_V2,
-  MAX_TIMESTAMP_AT,
   MIN_BATCH_LENGTH,
   PARTITION_LEADER_EPOCH_AT,
-  PRODUCER_EPOCH_AT,
-  PRODUCER_ID_AT,
   RECORDS_AT,
   TRANSACTIONAL,
 } from "../protocol/wire_batch_format.ts";
+import { type BatchHeader, readBatchHeader } from "../protocol/wire_batch_header.ts";
 
 const { CORRUPT_MESSAGE, INVALID_RECORD } = ErrorCode;
 
-/** A batch rejected by {@linkcode PartitionLog.append}; carries Kafka's error code. */
-export class InvalidBatchError extends Error {
-  /**
-   * Kafka error code to answer with (CORRUPT_MESSAGE or INVALID_RECORD; for
-   * idempotent batches OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH).
-   */
-  readonly errorCode: number;
-
-  /** Builds the error. */
-  constructor(message: string, errorCode: number) {
-    super(message);
-    this.name = "InvalidBatchError";
-    this.errorCode = errorCode;
-  }
+/**
+ * A batch rejected by {@linkcode PartitionLog.append}, with Kafka's error
+ * code: CORRUPT_MESSAGE or INVALID_RECORD; for idempotent batches
+ * OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH.
+ */
+export class InvalidBatchError extends CodedError {
+  override readonly name = "InvalidBatchError";
 }
 
 /** One stored batch. */
@@ -177,7 +163,7 @@ export class PartitionLog {
    */
   append(records: Uint8Array, leaderEpoch = 0): AppendResult {
     const parsed = parseBatches(records);
-    const planned = this.#plan(records, parsed);
+    const planned = this.#plan(parsed);
     const verdict = this.#producers.check(planned);
     if (verdict.kind === "duplicate") {
       const { firstOffset, lastOffset, timestamp } = verdict.batch;
@@ -187,21 +173,20 @@ export class PartitionLog {
       throw new InvalidBatchError(verdict.message, verdict.errorCode);
     }
     const baseOffset = this.#logEndOffset;
-    for (const { start, end, count } of parsed) {
+    for (const { start, end, count, header } of parsed) {
       const bytes = records.slice(start, end);
       const view = new DataView(bytes.buffer);
       const base = this.#logEndOffset;
       view.setBigInt64(BASE_OFFSET_AT, base);
       view.setInt32(PARTITION_LEADER_EPOCH_AT, leaderEpoch);
-      const attributes = view.getInt16(ATTRIBUTES_AT);
       this.#batches.push({
         baseOffset: base,
         lastOffset: base + BigInt(count - 1),
-        maxTimestamp: batchMaxTimestamp(view),
+        maxTimestamp: batchMaxTimestamp(header),
         leaderEpoch,
-        producerId: view.getBigInt64(PRODUCER_ID_AT),
-        transactional: (attributes & TRANSACTIONAL) !== 0,
-        control: (attributes & CONTROL) !== 0,
+        producerId: header.producerId,
+        transactional: (header.attributes & TRANSACTIONAL) !== 0,
+        control: (header.attributes & CONTROL) !== 0,
         bytes,
       });
       this.#logEndOffset = base + BigInt(count);
@@ -213,12 +198,11 @@ export class PartitionLog {
   }
 
   /** The idempotent batches among `parsed`, with the offsets they will get if appended. */
-  #plan(records: Uint8Array, parsed: readonly ParsedBatch[]): IdempotentBatch[] {
+  #plan(parsed: readonly ParsedBatch[]): IdempotentBatch[] {
     const planned: IdempotentBatch[] = [];
     let next = this.#logEndOffset;
-    for (const { start, end, count } of parsed) {
-      const view = new DataView(records.buffer, records.byteOffset + start, end - start);
-      const batch = idempotentBatch(view, next, count);
+    for (const { count, header } of parsed) {
+      const batch = idempotentBatch(header, next, count);
       if (batch !== undefined) planned.push(batch);
       next += BigInt(count);
     }
@@ -289,9 +273,8 @@ export class PartitionLog {
     for (const b of this.#batches) {
       this.#trackTransaction(b);
       // Kafka rebuilds producer state from what is left in the log, too.
-      const view = new DataView(b.bytes.buffer, b.bytes.byteOffset, b.bytes.length);
       const idempotent = idempotentBatch(
-        view,
+        readBatchHeader(b.bytes),
         b.baseOffset,
         Number(b.lastOffset - b.baseOffset) + 1,
       );
@@ -407,11 +390,12 @@ export class PartitionLog {
   }
 }
 
-/** Where one batch of an append lies in the request's bytes, and its record count. */
+/** Where one batch of an append lies in the request's bytes, its record count and header. */
 interface ParsedBatch {
   readonly start: number;
   readonly end: number;
   readonly count: number;
+  readonly header: BatchHeader;
 }
 
 /**
@@ -426,20 +410,18 @@ function parseBatches(records: Uint8Array): ParsedBatch[] {
     if (records.length - pos < LOG_OVERHEAD + MIN_BATCH_LENGTH) {
       throw new InvalidBatchError(`Truncated record batch at byte ${pos}`, CORRUPT_MESSAGE);
     }
-    const view = new DataView(records.buffer, records.byteOffset + pos, records.length - pos);
-    const length = view.getInt32(BATCH_LENGTH_AT);
-    const end = pos + LOG_OVERHEAD + length;
-    if (length < MIN_BATCH_LENGTH || end > records.length) {
+    const header = readBatchHeader(records, pos);
+    const { batchLength, magic, crc } = header;
+    const end = pos + LOG_OVERHEAD + batchLength;
+    if (batchLength < MIN_BATCH_LENGTH || end > records.length) {
       throw new InvalidBatchError(
-        `Record batch at byte ${pos} declares ${length} bytes`,
+        `Record batch at byte ${pos} declares ${batchLength} bytes`,
         CORRUPT_MESSAGE,
       );
     }
-    const magic = view.getInt8(MAGIC_AT);
     if (magic !== MAGIC_V2) {
       throw new InvalidBatchError(`Unsupported record batch magic ${magic}`, CORRUPT_MESSAGE);
     }
-    const crc = view.getUint32(CRC_AT);
     const actual = crc32c(records, pos + ATTRIBUTES_AT, end);
     if (crc !== actual) {
       throw new InvalidBatchError(
@@ -447,44 +429,40 @@ function parseBatches(records: Uint8Array): ParsedBatch[] {
         CORRUPT_MESSAGE,
       );
     }
-    const count = view.getInt32(LAST_OFFSET_DELTA_AT) + 1;
+    const count = header.lastOffsetDelta + 1;
     if (count < 1) throw new InvalidBatchError("Record batch with no records", INVALID_RECORD);
-    parsed.push({ start: pos, end, count });
+    parsed.push({ start: pos, end, count, header });
     pos = end;
   }
   return parsed;
 }
 
 /** The larger of a batch header's base and max timestamps. */
-function batchMaxTimestamp(view: DataView): bigint {
-  const maxTs = view.getBigInt64(MAX_TIMESTAMP_AT);
-  const baseTs = view.getBigInt64(BASE_TIMESTAMP_AT);
-  return maxTs > baseTs ? maxTs : baseTs;
+function batchMaxTimestamp(header: BatchHeader): bigint {
+  return BigInt(Math.max(header.maxTimestamp, header.baseTimestamp));
 }
 
 /**
- * The batch in `view` as the producer state sees it, placed at
+ * The batch of `header` as the producer state sees it, placed at
  * `firstOffset` with `count` records; undefined when it is not an
  * idempotent data batch (no producer id or no sequence, as plain batches
  * and transaction markers are).
  */
 function idempotentBatch(
-  view: DataView,
+  header: BatchHeader,
   firstOffset: bigint,
   count: number,
 ): IdempotentBatch | undefined {
-  const producerId = view.getBigInt64(PRODUCER_ID_AT);
-  const firstSeq = view.getInt32(BASE_SEQUENCE_AT);
-  const control = (view.getInt16(ATTRIBUTES_AT) & CONTROL) !== 0;
-  if (producerId < 0n || firstSeq < 0 || control) return undefined;
+  const { producerId, baseSequence: firstSeq, attributes, producerEpoch } = header;
+  if (producerId < 0n || firstSeq < 0 || (attributes & CONTROL) !== 0) return undefined;
   return {
     producerId,
-    producerEpoch: view.getInt16(PRODUCER_EPOCH_AT),
+    producerEpoch,
     firstSeq,
     lastSeq: lastSequence(firstSeq, count - 1),
     firstOffset,
     lastOffset: firstOffset + BigInt(count - 1),
-    timestamp: batchMaxTimestamp(view),
+    timestamp: batchMaxTimestamp(header),
   };
 }
 
@@ -495,8 +473,7 @@ function idempotentBatch(
  * for read_committed readers of a test cluster.
  */
 function controlType(batch: Uint8Array): number {
-  const attributes = new DataView(batch.buffer, batch.byteOffset).getInt16(ATTRIBUTES_AT);
-  if ((attributes & COMPRESSION_MASK) !== 0) return CONTROL_ABORT;
+  if ((readBatchHeader(batch).attributes & COMPRESSION_MASK) !== 0) return CONTROL_ABORT;
   try {
     const r = new Reader(batch, RECORDS_AT);
     r.varint(); // record length

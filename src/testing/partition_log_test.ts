@@ -4,6 +4,7 @@ import {
   encodeControlBatch,
   encodeRecordBatch,
 } from "../protocol/wire_batch.ts";
+import { concatBytes } from "../protocol/concat_bytes.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { InvalidBatchError, PartitionLog } from "./partition_log.ts";
 
@@ -27,16 +28,6 @@ function values(bytes: Uint8Array, from = 0n): string[] {
     .map((r) => dec.decode(r.value!));
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 Deno.test("PartitionLog.append assigns offsets and rewrites base offset and leader epoch; CRC stays valid", () => {
   const log = new PartitionLog();
   assert.deepEqual(log.append(batch(["a", "b", "c"]), 4), { baseOffset: 0n, lastOffset: 2n });
@@ -45,7 +36,7 @@ Deno.test("PartitionLog.append assigns offsets and rewrites base offset and lead
     lastOffset: 3n,
   });
   // Two batches in one request.
-  assert.deepEqual(log.append(concat([batch(["e", "f"]), batch(["g"])])), {
+  assert.deepEqual(log.append(concatBytes([batch(["e", "f"]), batch(["g"])])), {
     baseOffset: 4n,
     lastOffset: 6n,
   });
@@ -57,7 +48,7 @@ Deno.test("PartitionLog.append assigns offsets and rewrites base offset and lead
   assert.equal(view.getBigInt64(0), 3n);
   assert.equal(view.getInt32(12), 4);
   // decodeRecordBatches verifies the CRC by default.
-  assert.deepEqual(values(concat(log.batches.map((b) => b.bytes))), [
+  assert.deepEqual(values(concatBytes(log.batches.map((b) => b.bytes))), [
     "a",
     "b",
     "c",
@@ -73,7 +64,7 @@ Deno.test("PartitionLog.append refuses corrupt input without appending anything"
   const good = batch(["a"]);
   const bad = batch(["b"]);
   bad[bad.length - 1] ^= 1;
-  assert.throws(() => log.append(concat([good, bad])), (e) => {
+  assert.throws(() => log.append(concatBytes([good, bad])), (e) => {
     assert.ok(e instanceof InvalidBatchError);
     assert.equal(e.errorCode, 2);
     return true;
@@ -93,7 +84,7 @@ Deno.test("PartitionLog.read returns whole batches from the one holding the offs
   // Offset 4 is inside the second batch: it is returned whole.
   let r = log.read(4n, 1 << 20);
   assert.deepEqual(r.batches.map((b) => b.baseOffset), [3n, 5n]);
-  assert.deepEqual(values(concat(r.batches.map((b) => b.bytes)), 4n), ["e", "f"]);
+  assert.deepEqual(values(concatBytes(r.batches.map((b) => b.bytes)), 4n), ["e", "f"]);
   // At least one batch even when the limit is smaller.
   r = log.read(0n, 1);
   assert.deepEqual(r.batches.map((b) => b.baseOffset), [0n]);
@@ -271,11 +262,11 @@ Deno.test("PartitionLog: an idempotent batch out of sequence is refused with OUT
   // after the first.
   assertRefused(
     log,
-    concat([idem(0, 2), idem(0, 4)]),
+    concatBytes([idem(0, 2), idem(0, 4)]),
     OUT_OF_ORDER_SEQUENCE_NUMBER,
     /got 4, expected 3/,
   );
-  assert.deepEqual(log.append(concat([idem(0, 2), idem(0, 3)])), {
+  assert.deepEqual(log.append(concatBytes([idem(0, 2), idem(0, 3)])), {
     baseOffset: 2n,
     lastOffset: 3n,
   });

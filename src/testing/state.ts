@@ -10,6 +10,7 @@
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { uuidToString } from "../protocol/reader.ts";
 import type { VersionRange } from "../protocol/schema.ts";
+import { CodedError } from "./coded_error.ts";
 import { FaultRules } from "./faults.ts";
 import { ConsumerGroupCoordinator } from "./consumer_group_coordinator.ts";
 import { GroupCoordinator } from "./group_coordinator.ts";
@@ -66,16 +67,8 @@ export interface TopicSpec {
 }
 
 /** A topic creation failure with Kafka's error code. */
-export class TopicError extends Error {
-  /** Kafka error code. */
-  readonly errorCode: number;
-
-  /** Builds the error. */
-  constructor(message: string, errorCode: number) {
-    super(message);
-    this.name = "TopicError";
-    this.errorCode = errorCode;
-  }
+export class TopicError extends CodedError {
+  override readonly name = "TopicError";
 }
 
 const {
