@@ -11,6 +11,7 @@
  * @module
  */
 
+import { readU32, skippableFrameEnd } from "./frames.ts";
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge, trimOutput } from "./limits.ts";
 import {
   lz4BlockWasm,
@@ -25,8 +26,6 @@ import { copyLiteral, copyMatch, HASH_LOG, load32, matchLength, MatchTable } fro
 
 const FRAME_MAGIC = 0x184d2204;
 const LEGACY_MAGIC = 0x184c2102;
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 
 const FLG_VERSION_MASK = 0xc0;
 const FLG_VERSION_01 = 0x40;
@@ -44,10 +43,6 @@ const BLOCK_UNCOMPRESSED = 0x80000000;
  * (each length-extension byte adds 255 bytes; every other byte adds less).
  */
 const MAX_RATIO = 255;
-
-function readU32(b: Uint8Array, i: number): number {
-  return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
-}
 
 /** What the first pass learns about one frame. */
 interface FrameInfo {
@@ -114,15 +109,12 @@ export function decompressLz4(data: Uint8Array, options: Lz4DecompressOptions = 
   let bound = 0;
   let pos = 0;
   while (pos < data.length) {
-    if (data.length - pos < 4) throw corrupt("lz4: frame magic is truncated");
-    const magic = readU32(data, pos);
-    if (((magic & SKIPPABLE_MASK) >>> 0) === SKIPPABLE_MAGIC) {
-      if (data.length - pos < 8) throw corrupt("lz4: skippable frame header is truncated");
-      const size = readU32(data, pos + 4);
-      if (size > data.length - pos - 8) throw corrupt("lz4: skippable frame is truncated");
-      pos += 8 + size;
+    const skipped = skippableFrameEnd(data, pos, "lz4");
+    if (skipped !== -1) {
+      pos = skipped;
       continue;
     }
+    const magic = readU32(data, pos);
     const frame = scanFrame(data, pos, magic);
     frames.push(frame);
     bound += frame.bound;

@@ -17,11 +17,10 @@ import * as zlib from "node:zlib";
 // deno-lint-ignore no-import-prefix -- pinned inline: deno.json is shared, this dependency is ours
 import { decompress as fzstdDecompress } from "npm:fzstd@0.1.1";
 import { CorruptDataError } from "../errors.ts";
+import { readU32, skippableFrameEnd } from "./frames.ts";
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge } from "./limits.ts";
 
 const FRAME_MAGIC = 0xfd2fb528;
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 /** A block never decodes to more than this (the format's Block_Maximum_Size). */
 const MAX_BLOCK_SIZE = 128 * 1024;
 /** libzstd's default window limit (window log 27): larger frames need opt-in there too. */
@@ -155,25 +154,18 @@ function withSmallerWindow(frame: Uint8Array, bound: number): Uint8Array {
   return copy;
 }
 
-function readU32(b: Uint8Array, i: number): number {
-  return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
-}
-
 /** Walks frame and block headers; checks structure and sizes, decodes nothing. */
 function scanFrames(data: Uint8Array, maxOutputBytes: number): ZstdFrame[] {
   const frames: ZstdFrame[] = [];
   let total = 0;
   let pos = 0;
   while (pos < data.length) {
-    if (data.length - pos < 4) throw corrupt("zstd: frame magic is truncated");
-    const magic = readU32(data, pos);
-    if (((magic & SKIPPABLE_MASK) >>> 0) === SKIPPABLE_MAGIC) {
-      if (data.length - pos < 8) throw corrupt("zstd: skippable frame header is truncated");
-      const size = readU32(data, pos + 4);
-      if (size > data.length - pos - 8) throw corrupt("zstd: skippable frame is truncated");
-      pos += 8 + size;
+    const skipped = skippableFrameEnd(data, pos, "zstd");
+    if (skipped !== -1) {
+      pos = skipped;
       continue;
     }
+    const magic = readU32(data, pos);
     if (magic !== FRAME_MAGIC) {
       throw corrupt(
         `zstd: bad frame magic 0x${magic.toString(16).padStart(8, "0")} (expected 0xfd2fb528)`,

@@ -1,0 +1,33 @@
+/**
+ * What the lz4 and zstd frame formats share: little-endian 32-bit fields, and
+ * skippable frames (magic 0x184D2A50 to 0x184D2A5F, a 4-byte size, then that
+ * many bytes of anything), which a reader hops over.
+ *
+ * @module
+ */
+
+import { corrupt } from "./limits.ts";
+
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+
+/** The little-endian unsigned 32-bit integer at `b[i]`. */
+export function readU32(b: Uint8Array, i: number): number {
+  return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
+}
+
+/**
+ * Checks that a frame magic starts at `data[pos]`; when it is a skippable
+ * frame's, returns where that frame ends, else -1 (a frame of `codec` itself,
+ * or garbage, for the caller to tell apart).
+ *
+ * @throws {CorruptDataError} When the magic, or the skippable frame, is cut short.
+ */
+export function skippableFrameEnd(data: Uint8Array, pos: number, codec: string): number {
+  if (data.length - pos < 4) throw corrupt(`${codec}: frame magic is truncated`);
+  if (((readU32(data, pos) & SKIPPABLE_MASK) >>> 0) !== SKIPPABLE_MAGIC) return -1;
+  if (data.length - pos < 8) throw corrupt(`${codec}: skippable frame header is truncated`);
+  const size = readU32(data, pos + 4);
+  if (size > data.length - pos - 8) throw corrupt(`${codec}: skippable frame is truncated`);
+  return pos + 8 + size;
+}
