@@ -561,13 +561,8 @@ function emitSequence(
   const ml = len === 0 ? 0 : len - MIN_MATCH;
   dst[op++] = ((lit < 15 ? lit : 15) << 4) | (ml < 15 ? ml : 15);
   if (lit >= 15) op = emitLength(lit - 15, dst, op);
-  if (lit < 32) {
-    // A byte loop beats a subarray view and set() for the usual short runs.
-    for (let i = from; i < to; i++) dst[op++] = src[i];
-  } else {
-    dst.set(src.subarray(from, to), op);
-    op += lit;
-  }
+  copyLiteral(src, from, dst, op, lit, 31);
+  op += lit;
   if (len === 0) return op;
   dst[op++] = offset;
   dst[op++] = offset >>> 8;
