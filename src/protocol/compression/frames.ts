@@ -1,7 +1,9 @@
 /**
- * What the lz4 and zstd frame formats share: little-endian 32-bit fields, and
+ * What the lz4 and zstd frame formats share: little-endian 32-bit fields;
  * skippable frames (magic 0x184D2A50 to 0x184D2A5F, a 4-byte size, then that
- * many bytes of anything), which a reader hops over.
+ * many bytes of anything), which a reader hops over; and the checks of a
+ * frame's walk: block sizes against the frame's maximum, the optional 4-byte
+ * content checksum at the end, the declared content size against the blocks.
  *
  * @module
  */
@@ -30,4 +32,28 @@ export function skippableFrameEnd(data: Uint8Array, pos: number, codec: string):
   const size = readU32(data, pos + 4);
   if (size > data.length - pos - 8) throw corrupt(`${codec}: skippable frame is truncated`);
   return pos + 8 + size;
+}
+
+/** Checks a block's size against the maximum its frame declares. */
+export function checkBlockSize(codec: string, size: number, maxBlockSize: number): void {
+  if (size > maxBlockSize) {
+    throw corrupt(
+      `${codec}: block of ${size} bytes exceeds the frame's maximum of ${maxBlockSize}`,
+    );
+  }
+}
+
+/** Hops over the 4-byte content checksum at `data[p]`; returns the position after it. */
+export function skipContentChecksum(data: Uint8Array, p: number, codec: string): number {
+  if (data.length - p < 4) throw corrupt(`${codec}: content checksum is truncated`);
+  return p + 4;
+}
+
+/** Checks a frame's declared content size against what its blocks can hold. */
+export function checkContentSize(codec: string, contentSize: number, blockBound: number): void {
+  if (contentSize > blockBound) {
+    throw corrupt(
+      `${codec}: frame declares ${contentSize} bytes of content, but its blocks hold at most ${blockBound}`,
+    );
+  }
 }

@@ -11,7 +11,13 @@
  * @module
  */
 
-import { readU32, skippableFrameEnd } from "./frames.ts";
+import {
+  checkBlockSize,
+  checkContentSize,
+  readU32,
+  skipContentChecksum,
+  skippableFrameEnd,
+} from "./frames.ts";
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge, trimOutput } from "./limits.ts";
 import {
   lz4BlockWasm,
@@ -298,9 +304,7 @@ function scanFrame(data: Uint8Array, pos: number, magic: number): FrameInfo {
     p += 4;
     if (header === 0) break;
     const size = (header & ~BLOCK_UNCOMPRESSED) >>> 0;
-    if (size > maxBlockSize) {
-      throw corrupt(`lz4: block of ${size} bytes exceeds the frame's maximum of ${maxBlockSize}`);
-    }
+    checkBlockSize("lz4", size, maxBlockSize);
     if (data.length - p < size + blockChecksum) {
       throw corrupt(
         `lz4: block of ${size} bytes runs past the end of the input (${data.length - p} left)`,
@@ -309,15 +313,8 @@ function scanFrame(data: Uint8Array, pos: number, magic: number): FrameInfo {
     blockBound += header >= BLOCK_UNCOMPRESSED ? size : Math.min(maxBlockSize, size * MAX_RATIO);
     p += size + blockChecksum;
   }
-  if (flg & FLG_CONTENT_CHECKSUM) {
-    if (data.length - p < 4) throw corrupt("lz4: content checksum is truncated");
-    p += 4;
-  }
-  if (contentSize > blockBound) {
-    throw corrupt(
-      `lz4: frame declares ${contentSize} bytes of content, but its blocks hold at most ${blockBound}`,
-    );
-  }
+  if (flg & FLG_CONTENT_CHECKSUM) p = skipContentChecksum(data, p, "lz4");
+  checkContentSize("lz4", contentSize, blockBound);
   return {
     blocksStart,
     end: p,

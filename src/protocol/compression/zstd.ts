@@ -17,7 +17,13 @@ import * as zlib from "node:zlib";
 // deno-lint-ignore no-import-prefix -- pinned inline: deno.json is shared, this dependency is ours
 import { decompress as fzstdDecompress } from "npm:fzstd@0.1.1";
 import { CorruptDataError } from "../errors.ts";
-import { readU32, skippableFrameEnd } from "./frames.ts";
+import {
+  checkBlockSize,
+  checkContentSize,
+  readU32,
+  skipContentChecksum,
+  skippableFrameEnd,
+} from "./frames.ts";
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge } from "./limits.ts";
 
 const FRAME_MAGIC = 0xfd2fb528;
@@ -228,9 +234,7 @@ function scanFrame(data: Uint8Array, start: number): ZstdFrame {
     const type = (header >>> 1) & 3;
     const size = header >>> 3;
     if (type === 3) throw corrupt("zstd: reserved block type");
-    if (size > maxBlock) {
-      throw corrupt(`zstd: block of ${size} bytes exceeds the frame's maximum of ${maxBlock}`);
-    }
+    checkBlockSize("zstd", size, maxBlock);
     const stored = type === 1 ? 1 : size;
     if (data.length - p < stored) {
       throw corrupt(
@@ -241,15 +245,8 @@ function scanFrame(data: Uint8Array, start: number): ZstdFrame {
     p += stored;
     if (last) break;
   }
-  if (checksum) {
-    if (data.length - p < 4) throw corrupt("zstd: content checksum is truncated");
-    p += 4;
-  }
-  if (contentSize > bound) {
-    throw corrupt(
-      `zstd: frame declares ${contentSize} bytes of content, but its blocks hold at most ${bound}`,
-    );
-  }
+  if (checksum) p = skipContentChecksum(data, p, "zstd");
+  checkContentSize("zstd", contentSize, bound);
   return {
     start,
     end: p,
