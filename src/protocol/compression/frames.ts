@@ -19,13 +19,38 @@ export function readU32(b: Uint8Array, i: number): number {
 }
 
 /**
- * Checks that a frame magic starts at `data[pos]`; when it is a skippable
- * frame's, returns where that frame ends, else -1 (a frame of `codec` itself,
- * or garbage, for the caller to tell apart).
+ * Walks the frames of `data`, back to back, hopping over skippable ones:
+ * `scan` reads the frame of `codec` at `pos` (its magic, read already, may
+ * still be garbage for it to refuse) and says where that frame ends.
  *
- * @throws {CorruptDataError} When the magic, or the skippable frame, is cut short.
+ * @throws {CorruptDataError} On a cut-short magic or skippable frame, or no frame at all.
  */
-export function skippableFrameEnd(data: Uint8Array, pos: number, codec: string): number {
+export function walkFrames<F extends { end: number }>(
+  data: Uint8Array,
+  codec: string,
+  scan: (pos: number, magic: number) => F,
+): F[] {
+  const frames: F[] = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const skipped = skippableFrameEnd(data, pos, codec);
+    if (skipped !== -1) {
+      pos = skipped;
+      continue;
+    }
+    const frame = scan(pos, readU32(data, pos));
+    frames.push(frame);
+    pos = frame.end;
+  }
+  if (frames.length === 0) throw corrupt(`${codec}: the input holds no ${codec} frame`);
+  return frames;
+}
+
+/**
+ * Checks that a frame magic starts at `data[pos]`; when it is a skippable
+ * frame's, returns where that frame ends, else -1.
+ */
+function skippableFrameEnd(data: Uint8Array, pos: number, codec: string): number {
   if (data.length - pos < 4) throw corrupt(`${codec}: frame magic is truncated`);
   if (((readU32(data, pos) & SKIPPABLE_MASK) >>> 0) !== SKIPPABLE_MAGIC) return -1;
   if (data.length - pos < 8) throw corrupt(`${codec}: skippable frame header is truncated`);

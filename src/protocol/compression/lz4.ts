@@ -16,7 +16,7 @@ import {
   checkContentSize,
   readU32,
   skipContentChecksum,
-  skippableFrameEnd,
+  walkFrames,
 } from "./frames.ts";
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge, trimOutput } from "./limits.ts";
 import {
@@ -111,22 +111,12 @@ export function decompressLz4(data: Uint8Array, options: Lz4DecompressOptions = 
   // frame declares its content size or stores blocks raw, otherwise at most
   // one full block per compressed block, which is exact for Kafka's writer
   // (it fills every block but the last). One allocation usually suffices.
-  const frames: FrameInfo[] = [];
   let bound = 0;
-  let pos = 0;
-  while (pos < data.length) {
-    const skipped = skippableFrameEnd(data, pos, "lz4");
-    if (skipped !== -1) {
-      pos = skipped;
-      continue;
-    }
-    const magic = readU32(data, pos);
+  const frames = walkFrames(data, "lz4", (pos, magic) => {
     const frame = scanFrame(data, pos, magic);
-    frames.push(frame);
     bound += frame.bound;
-    pos = frame.end;
-  }
-  if (frames.length === 0) throw corrupt("lz4: the input holds no lz4 frame");
+    return frame;
+  });
 
   const limited = bound > maxOutputBytes;
   if (!limited && options.decoder !== "js") {

@@ -17,13 +17,7 @@ import * as zlib from "node:zlib";
 // deno-lint-ignore no-import-prefix -- pinned inline: deno.json is shared, this dependency is ours
 import { decompress as fzstdDecompress } from "npm:fzstd@0.1.1";
 import { CorruptDataError } from "../errors.ts";
-import {
-  checkBlockSize,
-  checkContentSize,
-  readU32,
-  skipContentChecksum,
-  skippableFrameEnd,
-} from "./frames.ts";
+import { checkBlockSize, checkContentSize, skipContentChecksum, walkFrames } from "./frames.ts";
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge } from "./limits.ts";
 
 const FRAME_MAGIC = 0xfd2fb528;
@@ -162,16 +156,8 @@ function withSmallerWindow(frame: Uint8Array, bound: number): Uint8Array {
 
 /** Walks frame and block headers; checks structure and sizes, decodes nothing. */
 function scanFrames(data: Uint8Array, maxOutputBytes: number): ZstdFrame[] {
-  const frames: ZstdFrame[] = [];
   let total = 0;
-  let pos = 0;
-  while (pos < data.length) {
-    const skipped = skippableFrameEnd(data, pos, "zstd");
-    if (skipped !== -1) {
-      pos = skipped;
-      continue;
-    }
-    const magic = readU32(data, pos);
+  return walkFrames(data, "zstd", (pos, magic) => {
     if (magic !== FRAME_MAGIC) {
       throw corrupt(
         `zstd: bad frame magic 0x${magic.toString(16).padStart(8, "0")} (expected 0xfd2fb528)`,
@@ -181,11 +167,8 @@ function scanFrames(data: Uint8Array, maxOutputBytes: number): ZstdFrame[] {
     // Declared sizes are exact, so a frame that will not fit fails before decoding.
     if (frame.contentSize >= 0) total += frame.contentSize;
     if (total > maxOutputBytes) throw tooLarge("zstd", maxOutputBytes);
-    frames.push(frame);
-    pos = frame.end;
-  }
-  if (frames.length === 0) throw corrupt("zstd: the input holds no zstd frame");
-  return frames;
+    return frame;
+  });
 }
 
 function scanFrame(data: Uint8Array, start: number): ZstdFrame {
