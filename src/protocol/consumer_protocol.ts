@@ -112,7 +112,6 @@ export function encodeSubscription(
   sub: Subscription,
   version = CONSUMER_PROTOCOL_VERSION,
 ): Uint8Array {
-  checkWritable(version);
   const value: ConsumerProtocolSubscription = {
     topics: [...new Set(sub.topics)].sort(compareStrings),
     userData: sub.userData ?? null,
@@ -178,7 +177,6 @@ export function encodeAssignment(
   assignment: Assignment,
   version = CONSUMER_PROTOCOL_VERSION,
 ): Uint8Array {
-  checkWritable(version);
   const value: ConsumerProtocolAssignment = {
     assignedPartitions: normalize(assignment.assignedPartitions),
     userData: assignment.userData ?? null,
@@ -219,15 +217,12 @@ export function decodeAssignment(bytes: Uint8Array): DecodedAssignment {
   };
 }
 
-function checkWritable(version: number): void {
+function encodeWithHeader(schema: MessageSchema, version: number, value: object): Uint8Array {
   if (!Number.isInteger(version) || version < 0 || version > CONSUMER_PROTOCOL_VERSION) {
     throw new RangeError(
       `Consumer protocol version ${version} cannot be written: use 0 to ${CONSUMER_PROTOCOL_VERSION}`,
     );
   }
-}
-
-function encodeWithHeader(schema: MessageSchema, version: number, value: object): Uint8Array {
   const w = new Writer(64);
   w.int16(version);
   compile(schema, version).encode(w, value);
