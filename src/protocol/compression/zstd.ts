@@ -16,6 +16,7 @@
 import * as zlib from "node:zlib";
 // deno-lint-ignore no-import-prefix -- pinned inline: deno.json is shared, this dependency is ours
 import { decompress as fzstdDecompress } from "npm:fzstd@0.1.1";
+import { concatBytes } from "../../util/bytes.ts";
 import { CorruptDataError } from "../errors.ts";
 import { checkBlockSize, checkContentSize, skipContentChecksum, walkFrames } from "./frames.ts";
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge } from "./limits.ts";
@@ -82,13 +83,7 @@ export function decompressZstd(
     parts.push(part);
     total += part.length;
   }
-  const out = new Uint8Array(total);
-  let op = 0;
-  for (const part of parts) {
-    out.set(part, op);
-    op += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function decodeFrame(
