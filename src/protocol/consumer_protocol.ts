@@ -18,6 +18,7 @@ import type { ConsumerProtocolAssignment } from "./messages/consumer_protocol_as
 import { ConsumerProtocolSubscriptionSchema } from "./messages/consumer_protocol_subscription.ts";
 import type { ConsumerProtocolSubscription } from "./messages/consumer_protocol_subscription.ts";
 import { Reader } from "./reader.ts";
+import type { MessageSchema } from "./schema.ts";
 import { Writer } from "./writer.ts";
 
 /** The JoinGroup `protocolType` of consumer groups. */
@@ -111,7 +112,6 @@ export function encodeSubscription(
   sub: Subscription,
   version = CONSUMER_PROTOCOL_VERSION,
 ): Uint8Array {
-  checkWritable(version);
   const value: ConsumerProtocolSubscription = {
     topics: [...new Set(sub.topics)].sort(compareStrings),
     userData: sub.userData ?? null,
@@ -119,10 +119,7 @@ export function encodeSubscription(
     generationId: sub.generationId ?? -1,
     rackId: sub.rackId ?? null,
   };
-  return withHeader(
-    version,
-    (w) => compile(ConsumerProtocolSubscriptionSchema, version).encode(w, value),
-  );
+  return encodeWithHeader(ConsumerProtocolSubscriptionSchema, version, value);
 }
 
 /**
@@ -142,14 +139,10 @@ export function encodeSubscription(
  * ```
  */
 export function decodeSubscription(bytes: Uint8Array): DecodedSubscription {
-  const r = new Reader(bytes);
-  const version = readVersion(r, "subscription");
-  const v = decodeStruct<ConsumerProtocolSubscription>(
+  const { v, version } = decodeWithHeader<ConsumerProtocolSubscription>(
+    bytes,
     "subscription",
-    version,
-    () =>
-      compile(ConsumerProtocolSubscriptionSchema, Math.min(version, CONSUMER_PROTOCOL_VERSION))
-        .decode(r) as unknown as ConsumerProtocolSubscription,
+    ConsumerProtocolSubscriptionSchema,
   );
   return {
     topics: v.topics,
@@ -184,15 +177,11 @@ export function encodeAssignment(
   assignment: Assignment,
   version = CONSUMER_PROTOCOL_VERSION,
 ): Uint8Array {
-  checkWritable(version);
   const value: ConsumerProtocolAssignment = {
     assignedPartitions: normalize(assignment.assignedPartitions),
     userData: assignment.userData ?? null,
   };
-  return withHeader(
-    version,
-    (w) => compile(ConsumerProtocolAssignmentSchema, version).encode(w, value),
-  );
+  return encodeWithHeader(ConsumerProtocolAssignmentSchema, version, value);
 }
 
 /**
@@ -213,14 +202,10 @@ export function encodeAssignment(
  */
 export function decodeAssignment(bytes: Uint8Array): DecodedAssignment {
   if (bytes.length === 0) return { assignedPartitions: [], userData: null, version: 0 };
-  const r = new Reader(bytes);
-  const version = readVersion(r, "assignment");
-  const v = decodeStruct<ConsumerProtocolAssignment>(
+  const { v, version } = decodeWithHeader<ConsumerProtocolAssignment>(
+    bytes,
     "assignment",
-    version,
-    () =>
-      compile(ConsumerProtocolAssignmentSchema, Math.min(version, CONSUMER_PROTOCOL_VERSION))
-        .decode(r) as unknown as ConsumerProtocolAssignment,
+    ConsumerProtocolAssignmentSchema,
   );
   return {
     assignedPartitions: v.assignedPartitions.map((t) => ({
@@ -232,22 +217,29 @@ export function decodeAssignment(bytes: Uint8Array): DecodedAssignment {
   };
 }
 
-function checkWritable(version: number): void {
+function encodeWithHeader(schema: MessageSchema, version: number, value: object): Uint8Array {
   if (!Number.isInteger(version) || version < 0 || version > CONSUMER_PROTOCOL_VERSION) {
     throw new RangeError(
       `Consumer protocol version ${version} cannot be written: use 0 to ${CONSUMER_PROTOCOL_VERSION}`,
     );
   }
-}
-
-function withHeader(version: number, body: (w: Writer) => void): Uint8Array {
   const w = new Writer(64);
   w.int16(version);
-  body(w);
+  compile(schema, version).encode(w, value);
   return w.bytes().slice();
 }
 
-function readVersion(r: Reader, what: string): number {
+/**
+ * Reads the version header, then the struct at that version (our highest for
+ * a newer one). Trailing bytes after the struct are fields of a newer
+ * version: ignored, as in Java.
+ */
+function decodeWithHeader<T>(
+  bytes: Uint8Array,
+  what: string,
+  schema: MessageSchema,
+): { v: T; version: number } {
+  const r = new Reader(bytes);
   let version: number;
   try {
     version = r.int16();
@@ -257,14 +249,9 @@ function readVersion(r: Reader, what: string): number {
   if (version < 0) {
     throw new CorruptDataError(`Consumer protocol ${what}: unsupported version ${version}`);
   }
-  return version;
-}
-
-// Trailing bytes after the struct are fields of a newer version: ignored, as
-// in Java.
-function decodeStruct<T>(what: string, version: number, decode: () => T): T {
   try {
-    return decode();
+    const v = compile(schema, Math.min(version, CONSUMER_PROTOCOL_VERSION)).decode(r);
+    return { v: v as unknown as T, version };
   } catch (e) {
     if (e instanceof CorruptDataError) {
       throw new CorruptDataError(

@@ -11,6 +11,17 @@ import { CorruptDataError } from "./errors.ts";
 const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
 const hex = (s: string) => new Uint8Array(s.match(/../g)!.map((b) => parseInt(b, 16)));
 
+/** Asserts that `decode` refuses every prefix of `bytes` that keeps the version header. */
+function refusesEveryCut(decode: (bytes: Uint8Array) => unknown, bytes: number[]): void {
+  for (let cut = 2; cut < bytes.length; cut++) {
+    assert.throws(
+      () => decode(new Uint8Array(bytes.slice(0, cut))),
+      CorruptDataError,
+      `cut at ${cut}`,
+    );
+  }
+}
+
 // Derived by hand from ConsumerProtocolSubscription.json: int16 version, then
 // (classic, non-flexible encoding) int32-counted arrays, int16-length strings,
 // int32-length nullable bytes.
@@ -210,13 +221,7 @@ Deno.test("decodeSubscription() refuses a negative version, a missing header and
   });
   assert.throws(() => decodeSubscription(new Uint8Array(0)), CorruptDataError);
   assert.throws(() => decodeSubscription(new Uint8Array([0])), CorruptDataError);
-  for (let cut = 2; cut < SUB_V3.length; cut++) {
-    assert.throws(
-      () => decodeSubscription(new Uint8Array(SUB_V3.slice(0, cut))),
-      CorruptDataError,
-      `cut at ${cut}`,
-    );
-  }
+  refusesEveryCut(decodeSubscription, SUB_V3);
 });
 
 Deno.test("encodeAssignment() writes v3 byte for byte, as Java does", () => {
@@ -288,13 +293,7 @@ Deno.test("decodeAssignment() refuses a negative version and truncated bytes", (
     message: /assignment: unsupported version -32768/,
   });
   assert.throws(() => decodeAssignment(new Uint8Array([3])), CorruptDataError);
-  for (let cut = 2; cut < ASSIGNMENT_V3.length; cut++) {
-    assert.throws(
-      () => decodeAssignment(new Uint8Array(ASSIGNMENT_V3.slice(0, cut))),
-      CorruptDataError,
-      `cut at ${cut}`,
-    );
-  }
+  refusesEveryCut(decodeAssignment, ASSIGNMENT_V3);
   // A huge array count is refused before allocating.
   assert.throws(
     () => decodeAssignment(new Uint8Array([0, 3, 0x7f, 0xff, 0xff, 0xff])),

@@ -4,6 +4,8 @@ import { crc32c, crc32cBytewise } from "./crc32c.ts";
 const text = (s: string) => new TextEncoder().encode(s);
 const fill = (n: number, f: (i: number) => number) =>
   Uint8Array.from({ length: n }, (_, i) => f(i));
+const hex = (...rows: string[]) =>
+  Uint8Array.from(rows.join("").replaceAll(" ", "").match(/../g)!, (b) => parseInt(b, 16));
 
 Deno.test("crc32c() matches the standard check value", () => {
   assert.equal(crc32c(text("123456789")), 0xe3069283);
@@ -16,56 +18,12 @@ Deno.test("crc32c() matches the RFC 3720 examples", () => {
   assert.equal(crc32c(fill(32, () => 0xff)), 0x62a8ab43);
   assert.equal(crc32c(fill(32, (i) => i)), 0x46dd794e);
   assert.equal(crc32c(fill(32, (i) => 31 - i)), 0x113fdb5c);
-  const readPdu = Uint8Array.from([
-    0x01,
-    0xc0,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x14,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x04,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x14,
-    0x00,
-    0x00,
-    0x00,
-    0x18,
-    0x28,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x02,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-    0x00,
-  ]);
+  // The RFC's 48-byte iSCSI Read PDU, in the 4-byte words it prints.
+  const readPdu = hex(
+    "01 c0 00 00  00 00 00 00  00 00 00 00  00 00 00 00",
+    "14 00 00 00  00 00 04 00  00 00 00 14  00 00 00 18",
+    "28 00 00 00  00 00 00 00  02 00 00 00  00 00 00 00",
+  );
   assert.equal(crc32c(readPdu), 0xd9963a56);
 });
 

@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
-import { CorruptDataError } from "../errors.ts";
 import { compressGzip, decompressGzip } from "./gzip.ts";
+import { fixture, throwsCorrupt } from "./testdata/helpers.ts";
 import { tryBitFlips, tryGarbage, tryTruncations } from "./testdata/hostile.ts";
 import { samples, sampleText } from "./testdata/samples.ts";
-
-const fixture = (name: string) => Deno.readFileSync(new URL(`./testdata/${name}`, import.meta.url));
-
-function throwsCorrupt(fn: () => unknown, message: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CorruptDataError, `expected CorruptDataError, got ${e}`);
-    assert.match(e.message, message);
-    return true;
-  });
-}
 
 Deno.test("decompressGzip() reads what Kafka's Java producer wrote", () => {
   assert.deepEqual(decompressGzip(fixture("text.gzip.kafka.bin")), fixture("text.bin"));

@@ -5,6 +5,7 @@
 // scripts/kafka.sh keeps in ~/.cache/sluice). A missing tool fails the test
 // saying what to install: .ci/run installs lz4, `deno task test` fetches Kafka.
 import assert from "node:assert/strict";
+import { hasCommand, kafkaClasspath } from "../../testdata/java.ts";
 import { compressLz4, decompressLz4 } from "./lz4.ts";
 import {
   compressSnappy,
@@ -31,14 +32,6 @@ function inputs(): Array<[string, Uint8Array]> {
   return list;
 }
 
-function has(cmd: string, args: string[]): boolean {
-  try {
-    return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test("compressLz4() and compressSnappy() output reads back with our decoders", () => {
   for (const [name, data] of inputs()) {
     const lz4 = compressLz4(data);
@@ -63,7 +56,7 @@ Deno.test("compressLz4() and compressSnappy() output reads back with our decoder
 Deno.test({
   name: "compressLz4() output reads back with the lz4 CLI",
   async fn() {
-    assert.ok(has("lz4", ["--version"]), "the lz4 CLI is missing: apt-get install lz4");
+    assert.ok(hasCommand("lz4", ["--version"]), "the lz4 CLI is missing: apt-get install lz4");
     for (
       const [name, data, encoder] of inputs().flatMap(([n, d]) =>
         [[n, d, "wasm"], [n, d, "js"]] as const
@@ -81,21 +74,6 @@ Deno.test({
     }
   },
 });
-
-/** Kafka's libs: SLUICE_KAFKA_LIBS (as error_codes_kafka_test.ts), else the download cache. */
-const KAFKA_LIBS = Deno.env.get("SLUICE_KAFKA_LIBS") ??
-  `${Deno.env.get("SLUICE_CACHE") ?? `${Deno.env.get("HOME")}/.cache/sluice`}/kafka-4.4.0/libs`;
-
-function kafkaClasspath(): string | undefined {
-  try {
-    const jars = [...Deno.readDirSync(KAFKA_LIBS)].map((e) => e.name).filter((n) =>
-      /^(kafka-clients|snappy-java|lz4-java|slf4j-api)-.*\.jar$/.test(n)
-    );
-    return jars.length === 4 ? jars.map((n) => `${KAFKA_LIBS}/${n}`).join(":") : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Decodes each (codec, file) pair with Kafka's own Compression classes into file.out. */
 const KAFKA_DECODE_JAVA = `
@@ -120,13 +98,13 @@ public class KafkaDecode {
 }
 `;
 
-const classpath = kafkaClasspath();
+const classpath = kafkaClasspath(["kafka-clients", "snappy-java", "lz4-java", "slf4j-api"]);
 
 Deno.test({
   name: "compressLz4() and compressSnappy() output reads back with Kafka's Java decompressors",
   fn() {
     assert.ok(
-      classpath !== undefined && has("java", ["-version"]),
+      classpath !== undefined && hasCommand("java", ["-version"]),
       "Kafka's jars or java are missing: run `bash scripts/kafka.sh fetch` (or set SLUICE_KAFKA_LIBS)",
     );
     const dir = Deno.makeTempDirSync({ prefix: "sluice-kafka-decode-" });

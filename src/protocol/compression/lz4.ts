@@ -11,6 +11,13 @@
  * @module
  */
 
+import {
+  checkBlockSize,
+  checkContentSize,
+  readU32,
+  skipContentChecksum,
+  walkFrames,
+} from "./frames.ts";
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge, trimOutput } from "./limits.ts";
 import {
   lz4BlockWasm,
@@ -25,8 +32,6 @@ import { copyLiteral, copyMatch, HASH_LOG, load32, matchLength, MatchTable } fro
 
 const FRAME_MAGIC = 0x184d2204;
 const LEGACY_MAGIC = 0x184c2102;
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 
 const FLG_VERSION_MASK = 0xc0;
 const FLG_VERSION_01 = 0x40;
@@ -44,10 +49,6 @@ const BLOCK_UNCOMPRESSED = 0x80000000;
  * (each length-extension byte adds 255 bytes; every other byte adds less).
  */
 const MAX_RATIO = 255;
-
-function readU32(b: Uint8Array, i: number): number {
-  return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
-}
 
 /** What the first pass learns about one frame. */
 interface FrameInfo {
@@ -110,25 +111,12 @@ export function decompressLz4(data: Uint8Array, options: Lz4DecompressOptions = 
   // frame declares its content size or stores blocks raw, otherwise at most
   // one full block per compressed block, which is exact for Kafka's writer
   // (it fills every block but the last). One allocation usually suffices.
-  const frames: FrameInfo[] = [];
   let bound = 0;
-  let pos = 0;
-  while (pos < data.length) {
-    if (data.length - pos < 4) throw corrupt("lz4: frame magic is truncated");
-    const magic = readU32(data, pos);
-    if (((magic & SKIPPABLE_MASK) >>> 0) === SKIPPABLE_MAGIC) {
-      if (data.length - pos < 8) throw corrupt("lz4: skippable frame header is truncated");
-      const size = readU32(data, pos + 4);
-      if (size > data.length - pos - 8) throw corrupt("lz4: skippable frame is truncated");
-      pos += 8 + size;
-      continue;
-    }
+  const frames = walkFrames(data, "lz4", (pos, magic) => {
     const frame = scanFrame(data, pos, magic);
-    frames.push(frame);
     bound += frame.bound;
-    pos = frame.end;
-  }
-  if (frames.length === 0) throw corrupt("lz4: the input holds no lz4 frame");
+    return frame;
+  });
 
   const limited = bound > maxOutputBytes;
   if (!limited && options.decoder !== "js") {
@@ -306,9 +294,7 @@ function scanFrame(data: Uint8Array, pos: number, magic: number): FrameInfo {
     p += 4;
     if (header === 0) break;
     const size = (header & ~BLOCK_UNCOMPRESSED) >>> 0;
-    if (size > maxBlockSize) {
-      throw corrupt(`lz4: block of ${size} bytes exceeds the frame's maximum of ${maxBlockSize}`);
-    }
+    checkBlockSize("lz4", size, maxBlockSize);
     if (data.length - p < size + blockChecksum) {
       throw corrupt(
         `lz4: block of ${size} bytes runs past the end of the input (${data.length - p} left)`,
@@ -317,15 +303,8 @@ function scanFrame(data: Uint8Array, pos: number, magic: number): FrameInfo {
     blockBound += header >= BLOCK_UNCOMPRESSED ? size : Math.min(maxBlockSize, size * MAX_RATIO);
     p += size + blockChecksum;
   }
-  if (flg & FLG_CONTENT_CHECKSUM) {
-    if (data.length - p < 4) throw corrupt("lz4: content checksum is truncated");
-    p += 4;
-  }
-  if (contentSize > blockBound) {
-    throw corrupt(
-      `lz4: frame declares ${contentSize} bytes of content, but its blocks hold at most ${blockBound}`,
-    );
-  }
+  if (flg & FLG_CONTENT_CHECKSUM) p = skipContentChecksum(data, p, "lz4");
+  checkContentSize("lz4", contentSize, blockBound);
   return {
     blocksStart,
     end: p,
@@ -569,13 +548,8 @@ function emitSequence(
   const ml = len === 0 ? 0 : len - MIN_MATCH;
   dst[op++] = ((lit < 15 ? lit : 15) << 4) | (ml < 15 ? ml : 15);
   if (lit >= 15) op = emitLength(lit - 15, dst, op);
-  if (lit < 32) {
-    // A byte loop beats a subarray view and set() for the usual short runs.
-    for (let i = from; i < to; i++) dst[op++] = src[i];
-  } else {
-    dst.set(src.subarray(from, to), op);
-    op += lit;
-  }
+  copyLiteral(src, from, dst, op, lit, 31);
+  op += lit;
   if (len === 0) return op;
   dst[op++] = offset;
   dst[op++] = offset >>> 8;

@@ -1,20 +1,10 @@
 import assert from "node:assert/strict";
-import { CorruptDataError } from "../errors.ts";
 import { compressLz4, decompressLz4, type Lz4DecompressOptions } from "./lz4.ts";
+import { fixture, throwsCorrupt } from "./testdata/helpers.ts";
 import { tryBitFlips, tryGarbage, tryTruncations } from "./testdata/hostile.ts";
 import { samples, sampleText } from "./testdata/samples.ts";
 import { hasWasmDecoders } from "./wasm/lz_wasm.ts";
 import { xxhash32 } from "./xxhash32.ts";
-
-const fixture = (name: string) => Deno.readFileSync(new URL(`./testdata/${name}`, import.meta.url));
-
-function throwsCorrupt(fn: () => unknown, message: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CorruptDataError, `expected CorruptDataError, got ${e}`);
-    assert.match(e.message, message);
-    return true;
-  });
-}
 
 /** Builds a frame from a descriptor (FLG, BD, optional fields) and raw block bytes. */
 function frame(descriptor: number[], body: number[]): Uint8Array {

@@ -7,9 +7,9 @@ import {
   decompress,
   DEFAULT_MAX_DECOMPRESSED_BYTES,
 } from "./mod.ts";
+import { fixture } from "./testdata/helpers.ts";
 import { sampleText } from "./testdata/samples.ts";
 
-const fixture = (name: string) => Deno.readFileSync(new URL(`./testdata/${name}`, import.meta.url));
 const codecs = [Compression.gzip, Compression.snappy, Compression.lz4, Compression.zstd];
 
 Deno.test("decompress() dispatches on the codec id to every Kafka fixture", () => {

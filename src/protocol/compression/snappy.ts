@@ -523,12 +523,7 @@ function emitLiteral(
     dst[op++] = n;
     dst[op++] = n >>> 8;
   }
-  if (len < 32) {
-    // A byte loop beats a subarray view and set() for the usual short runs.
-    for (let i = from; i < to; i++) dst[op++] = src[i];
-    return op;
-  }
-  dst.set(src.subarray(from, to), op);
+  copyLiteral(src, from, dst, op, len, 31);
   return op + len;
 }
 

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { CorruptDataError } from "../errors.ts";
 import {
   compressSnappy,
   compressSnappyBlock,
@@ -7,18 +6,9 @@ import {
   decompressSnappyBlock,
   type SnappyDecompressOptions,
 } from "./snappy.ts";
+import { fixture, throwsCorrupt } from "./testdata/helpers.ts";
 import { tryBitFlips, tryGarbage, tryTruncations } from "./testdata/hostile.ts";
 import { samples, sampleText } from "./testdata/samples.ts";
-
-const fixture = (name: string) => Deno.readFileSync(new URL(`./testdata/${name}`, import.meta.url));
-
-function throwsCorrupt(fn: () => unknown, message: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CorruptDataError, `expected CorruptDataError, got ${e}`);
-    assert.match(e.message, message);
-    return true;
-  });
-}
 
 for (const decoder of ["js", "auto"] as const) {
   const decodeXerial = (data: Uint8Array, options: SnappyDecompressOptions = {}) =>

@@ -16,12 +16,12 @@
 import * as zlib from "node:zlib";
 // deno-lint-ignore no-import-prefix -- pinned inline: deno.json is shared, this dependency is ours
 import { decompress as fzstdDecompress } from "npm:fzstd@0.1.1";
+import { concatBytes } from "../../util/bytes.ts";
 import { CorruptDataError } from "../errors.ts";
+import { checkBlockSize, checkContentSize, skipContentChecksum, walkFrames } from "./frames.ts";
 import { corrupt, DEFAULT_MAX_DECOMPRESSED_BYTES, tooLarge } from "./limits.ts";
 
 const FRAME_MAGIC = 0xfd2fb528;
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
 /** A block never decodes to more than this (the format's Block_Maximum_Size). */
 const MAX_BLOCK_SIZE = 128 * 1024;
 /** libzstd's default window limit (window log 27): larger frames need opt-in there too. */
@@ -83,13 +83,7 @@ export function decompressZstd(
     parts.push(part);
     total += part.length;
   }
-  const out = new Uint8Array(total);
-  let op = 0;
-  for (const part of parts) {
-    out.set(part, op);
-    op += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function decodeFrame(
@@ -155,25 +149,10 @@ function withSmallerWindow(frame: Uint8Array, bound: number): Uint8Array {
   return copy;
 }
 
-function readU32(b: Uint8Array, i: number): number {
-  return (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
-}
-
 /** Walks frame and block headers; checks structure and sizes, decodes nothing. */
 function scanFrames(data: Uint8Array, maxOutputBytes: number): ZstdFrame[] {
-  const frames: ZstdFrame[] = [];
   let total = 0;
-  let pos = 0;
-  while (pos < data.length) {
-    if (data.length - pos < 4) throw corrupt("zstd: frame magic is truncated");
-    const magic = readU32(data, pos);
-    if (((magic & SKIPPABLE_MASK) >>> 0) === SKIPPABLE_MAGIC) {
-      if (data.length - pos < 8) throw corrupt("zstd: skippable frame header is truncated");
-      const size = readU32(data, pos + 4);
-      if (size > data.length - pos - 8) throw corrupt("zstd: skippable frame is truncated");
-      pos += 8 + size;
-      continue;
-    }
+  return walkFrames(data, "zstd", (pos, magic) => {
     if (magic !== FRAME_MAGIC) {
       throw corrupt(
         `zstd: bad frame magic 0x${magic.toString(16).padStart(8, "0")} (expected 0xfd2fb528)`,
@@ -183,11 +162,8 @@ function scanFrames(data: Uint8Array, maxOutputBytes: number): ZstdFrame[] {
     // Declared sizes are exact, so a frame that will not fit fails before decoding.
     if (frame.contentSize >= 0) total += frame.contentSize;
     if (total > maxOutputBytes) throw tooLarge("zstd", maxOutputBytes);
-    frames.push(frame);
-    pos = frame.end;
-  }
-  if (frames.length === 0) throw corrupt("zstd: the input holds no zstd frame");
-  return frames;
+    return frame;
+  });
 }
 
 function scanFrame(data: Uint8Array, start: number): ZstdFrame {
@@ -236,9 +212,7 @@ function scanFrame(data: Uint8Array, start: number): ZstdFrame {
     const type = (header >>> 1) & 3;
     const size = header >>> 3;
     if (type === 3) throw corrupt("zstd: reserved block type");
-    if (size > maxBlock) {
-      throw corrupt(`zstd: block of ${size} bytes exceeds the frame's maximum of ${maxBlock}`);
-    }
+    checkBlockSize("zstd", size, maxBlock);
     const stored = type === 1 ? 1 : size;
     if (data.length - p < stored) {
       throw corrupt(
@@ -249,15 +223,8 @@ function scanFrame(data: Uint8Array, start: number): ZstdFrame {
     p += stored;
     if (last) break;
   }
-  if (checksum) {
-    if (data.length - p < 4) throw corrupt("zstd: content checksum is truncated");
-    p += 4;
-  }
-  if (contentSize > bound) {
-    throw corrupt(
-      `zstd: frame declares ${contentSize} bytes of content, but its blocks hold at most ${bound}`,
-    );
-  }
+  if (checksum) p = skipContentChecksum(data, p, "zstd");
+  checkContentSize("zstd", contentSize, bound);
   return {
     start,
     end: p,

@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
-import { CorruptDataError } from "../errors.ts";
+import { fixture, throwsCorrupt } from "./testdata/helpers.ts";
 import { tryBitFlips, tryGarbage, tryTruncations } from "./testdata/hostile.ts";
 import { samples, sampleText } from "./testdata/samples.ts";
 import { compressZstd, decompressZstd, hasNativeZstd } from "./zstd.ts";
-
-const fixture = (name: string) => Deno.readFileSync(new URL(`./testdata/${name}`, import.meta.url));
-
-function throwsCorrupt(fn: () => unknown, message: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof CorruptDataError, `expected CorruptDataError, got ${e}`);
-    assert.match(e.message, message);
-    return true;
-  });
-}
 
 const u32 = (n: number) => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
 const MAGIC = [0x28, 0xb5, 0x2f, 0xfd];

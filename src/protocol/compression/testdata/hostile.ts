@@ -44,6 +44,25 @@ export function tryTruncations(
   return report;
 }
 
+/**
+ * Decodes `count` inputs drawn from a generator seeded with `seed`: `make`
+ * builds input `i` and says what it is, for the failure message.
+ */
+function tryGenerated(
+  decode: (data: Uint8Array) => unknown,
+  count: number,
+  seed: number,
+  make: (next: () => number, i: number) => [input: Uint8Array, what: string],
+): HostileReport {
+  const next = lcg(seed);
+  const report = { decoded: 0, rejected: 0 };
+  for (let i = 0; i < count; i++) {
+    const [input, what] = make(next, i);
+    attempt(decode, input, what, report);
+  }
+  return report;
+}
+
 /** Decodes `count` copies of `valid`, each with 1-3 random bits flipped. */
 export function tryBitFlips(
   decode: (data: Uint8Array) => unknown,
@@ -51,9 +70,7 @@ export function tryBitFlips(
   count = 3000,
   seed = 7,
 ): HostileReport {
-  const next = lcg(seed);
-  const report = { decoded: 0, rejected: 0 };
-  for (let i = 0; i < count; i++) {
+  return tryGenerated(decode, count, seed, (next) => {
     const copy = valid.slice();
     const flips = 1 + (next() % 3);
     const where: number[] = [];
@@ -62,9 +79,8 @@ export function tryBitFlips(
       copy[bit >>> 3] ^= 1 << (bit & 7);
       where.push(bit);
     }
-    attempt(decode, copy, `bits ${where.join(", ")} flipped`, report);
-  }
-  return report;
+    return [copy, `bits ${where.join(", ")} flipped`];
+  });
 }
 
 /** Decodes `count` inputs of random bytes, some behind a valid-looking prefix. */
@@ -74,14 +90,11 @@ export function tryGarbage(
   count = 1000,
   seed = 11,
 ): HostileReport {
-  const next = lcg(seed);
-  const report = { decoded: 0, rejected: 0 };
-  for (let i = 0; i < count; i++) {
+  return tryGenerated(decode, count, seed, (next, i) => {
     const len = next() % 300;
     const input = new Uint8Array((i & 1 ? prefix.length : 0) + len);
     if (i & 1) input.set(prefix);
     for (let j = input.length - len; j < input.length; j++) input[j] = next() >>> 24;
-    attempt(decode, input, `random input #${i}`, report);
-  }
-  return report;
+    return [input, `random input #${i}`];
+  });
 }
