@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { ConfigError } from "./issues.ts";
 import { Rng } from "../util/random.ts";
 import { toBrokerRegex } from "./broker_regex.ts";
+import { requireJava, runJavaSource } from "../testdata/java.ts";
 
 /** A RegExp with ES2025 modifiers ((?i:…)), which the linter does not know yet. */
 function modifiers(source: string, flags = ""): RegExp {
@@ -248,20 +249,6 @@ Deno.test("toBrokerRegex() output, run as a JavaScript full match, agrees with t
 // Against RE2J itself
 // ---------------------------------------------------------------------------
 
-const KAFKA_LIBS = Deno.env.get("SLUICE_KAFKA_LIBS") ??
-  `${Deno.env.get("SLUICE_CACHE") ?? `${Deno.env.get("HOME")}/.cache/sluice`}/kafka-4.4.0/libs`;
-
-function re2jJar(): string | undefined {
-  try {
-    const jar = [...Deno.readDirSync(KAFKA_LIBS)].map((e) => e.name).find((n) =>
-      /^re2j-.*\.jar$/.test(n)
-    );
-    return jar === undefined ? undefined : `${KAFKA_LIBS}/${jar}`;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Reads the topic count, the topics, then one pattern per line; answers per
  * pattern a line of 0/1 per topic (`Pattern.compile(p).matcher(t).matches()`,
@@ -298,17 +285,7 @@ public class Re2jMatch {
 `;
 
 Deno.test("toBrokerRegex() output, run by Kafka's RE2J as the coordinator runs it, agrees with test()", async () => {
-  const jar = re2jJar();
-  let java = false;
-  try {
-    java = (await new Deno.Command("java", { args: ["-version"], stderr: "null" }).output())
-      .success;
-  } catch { /* no java */ }
-  assert.ok(
-    jar !== undefined && java,
-    `Kafka's re2j jar (in ${KAFKA_LIBS}) or java is missing: run ` +
-      "`bash scripts/kafka.sh fetch` (or set SLUICE_KAFKA_LIBS) and install a JDK",
-  );
+  const classpath = requireJava(["re2j"]);
   const patterns: RegExp[] = [];
   const translated: string[] = [];
   for (const re of corpus(0x2e2, 400)) {
@@ -320,42 +297,26 @@ Deno.test("toBrokerRegex() output, run by Kafka's RE2J as the coordinator runs i
     }
   }
   const topics = randomTopics(new Rng(11), 300);
-  const dir = await Deno.makeTempDir({ prefix: "sluice-re2j-" });
-  try {
-    await Deno.writeTextFile(`${dir}/Re2jMatch.java`, RE2J_MATCH_JAVA);
-    const child = new Deno.Command("java", {
-      args: ["-cp", jar!, `${dir}/Re2jMatch.java`],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const input = [String(topics.length), ...topics, ...translated].join("\n") + "\n";
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(input));
-    await writer.close();
-    const { success, stdout, stderr } = await child.output();
-    assert.ok(success, `java failed: ${new TextDecoder().decode(stderr)}`);
-    const lines = new TextDecoder().decode(stdout).trimEnd().split("\n");
-    assert.equal(lines.length, patterns.length);
-    const disagreements: string[] = [];
-    lines.forEach((line, i) => {
-      const re = patterns[i];
-      if (line.startsWith("E ")) {
-        disagreements.push(`${re} -> ${translated[i]}: RE2J refused it: ${line.slice(2)}`);
-        return;
+  const input = [String(topics.length), ...topics, ...translated].join("\n") + "\n";
+  const output = await runJavaSource(classpath, "Re2jMatch", RE2J_MATCH_JAVA, input);
+  const lines = output.trimEnd().split("\n");
+  assert.equal(lines.length, patterns.length);
+  const disagreements: string[] = [];
+  lines.forEach((line, i) => {
+    const re = patterns[i];
+    if (line.startsWith("E ")) {
+      disagreements.push(`${re} -> ${translated[i]}: RE2J refused it: ${line.slice(2)}`);
+      return;
+    }
+    topics.forEach((topic, j) => {
+      const js = jsTest(re, topic);
+      if ((line[j] === "1") !== js) {
+        disagreements.push(
+          `${re} -> ${translated[i]} on "${topic}": JavaScript ${js}, RE2J ${!js}`,
+        );
       }
-      topics.forEach((topic, j) => {
-        const js = jsTest(re, topic);
-        if ((line[j] === "1") !== js) {
-          disagreements.push(
-            `${re} -> ${translated[i]} on "${topic}": JavaScript ${js}, RE2J ${!js}`,
-          );
-        }
-      });
     });
-    assert.deepEqual(disagreements.slice(0, 20), [], `${disagreements.length} disagreements`);
-    assert.ok(patterns.length > 350, `only ${patterns.length} patterns translated`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
+  assert.deepEqual(disagreements.slice(0, 20), [], `${disagreements.length} disagreements`);
+  assert.ok(patterns.length > 350, `only ${patterns.length} patterns translated`);
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { compress } from "./compression/mod.ts";
-import { concatBytes } from "./concat_bytes.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { crc32c } from "./crc32c.ts";
 import { CorruptDataError } from "./errors.ts";
 import {
@@ -617,7 +617,7 @@ Deno.test("decodeRecordBatches() either decodes or throws CorruptDataError on 20
   let corrupt = 0;
   for (let i = 0; i < 20_000; i++) {
     const original = logs[i % logs.length];
-    let data = original.slice();
+    let data: Uint8Array = original.slice();
     const kind = Math.floor(rand() * 5);
     if (kind === 0) {
       // Bit flips.

@@ -15,7 +15,7 @@ export const KAFKA_LIBS: string = Deno.env.get("SLUICE_KAFKA_LIBS") ??
  * The classpath of one jar of {@linkcode KAFKA_LIBS} per name (`kafka-clients`
  * finds `kafka-clients-<version>.jar`), or undefined when one is missing.
  */
-export function kafkaClasspath(names: readonly string[]): string | undefined {
+function kafkaClasspath(names: readonly string[]): string | undefined {
   let files: string[];
   try {
     files = [...Deno.readDirSync(KAFKA_LIBS)].map((e) => e.name);
@@ -35,5 +35,52 @@ export function hasCommand(cmd: string, args: string[]): boolean {
     return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The classpath of the named jars of Kafka's libs, once it is certain that
+ * they and `java` are there; otherwise throws saying what to install (a test
+ * that needs them fails, it never skips).
+ */
+export function requireJava(names: readonly string[]): string {
+  const classpath = kafkaClasspath(names);
+  if (classpath === undefined || !hasCommand("java", ["-version"])) {
+    throw new Error(
+      `Kafka's jars (${names.join(", ")} in ${KAFKA_LIBS}) or java are missing: run ` +
+        "`bash scripts/kafka.sh fetch` (or set SLUICE_KAFKA_LIBS) and install a JDK",
+    );
+  }
+  return classpath;
+}
+
+/**
+ * Runs the Java program `source` (class `className`, one source file, no
+ * separate compile) on `classpath` with `input` on its standard input, and
+ * returns its standard output; throws with its standard error when it fails.
+ */
+export async function runJavaSource(
+  classpath: string,
+  className: string,
+  source: string,
+  input: string,
+): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: `sluice-${className}-` });
+  try {
+    await Deno.writeTextFile(`${dir}/${className}.java`, source);
+    const child = new Deno.Command("java", {
+      args: ["-cp", classpath, `${dir}/${className}.java`],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+    const { success, stdout, stderr } = await child.output();
+    if (!success) throw new Error(`java ${className} failed: ${new TextDecoder().decode(stderr)}`);
+    return new TextDecoder().decode(stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }

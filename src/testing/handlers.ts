@@ -26,9 +26,9 @@ import {
 } from "../protocol/messages/offset_for_leader_epoch.ts";
 import { MetadataApi, type MetadataRequest } from "../protocol/messages/metadata.ts";
 import { ProduceApi, type ProduceRequest } from "../protocol/messages/produce.ts";
-import { concatBytes } from "../protocol/concat_bytes.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { ZERO_UUID } from "../protocol/reader.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { fieldSince, type VersionRange } from "../protocol/schema.ts";
 import { type Handler, handler, type RequestContext } from "./api_handler.ts";
 import { CONSUMER_GROUP_HANDLERS } from "./consumer_group_handlers.ts";
@@ -449,9 +449,7 @@ function fetchOnce(
             .map(({ producerId, firstOffset }) => ({ producerId, firstOffset }));
         }
         // One batch (the usual answer) goes out as stored, without a copy.
-        const records = read.batches.length === 1
-          ? read.batches[0].bytes
-          : concatBytes(read.batches.map((b) => b.bytes), read.size);
+        const records = concatBytes(read.batches.map((b) => b.bytes));
         remaining = Math.max(0, remaining - read.size);
         total += read.size;
         return { ...base, ...positions, errorCode: NONE, records };

@@ -4,7 +4,7 @@ import {
   encodeControlBatch,
   encodeRecordBatch,
 } from "../protocol/wire_batch.ts";
-import { concatBytes } from "../protocol/concat_bytes.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { ErrorCode } from "../protocol/error_codes.ts";
 import { InvalidBatchError, PartitionLog } from "./partition_log.ts";
 

@@ -20,32 +20,10 @@ import assert from "node:assert/strict";
 import { Rng } from "../../util/random.ts";
 import type { GroupAssignment } from "./assignors.ts";
 import { cooperativeStickyAssign, type StickyMember } from "./sticky_assignor.ts";
+import { requireJava } from "../../testdata/java.ts";
 
 const SEED = 0x5717c4;
 const GROUPS = 3000;
-
-/** Kafka's libs: SLUICE_KAFKA_LIBS, else the download cache. */
-const KAFKA_LIBS = Deno.env.get("SLUICE_KAFKA_LIBS") ??
-  `${Deno.env.get("SLUICE_CACHE") ?? `${Deno.env.get("HOME")}/.cache/sluice`}/kafka-4.4.0/libs`;
-
-function kafkaClasspath(): string | undefined {
-  try {
-    const jars = [...Deno.readDirSync(KAFKA_LIBS)].map((e) => e.name).filter((n) =>
-      /^(kafka-clients|slf4j-api)-.*\.jar$/.test(n)
-    );
-    return jars.length === 2 ? jars.map((n) => `${KAFKA_LIBS}/${n}`).join(":") : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function has(cmd: string, args: string[]): boolean {
-  try {
-    return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Runs CooperativeStickyAssignor as ConsumerCoordinator.onLeaderElected does:
@@ -615,14 +593,9 @@ function describe(input: Round, java: JavaResult, ours: Map<string, TP[]> | stri
 Deno.test({
   name: "cooperativeStickyAssign() gives Java's CooperativeStickyAssignor result on random groups",
   async fn() {
-    const classpath = kafkaClasspath();
-    assert.ok(
-      classpath !== undefined && has("java", ["-version"]),
-      `Kafka's jars (kafka-clients, slf4j-api in ${KAFKA_LIBS}) or java are missing: ` +
-        "run `bash scripts/kafka.sh fetch` (or set SLUICE_KAFKA_LIBS) and install a JDK",
-    );
+    const classpath = requireJava(["kafka-clients", "slf4j-api"]);
     const dir = Deno.makeTempDirSync({ prefix: "sluice-sticky-java-" });
-    const java = new JavaAssignor(classpath!, dir);
+    const java = new JavaAssignor(classpath, dir);
     try {
       const histories = Array.from({ length: GROUPS }, (_, i) => new GroupHistory(i));
       let active = histories;

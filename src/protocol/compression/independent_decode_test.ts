@@ -5,7 +5,7 @@
 // scripts/kafka.sh keeps in ~/.cache/sluice). A missing tool fails the test
 // saying what to install: .ci/run installs lz4, `deno task test` fetches Kafka.
 import assert from "node:assert/strict";
-import { hasCommand, kafkaClasspath } from "../../testdata/java.ts";
+import { hasCommand, requireJava } from "../../testdata/java.ts";
 import { compressLz4, decompressLz4 } from "./lz4.ts";
 import {
   compressSnappy,
@@ -98,15 +98,10 @@ public class KafkaDecode {
 }
 `;
 
-const classpath = kafkaClasspath(["kafka-clients", "snappy-java", "lz4-java", "slf4j-api"]);
-
 Deno.test({
   name: "compressLz4() and compressSnappy() output reads back with Kafka's Java decompressors",
   fn() {
-    assert.ok(
-      classpath !== undefined && hasCommand("java", ["-version"]),
-      "Kafka's jars or java are missing: run `bash scripts/kafka.sh fetch` (or set SLUICE_KAFKA_LIBS)",
-    );
+    const classpath = requireJava(["kafka-clients", "snappy-java", "lz4-java", "slf4j-api"]);
     const dir = Deno.makeTempDirSync({ prefix: "sluice-kafka-decode-" });
     try {
       Deno.writeTextFileSync(`${dir}/KafkaDecode.java`, KAFKA_DECODE_JAVA);
@@ -121,7 +116,7 @@ Deno.test({
         args.push("snappy", `${dir}/${i}.snappy`, "snappy", `${dir}/${i}.js.snappy`);
       });
       const r = new Deno.Command("java", {
-        args: ["-cp", classpath!, `${dir}/KafkaDecode.java`, ...args],
+        args: ["-cp", classpath, `${dir}/KafkaDecode.java`, ...args],
         stdout: "null",
         stderr: "piped",
       }).outputSync();
