@@ -373,16 +373,14 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   ) {
     fail("commit", '"auto" needs groupId: without a group there is nowhere to commit');
   }
-  if (ok("heartbeatIntervalMs", "sessionTimeoutMs")) {
-    const { heartbeatIntervalMs: hb, sessionTimeoutMs: session } = o as Parsed;
-    if (hb >= session) {
-      fail(
-        "heartbeatIntervalMs",
-        `must be less than sessionTimeoutMs (${session}); Kafka recommends at most a third of it ` +
-          `(got ${hb})`,
-      );
+  // A number option that must stay below another: `why` ends the message.
+  const below = (key: OptionKey, limit: OptionKey, why: string) => {
+    const [value, max] = [o[key] as number, o[limit] as number];
+    if (ok(key, limit) && value >= max) {
+      fail(key, `must be less than ${limit} (${max})${why} (got ${value})`);
     }
-  }
+  };
+  below("heartbeatIntervalMs", "sessionTimeoutMs", "; Kafka recommends at most a third of it");
   if (ok("groupProtocol") && o.groupProtocol === "consumer") {
     // As Java's ConsumerConfig: the broker owns these under KIP-848.
     const owned: [OptionKey, string][] = [
@@ -406,16 +404,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   } else if (given("groupRemoteAssignor")) {
     fail("groupRemoteAssignor", 'only applies with groupProtocol "consumer"');
   }
-  if (ok("fetchMaxWaitMs", "requestTimeoutMs")) {
-    const { fetchMaxWaitMs: wait, requestTimeoutMs: timeout } = o as Parsed;
-    if (wait >= timeout) {
-      fail(
-        "fetchMaxWaitMs",
-        `must be less than requestTimeoutMs (${timeout}), or a waiting Fetch would time out ` +
-          `(got ${wait})`,
-      );
-    }
-  }
+  below("fetchMaxWaitMs", "requestTimeoutMs", ", or a waiting Fetch would time out");
+
   if (ok("assign") && o.assign) {
     const seen = new Map<string, number>();
     o.assign.forEach(({ topic, partition }, i) => {

@@ -29,39 +29,44 @@ function configError(input: unknown): ConfigError {
 
 Deno.test("resolveOptions() fills in Kafka's defaults", () => {
   const o = resolveOptions({ brokers: ["127.0.0.1:9092"], groupId: "g", topics: ["orders"] });
-  assert.equal(o.mode, "subscribe");
-  assert.deepEqual(o.brokers, ["127.0.0.1:9092"]);
-  assert.equal(o.clientId, "sluice");
-  assert.equal(o.groupId, "g");
-  assert.deepEqual(o.topics, ["orders"]);
-  assert.equal(o.assign, undefined);
-  assert.equal(o.autoOffsetReset, "latest");
-  assert.equal(o.commit, "auto");
-  assert.equal(o.autoCommitIntervalMs, 5000);
-  assert.equal(o.sessionTimeoutMs, 45000);
-  assert.equal(o.heartbeatIntervalMs, 3000);
-  assert.equal(o.maxPollIntervalMs, 300000);
-  assert.equal(o.rebalanceTimeoutMs, 300000);
-  assert.equal(o.closeTimeoutMs, 30000);
-  assert.equal(o.requestTimeoutMs, 30000);
-  assert.equal(o.groupInstanceId, undefined);
-  assert.deepEqual(o.assignors, ["range", "cooperative-sticky"]);
-  assert.equal(o.isolationLevel, "read_uncommitted");
-  assert.equal(o.maxBufferedBytes, 33554432);
-  assert.equal(o.fetchMinBytes, 1);
-  assert.equal(o.fetchMaxWaitMs, 500);
-  assert.equal(o.fetchMaxBytes, 52428800);
-  assert.equal(o.maxPartitionFetchBytes, 1048576);
-  assert.equal(o.checkCrcs, true);
-  assert.equal(o.metadataMaxAgeMs, 300000);
-  assert.equal(o.retryBackoffMs, 100);
-  assert.equal(o.retryBackoffMaxMs, 1000);
-  assert.equal(o.reconnectBackoffMs, 50);
-  assert.equal(o.reconnectBackoffMaxMs, 1000);
-  assert.equal(o.signal, undefined);
-  assert.equal(o.onAssigned, undefined);
-  assert.equal(o.onRevoked, undefined);
-  assert.equal(o.onLost, undefined);
+  const defaults: Record<string, unknown> = {
+    mode: "subscribe",
+    brokers: ["127.0.0.1:9092"],
+    clientId: "sluice",
+    groupId: "g",
+    topics: ["orders"],
+    assign: undefined,
+    autoOffsetReset: "latest",
+    commit: "auto",
+    autoCommitIntervalMs: 5000,
+    sessionTimeoutMs: 45000,
+    heartbeatIntervalMs: 3000,
+    maxPollIntervalMs: 300000,
+    rebalanceTimeoutMs: 300000,
+    closeTimeoutMs: 30000,
+    requestTimeoutMs: 30000,
+    groupInstanceId: undefined,
+    assignors: ["range", "cooperative-sticky"],
+    isolationLevel: "read_uncommitted",
+    maxBufferedBytes: 33554432,
+    fetchMinBytes: 1,
+    fetchMaxWaitMs: 500,
+    fetchMaxBytes: 52428800,
+    maxPartitionFetchBytes: 1048576,
+    checkCrcs: true,
+    metadataMaxAgeMs: 300000,
+    retryBackoffMs: 100,
+    retryBackoffMaxMs: 1000,
+    reconnectBackoffMs: 50,
+    reconnectBackoffMaxMs: 1000,
+    signal: undefined,
+    onAssigned: undefined,
+    onRevoked: undefined,
+    onLost: undefined,
+  };
+  for (const [key, value] of Object.entries(defaults)) {
+    assert.deepEqual(o[key as keyof typeof o], value, key);
+  }
   for (const level of ["debug", "info", "warn", "error"] as const) {
     assert.equal(typeof o.logger[level], "function");
     o.logger[level]("dropped"); // the default logger is a no-op

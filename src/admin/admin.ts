@@ -33,6 +33,7 @@ import { IncrementalAlterConfigsApi } from "../protocol/messages/incremental_alt
 import { ListGroupsApi } from "../protocol/messages/list_groups.ts";
 import { ListOffsetsApi } from "../protocol/messages/list_offsets.ts";
 import type { MetadataResponse } from "../protocol/messages/metadata.ts";
+import type { ApiSchema } from "../protocol/schema.ts";
 import { backoffMs, delay } from "../util/async.ts";
 import { groupByTopic, partitionKey, type TopicPartition } from "../util/partitions.ts";
 import { forEachItem, throwFailures } from "./errors.ts";
@@ -158,21 +159,17 @@ export class Admin implements AsyncDisposable {
     const timeoutMs = options.timeoutMs ?? this.#opts.requestTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const validateOnly = options.validateOnly ?? false;
-    const res = await this.#anyBroker(async (conn) => {
-      const version = conn.version(CreateTopicsApi);
-      const res = await conn.send(CreateTopicsApi, {
-        topics: topics.map((t) => ({
-          name: t.name,
-          // -1: the broker's num.partitions / default.replication.factor (v4+).
-          numPartitions: t.partitions ?? -1,
-          replicationFactor: t.replicationFactor ?? -1,
-          assignments: [],
-          configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-        timeoutMs,
-        validateOnly,
-      }, { version, timeoutMs: this.#opts.requestTimeoutMs + timeoutMs });
-      return { res, version };
+    const res = await this.#controllerRequest(CreateTopicsApi, timeoutMs, {
+      topics: topics.map((t) => ({
+        name: t.name,
+        // -1: the broker's num.partitions / default.replication.factor (v4+).
+        numPartitions: t.partitions ?? -1,
+        replicationFactor: t.replicationFactor ?? -1,
+        assignments: [],
+        configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+      timeoutMs,
+      validateOnly,
     });
     const errors: KafkaProtocolError[] = [];
     const created: string[] = [];
@@ -225,14 +222,10 @@ export class Admin implements AsyncDisposable {
     if (names.length === 0) return;
     const timeoutMs = options.timeoutMs ?? this.#opts.requestTimeoutMs;
     const deadline = Date.now() + timeoutMs;
-    const { res, version } = await this.#anyBroker(async (conn) => {
-      const version = conn.version(DeleteTopicsApi);
-      const res = await conn.send(DeleteTopicsApi, {
-        topicNames: [...names],
-        topics: names.map((name) => ({ name, topicId: undefined })),
-        timeoutMs,
-      }, { version, timeoutMs: this.#opts.requestTimeoutMs + timeoutMs });
-      return { res, version };
+    const { res, version } = await this.#controllerRequest(DeleteTopicsApi, timeoutMs, {
+      topicNames: [...names],
+      topics: names.map((name) => ({ name, topicId: undefined })),
+      timeoutMs,
     });
     const errors: KafkaProtocolError[] = [];
     const deleted: string[] = [];
@@ -286,14 +279,10 @@ export class Admin implements AsyncDisposable {
     const timeoutMs = options.timeoutMs ?? this.#opts.requestTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const validateOnly = options.validateOnly ?? false;
-    const { res, version } = await this.#anyBroker(async (conn) => {
-      const version = conn.version(CreatePartitionsApi);
-      const res = await conn.send(CreatePartitionsApi, {
-        topics: changes.map((c) => ({ name: c.topic, count: c.count, assignments: null })),
-        timeoutMs,
-        validateOnly,
-      }, { version, timeoutMs: this.#opts.requestTimeoutMs + timeoutMs });
-      return { res, version };
+    const { res, version } = await this.#controllerRequest(CreatePartitionsApi, timeoutMs, {
+      topics: changes.map((c) => ({ name: c.topic, count: c.count, assignments: null })),
+      timeoutMs,
+      validateOnly,
     });
     const errors: KafkaProtocolError[] = [];
     const grown = new Map<string, number>();
@@ -879,6 +868,24 @@ export class Admin implements AsyncDisposable {
         await delay(backoffMs(attempt, this.#opts.retryBackoff), this.#stop.signal);
       }
     }
+  }
+
+  /**
+   * Sends a request the controller carries out (topics created, grown or
+   * deleted) to any broker, which forwards it: the controller may take up
+   * to `timeoutMs` (sent in the request), so the request's own timeout is
+   * that on top of `requestTimeoutMs`.
+   */
+  #controllerRequest<Req, Res>(
+    api: ApiSchema<Req, Res, string>,
+    timeoutMs: number,
+    request: Req,
+  ): Promise<{ res: Res; version: number }> {
+    return this.#anyBroker(async (conn) => {
+      const version = conn.version(api);
+      const opts = { version, timeoutMs: this.#opts.requestTimeoutMs + timeoutMs };
+      return { res: await conn.send(api, request, opts), version };
+    });
   }
 
   /**

@@ -15,6 +15,14 @@ function setup() {
   return { tracker, buffer, states, changes: () => changes };
 }
 
+/** {@linkcode setup} with TP assigned at `position` (nothing committed) and started. */
+function fetching(position: bigint) {
+  const s = setup();
+  s.states.assign(TP, position, null);
+  s.states.start(TP);
+  return s;
+}
+
 /** A Fetch for the partition that brings `count` offsets (bytes reserved first, as the fetcher does). */
 function fetch(
   s: ReturnType<typeof setup>,
@@ -54,9 +62,7 @@ Deno.test("assign does not fetch until start; start tells the fetcher", () => {
 });
 
 Deno.test("fetched chunks are delivered in order and the position follows them", () => {
-  const s = setup();
-  s.states.assign(TP, 0n, null);
-  s.states.start(TP);
+  const s = fetching(0n);
   fetch(s, 3n);
   fetch(s, 2n);
   assert.equal(s.states.get(TP)?.position, 5n);
@@ -73,9 +79,7 @@ Deno.test("fetched chunks are delivered in order and the position follows them",
 
 for (const move of ["seekTo", "resetTo", "truncateTo"] as const) {
   Deno.test(`${move} starts a new incarnation: buffered data dropped, older acks fenced, in-flight answers refused`, () => {
-    const s = setup();
-    s.states.assign(TP, 0n, null);
-    s.states.start(TP);
+    const s = fetching(0n);
     fetch(s, 3n);
     const delivered = deliver(s)!;
     fetch(s, 3n); // buffered, not delivered
@@ -98,9 +102,7 @@ for (const move of ["seekTo", "resetTo", "truncateTo"] as const) {
 }
 
 Deno.test("pause drops buffered chunks and rewinds to what was delivered; delivered batches stay ackable", () => {
-  const s = setup();
-  s.states.assign(TP, 10n, null);
-  s.states.start(TP);
+  const s = fetching(10n);
   fetch(s, 2n);
   const delivered = deliver(s)!;
   fetch(s, 5n);
@@ -117,9 +119,7 @@ Deno.test("pause drops buffered chunks and rewinds to what was delivered; delive
 });
 
 Deno.test("a chunk fetched while pausing is not delivered: it rewinds the partition instead", () => {
-  const s = setup();
-  s.states.assign(TP, 0n, null);
-  s.states.start(TP);
+  const s = fetching(0n);
   const view = s.states.get(TP)!;
   const [sent] = s.states.send([view]);
   s.states.pause(TP);
@@ -139,9 +139,7 @@ Deno.test("a chunk fetched while pausing is not delivered: it rewinds the partit
 });
 
 Deno.test("revoke leaves the assignment at once but acks count until endRevoked", () => {
-  const s = setup();
-  s.states.assign(TP, 0n, null);
-  s.states.start(TP);
+  const s = fetching(0n);
   fetch(s, 3n);
   const delivered = deliver(s)!;
   fetch(s, 3n);
@@ -159,9 +157,7 @@ Deno.test("revoke leaves the assignment at once but acks count until endRevoked"
 });
 
 Deno.test("lose fences at once and leaves nothing committable", () => {
-  const s = setup();
-  s.states.assign(TP, 0n, null);
-  s.states.start(TP);
+  const s = fetching(0n);
   fetch(s, 3n);
   const delivered = deliver(s)!;
   assert.deepEqual(s.states.lose(), [TP]);
@@ -170,9 +166,7 @@ Deno.test("lose fences at once and leaves nothing committable", () => {
 });
 
 Deno.test("a re-assigned partition is a new incarnation: answers and acks of the old one are refused", () => {
-  const s = setup();
-  s.states.assign(TP, 0n, null);
-  s.states.start(TP);
+  const s = fetching(0n);
   fetch(s, 2n);
   const old = deliver(s)!;
   const [inFlight] = s.states.send([s.states.get(TP)!]);

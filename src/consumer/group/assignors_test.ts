@@ -118,6 +118,16 @@ Deno.test("roundRobinAssign() gives the javadoc's static membership example", ()
   });
 });
 
+// What both of Kafka's assignors gave the group of m759-0 .. m377-5 in JAVA_CASES.
+const BOTH_ASSIGNORS = {
+  "m377-5": { t1x: [1] },
+  "m436-2": { t7x: [1] },
+  "m494-3": {},
+  "m620-1": { t1x: [2] },
+  "m759-0": {},
+  "m967-4": { t1x: [0], t7x: [0] },
+};
+
 // Inputs and outputs recorded from Kafka 4.1.1's RangeAssignor and
 // RoundRobinAssignor (a static member, topics absent from metadata, a topic
 // listed twice in one subscription, members subscribed to nothing).
@@ -158,22 +168,8 @@ const JAVA_CASES: {
       { memberId: "m377-5", groupInstanceId: null, topics: ["t7x", "t1x", "t7x"] },
     ],
     partitions: { t7x: 2, t1x: 3 },
-    range: {
-      "m377-5": { t1x: [1] },
-      "m436-2": { t7x: [1] },
-      "m494-3": {},
-      "m620-1": { t1x: [2] },
-      "m759-0": {},
-      "m967-4": { t1x: [0], t7x: [0] },
-    },
-    roundrobin: {
-      "m377-5": { t1x: [1] },
-      "m436-2": { t7x: [1] },
-      "m494-3": {},
-      "m620-1": { t1x: [2] },
-      "m759-0": {},
-      "m967-4": { t1x: [0], t7x: [0] },
-    },
+    range: BOTH_ASSIGNORS,
+    roundrobin: BOTH_ASSIGNORS,
   },
   {
     members: [

@@ -4,9 +4,14 @@ import { Rng } from "../../util/random.ts";
 
 const tp = { topic: "orders", partition: 0 };
 
-Deno.test("AckTracker commits acks delivered in order as they come", () => {
+/** A tracker with one incarnation of `tp` started at 0, committed at 0: most tests' start. */
+function trackedFromZero(): { t: AckTracker; inc: ReturnType<AckTracker["startIncarnation"]> } {
   const t = new AckTracker();
-  const inc = t.startIncarnation(tp, 0n, { committed: 0n });
+  return { t, inc: t.startIncarnation(tp, 0n, { committed: 0n }) };
+}
+
+Deno.test("AckTracker commits acks delivered in order as they come", () => {
+  const { t, inc } = trackedFromZero();
   assert.equal(t.committable(tp), null, "the baseline equals what is committed");
   const a = t.delivered(inc, 0n, 10n);
   const b = t.delivered(inc, 10n, 20n);
@@ -70,8 +75,7 @@ Deno.test("AckTracker fences acks of a revoked incarnation, even after the parti
 });
 
 Deno.test("AckTracker keeps a revoked incarnation's final prefix committable, not a lost one's", () => {
-  const t = new AckTracker();
-  const inc = t.startIncarnation(tp, 0n, { committed: 0n });
+  const { t, inc } = trackedFromZero();
   const a = t.delivered(inc, 0n, 7n);
   t.ack(a);
   t.endIncarnation(tp, "revoked");
@@ -90,8 +94,7 @@ Deno.test("AckTracker keeps a revoked incarnation's final prefix committable, no
 });
 
 Deno.test("AckTracker counts gaps folded into nextOffset as acknowledged with the batch", () => {
-  const t = new AckTracker();
-  const inc = t.startIncarnation(tp, 0n, { committed: 0n });
+  const { t, inc } = trackedFromZero();
   // Records at 0..4, then a transaction marker at 5 and a compaction gap to 9.
   const a = t.delivered(inc, 0n, 10n);
   // The next fetch started at 10; its first record is at 12 (gap folded in front).
@@ -103,8 +106,7 @@ Deno.test("AckTracker counts gaps folded into nextOffset as acknowledged with th
 });
 
 Deno.test("AckTracker.skipped() advances past offsets with nothing to deliver", () => {
-  const t = new AckTracker();
-  const inc = t.startIncarnation(tp, 0n, { committed: 0n });
+  const { t, inc } = trackedFromZero();
   const a = t.delivered(inc, 0n, 5n);
   t.skipped(inc, 5n, 6n); // a fetch holding only a commit marker
   assert.equal(t.committable(tp), null, "not before a is acknowledged");
@@ -302,8 +304,7 @@ Deno.test("AckTracker property: committable is always the longest acknowledged p
 });
 
 Deno.test("AckTracker: a batch acked in part moves the prefix inside it, once all before it are", () => {
-  const t = new AckTracker();
-  const inc = t.startIncarnation(tp, 0n, { committed: 0n });
+  const { t, inc } = trackedFromZero();
   const a = t.delivered(inc, 0n, 10n);
   const b = t.delivered(inc, 10n, 20n);
   assert.equal(t.ack(b, 14n), true);
@@ -321,8 +322,7 @@ Deno.test("AckTracker: a batch acked in part moves the prefix inside it, once al
 });
 
 Deno.test("AckTracker fences a part ack of an ended incarnation", () => {
-  const t = new AckTracker();
-  const inc = t.startIncarnation(tp, 0n, { committed: 0n });
+  const { t, inc } = trackedFromZero();
   const a = t.delivered(inc, 0n, 10n);
   t.endIncarnation(tp, "lost");
   assert.equal(t.ack(a, 5n), false);
@@ -333,8 +333,7 @@ Deno.test("AckTracker property: part acks keep committable the longest acknowled
   const rng = new Rng(0x9a27);
   const int = (n: number) => Math.floor(rng.next() * n);
   for (let round = 0; round < 2000; round++) {
-    const t = new AckTracker();
-    const inc = t.startIncarnation(tp, 0n, { committed: 0n });
+    const { t, inc } = trackedFromZero();
     // acked[o] = offset o acknowledged; batches of 1..6 offsets.
     const batches: { first: bigint; next: bigint; ticket: Ticket; upTo: bigint }[] = [];
     let pos = 0n;
