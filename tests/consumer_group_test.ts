@@ -1,7 +1,8 @@
 // Consumer groups: members split the partitions with no overlap; a member
 // that closes hands its partitions over with nothing lost; a member killed
 // without LeaveGroup loses its partitions once its session expires; a
-// rebalance fences the acks of batches delivered before it.
+// rebalance fences the acks of batches delivered before it; a revocation
+// commits what was acknowledged, and the new owner starts there.
 
 import assert from "node:assert/strict";
 import { Consumer, type RecordBatch } from "../mod.ts";
@@ -115,6 +116,70 @@ suiteTest(
     } finally {
       await Promise.all(loops.map((l) => l.stop().catch(() => {})));
       await closeAll(...consumers);
+    }
+  },
+);
+
+suiteTest(
+  "A revocation commits what was acknowledged (auto mode, before any auto-commit tick): the new owner starts there",
+  async (t) => {
+    const topic = await t.newTopic("group-revoke-commit", 4);
+    const groupId = uniqueName("group-revoke-commit");
+    const all = allPartitions(topic, 4);
+    await produceRound(t, topic, 4, "r1", 30);
+    const tally = new Tally();
+    // No auto-commit tick within the test: only the revocation can commit
+    // while the first member stays open.
+    const options = { groupId, topics: [topic], autoCommitIntervalMs: 600_000 };
+    const a = new ReadLoop(new Consumer(t.options(options)), tally, "a");
+    const loops = [a];
+    try {
+      await waitFor(
+        "a to read and ack round 1",
+        () => tally.complete(endsOf(topic, 4, 30)),
+        30_000,
+      );
+      const before = (await t.groupDescription(groupId)).rows;
+      assert.deepEqual(
+        before.filter((r) => r.currentOffset !== null),
+        [],
+        "nothing committed before the rebalance",
+      );
+
+      const b = new ReadLoop(new Consumer(t.options(options)), tally, "b");
+      loops.push(b);
+      await waitFor(
+        "a and b to own 2 partitions each",
+        () =>
+          splitProblem([a.consumer, b.consumer], all) === undefined &&
+          owned(b.consumer).length === 2,
+        30_000,
+        { describe: () => `a: ${owned(a.consumer)}; b: ${owned(b.consumer)}` },
+      );
+      // The partitions that moved were committed at 30 by a's revocation; a is still open.
+      const rows = (await t.groupDescription(groupId)).rows;
+      for (const key of owned(b.consumer)) {
+        const row = rows.find((r) => `${r.topic}-${r.partition}` === key);
+        assert.equal(row?.currentOffset, 30n, `${key}: committed by the revocation`);
+      }
+      await produceRound(t, topic, 4, "r2", 10);
+      await waitFor(
+        "every record of both rounds",
+        () => tally.complete(endsOf(topic, 4, 40)),
+        30_000,
+      );
+      assert.ok(
+        loops.every((l) => l.error === undefined),
+        String(loops.find((l) => l.error)?.error),
+      );
+      // b's first offset of every partition it took is where a's revocation committed.
+      const early = [...tally.partitions].flatMap(([key, list]) =>
+        list.filter((r) => r.by === "b" && r.offset < 30n).map((r) => `${key}@${r.offset}`)
+      );
+      assert.deepEqual(early, [], "b read nothing a had acknowledged before the rebalance");
+    } finally {
+      await Promise.all(loops.map((l) => l.stop().catch(() => {})));
+      await closeAll(...loops.map((l) => l.consumer));
     }
   },
 );
