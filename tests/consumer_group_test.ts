@@ -59,8 +59,10 @@ suiteTest(
     );
     const consumers = loops.map((l) => l.consumer);
     try {
+      // Only members still open can say what they own (assignment() throws after close()).
+      const open = new Set(loops);
       const describe = () =>
-        loops.map((l) => `${l.name}: [${owned(l.consumer).join(", ")}]`).join("; ") +
+        [...open].map((l) => `${l.name}: [${owned(l.consumer).join(", ")}]`).join("; ") +
         `; ${tally.summary()}`;
       await waitFor(
         "3 members with 2 partitions each, no overlap, and round 1 read",
@@ -82,6 +84,7 @@ suiteTest(
 
       // c3 leaves cleanly: c1 and c2 take its partitions.
       const gone = owned(consumers[2]);
+      open.delete(loops[2]);
       await loops[2].stop();
       await waitFor(
         "c1 and c2 to own all 6 partitions, 3 each",

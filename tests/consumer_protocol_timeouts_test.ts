@@ -4,10 +4,11 @@
 // whose heartbeats stop reaching the coordinator is expired after the
 // broker's session timeout (embedded only: Kafka's is 45 s, the embedded
 // cluster's 10 s). Either way nothing is lost and the fenced member comes
-// back.
+// back. The member bounds its own session checks by the group's session
+// timeout, read from the broker (or Kafka's default, with a warning).
 
 import assert from "node:assert/strict";
-import type { TopicPartition } from "../mod.ts";
+import { Admin, type TopicPartition } from "../mod.ts";
 import { uniqueName } from "./_kafka.ts";
 import { closeAll, owned, type ReadLoop, Tally, waitFor } from "./_consumer_helpers.ts";
 import { endsAt, produceRound, protocolMember as member } from "./_group_helpers.ts";
@@ -132,4 +133,51 @@ suiteTest(
     }
   },
   { targets: ["embedded"] },
+);
+
+suiteTest(
+  "groupProtocol consumer: the member bounds its session by the group's consumer.session.timeout.ms; where the broker cannot say (the embedded cluster: no DescribeConfigs) it warns once and assumes Kafka's 45 s",
+  async (t) => {
+    const topic = await t.newTopic("kip848-session-bound", 1);
+    const groupId = uniqueName("kip848-session-bound");
+    await produceRound(t, topic, 1, "r1", 5);
+    if (t.embedded === undefined) {
+      // The group's own setting, which wins over the broker's 10 s.
+      await using admin = new Admin({ brokers: t.bootstrap });
+      await admin.alterConfigs([
+        { type: "group", name: groupId, set: { "consumer.session.timeout.ms": "7000" } },
+      ]);
+    }
+    const logs: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+    const tally = new Tally();
+    const c = member(t, groupId, topic, tally, "c", {
+      logger: {
+        info: (message: string, fields?: Record<string, unknown>) =>
+          logs.push({ level: "info", message, fields }),
+        warn: (message: string, fields?: Record<string, unknown>) =>
+          logs.push({ level: "warn", message, fields }),
+      },
+    });
+    try {
+      await waitFor("c to read round 1", () => tally.complete(endsAt(topic, 1, 5)), 30_000);
+      const said = (l: { message: string }) =>
+        l.message === "the group's session timeout" ||
+        l.message.includes("consumer.session.timeout.ms");
+      await waitFor("c to read or assume its session bound", () => logs.some(said), 30_000);
+      const read = logs.filter((l) => l.message === "the group's session timeout");
+      const fallback = logs.filter((l) => l.message.includes("consumer.session.timeout.ms"));
+      if (t.embedded === undefined) {
+        assert.deepEqual(read.map((l) => l.fields?.sessionTimeoutMs), [7000]);
+        assert.deepEqual(fallback, [], "no fallback warning when the broker says");
+      } else {
+        assert.deepEqual(read, []);
+        assert.equal(fallback.length, 1, "one warning");
+        assert.equal(fallback[0].level, "warn");
+        assert.match(fallback[0].message, /Kafka's default session of 45000 ms/);
+      }
+    } finally {
+      await c.stop().catch(() => {});
+      await closeAll(c.consumer);
+    }
+  },
 );
