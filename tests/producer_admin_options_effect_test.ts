@@ -7,7 +7,7 @@
 // bufferMemory, acks 0 and signal in producer_test.ts).
 
 import assert from "node:assert/strict";
-import { Admin, KafkaError, Producer } from "../mod.ts";
+import { Admin, KafkaError, ProduceError, Producer, ProducerTimeoutError } from "../mod.ts";
 import { ProduceApi } from "../src/protocol/messages/produce.ts";
 import { EmbeddedCluster, type ObservedRequest } from "../testing.ts";
 import { startRecordingProxy } from "./_proxy.ts";
@@ -281,4 +281,33 @@ Deno.test("producer and admin: bootstrapTimeoutMs, reconnectBackoffMs and logger
     restarts >= 2,
     `producer: bootstrap tried again after bootstrapTimeoutMs (${restarts})`,
   );
+});
+
+Deno.test("producer: maxBlockMs bounds a write while bootstrap is still retrying (bootstrapTimeoutMs longer): send() and a writable write reject with ProducerTimeoutError naming the last connection error", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const brokers = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  listener.close(); // every connect is refused
+  const warnings: string[] = [];
+  await using producer = new Producer({
+    brokers,
+    maxBlockMs: 1500, // bootstrapTimeoutMs stays at its 60 s default
+    logger: { warn: (msg) => warnings.push(msg) },
+  });
+  const check = (error: unknown, elapsed: number, what: string) => {
+    assert.ok(error instanceof ProducerTimeoutError, `${what}: ${error}`);
+    assert.match(
+      error.message,
+      /No metadata for topic "t" within maxBlockMs \(1500 ms\): no broker answered yet; last: Cannot reach broker 127\.0\.0\.1:\d+: connection refused/,
+    );
+    assert.ok(elapsed >= 1400 && elapsed < 5000, `${what}: after ~maxBlockMs (${elapsed} ms)`);
+  };
+  let started = performance.now();
+  const sent = await producer.send([{ topic: "t", value: "v" }]).then(() => null, (e) => e);
+  assert.ok(sent instanceof ProduceError, `send(): ${sent}`);
+  check(sent.results[0], performance.now() - started, "send()");
+  const writer = producer.writable.getWriter();
+  started = performance.now();
+  const written = await writer.write({ topic: "t", value: "v" }).then(() => null, (e) => e);
+  check(written, performance.now() - started, "write()");
+  assert.ok(warnings.includes("no bootstrap broker answered; retrying"), "each round warned");
 });

@@ -92,6 +92,7 @@ export class Cluster {
   #topicNames = new Map<string, string>();
   #clusterId: string | null = null;
   #closed = false;
+  #bootstrapFailure: ConnectionError | null = null;
 
   /** Creates the cluster view; nothing connects until the first call. */
   constructor(opts: ClusterOptions) {
@@ -110,6 +111,15 @@ export class Cluster {
   }
 
   /** The cluster id, once metadata was fetched. */
+  /**
+   * Why the last round of bootstrap connections failed, while bootstrapping
+   * has not succeeded since; null otherwise. For callers that give up on a
+   * bootstrap still under way (a producer's maxBlockMs) to say why.
+   */
+  get bootstrapFailure(): ConnectionError | null {
+    return this.#bootstrapFailure;
+  }
+
   get clusterId(): string | null {
     return this.#clusterId;
   }
@@ -283,7 +293,7 @@ export class Cluster {
       for (const addr of this.#opts.brokers) {
         const { host, port } = parseAddress(addr);
         try {
-          return await Connection.connect({
+          const conn = await Connection.connect({
             host,
             port,
             clientId: this.#opts.clientId,
@@ -292,6 +302,8 @@ export class Cluster {
             tls: this.#opts.tls,
             sasl: this.#opts.sasl,
           });
+          this.#bootstrapFailure = null;
+          return conn;
         } catch (e) {
           // Wrong credentials or an untrusted certificate fail the same way
           // on every attempt: report at once instead of hammering the broker.
@@ -301,6 +313,7 @@ export class Cluster {
             : new ConnectionError(addr, e instanceof Error ? e.message : String(e), { cause: e });
         }
       }
+      this.#bootstrapFailure = last!;
       this.#opts.onBootstrapFailure?.({ attempt: attempt + 1, error: last! });
       const pause = backoffMs(attempt, backoff);
       if (this.#closed || Date.now() + pause >= deadline) break;

@@ -143,8 +143,9 @@ export const producerInterface = {
     },
     maxBlockMs: {
       doc: [
-        "Longest time, in ms, a write waits for metadata of its topic (e.g. a",
-        "topic that does not exist) or for buffer memory before it fails.",
+        "Longest time, in ms, a write waits for metadata of its topic (a topic",
+        "that does not exist, or no broker reached yet: it does not wait out",
+        "`bootstrapTimeoutMs`) or for buffer memory before it fails.",
       ],
       type: "number",
       schema: int(0).default(60000),

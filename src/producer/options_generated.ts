@@ -67,8 +67,9 @@ export interface ProducerOptions extends ClientOptions {
    */
   deliveryTimeoutMs?: number;
   /**
-   * Longest time, in ms, a write waits for metadata of its topic (e.g. a
-   * topic that does not exist) or for buffer memory before it fails.
+   * Longest time, in ms, a write waits for metadata of its topic (a topic
+   * that does not exist, or no broker reached yet: it does not wait out
+   * `bootstrapTimeoutMs`) or for buffer memory before it fails.
    * @default {60000}
    */
   maxBlockMs?: number;

@@ -10,7 +10,7 @@ import { Cluster, type TopicInfo } from "../net/cluster.ts";
 import { clusterOptions } from "../options/client.ts";
 import { ErrorCode, errorInfo } from "../protocol/error_codes.ts";
 import { KafkaError, KafkaProtocolError } from "../protocol/errors.ts";
-import { backoffMs, delay } from "../util/async.ts";
+import { backoffMs, delay, settlesBy } from "../util/async.ts";
 import {
   BATCH_OVERHEAD,
   newOrder,
@@ -100,10 +100,14 @@ export class Producer {
   /** Past close()'s flush: nothing more is sent. */
   #closed = false;
   #writableController: WritableStreamDefaultController | undefined;
+  /** The first record of `writable` that failed: the stream's error. */
+  #streamError: Error | undefined;
   readonly #streamOutcomes: Outcomes = {
     wantsMetadata: false,
     set: (_index, outcome) => {
-      if (outcome instanceof Error) this.#writableController?.error(outcome);
+      if (!(outcome instanceof Error)) return;
+      this.#streamError ??= outcome;
+      this.#writableController?.error(outcome);
     },
   };
 
@@ -127,7 +131,12 @@ export class Producer {
       },
       // One Outcomes for the whole stream: a delivered record costs no
       // object, a failed one errors the stream.
-      write: (record) => this.#enqueue([record], this.#streamOutcomes),
+      // A record refused before it was buffered (no metadata or memory
+      // within maxBlockMs) rejects its own write, not only later ones.
+      write: async (record) => {
+        await this.#enqueue([record], this.#streamOutcomes);
+        if (this.#streamError !== undefined) throw this.#streamError;
+      },
       close: () => this.flush(),
     });
     if (o.signal) {
@@ -476,9 +485,17 @@ export class Producer {
   async #awaitTopic(topic: string, deadline: number): Promise<void> {
     this.#startMetadataTimer();
     let last: unknown;
+    // No metadata request was answered before the deadline: no broker
+    // reached yet (bootstrap retries for bootstrapTimeoutMs, which may be
+    // longer than maxBlockMs), rather than a topic the cluster lacks.
+    let unanswered = true;
     for (let attempt = 0;; attempt++) {
       try {
-        await this.#refresh([topic]);
+        if (!(await settlesBy(this.#refresh([topic]), deadline))) {
+          if (unanswered) last ??= this.#cluster.bootstrapFailure ?? undefined;
+          break;
+        }
+        unanswered = false;
         const t = this.#cluster.topics.get(topic);
         if (t && t.errorCode === 0 && t.partitions.size > 0) return;
         if (t && t.errorCode !== 0) {
@@ -496,10 +513,13 @@ export class Producer {
       await delay(Math.min(backoffMs(attempt, this.#o.retryBackoff), left), this.#stop.signal)
         .catch(() => {});
     }
+    const lastSaid = last instanceof Error ? `; last: ${last.message}` : "";
     throw new ProducerTimeoutError(
-      `Topic "${topic}" is not in the metadata after maxBlockMs (${this.#o.maxBlockMs} ms)` +
-        (last instanceof Error ? `; last: ${last.message}` : "") +
-        `: create the topic, or check its name`,
+      unanswered
+        ? `No metadata for topic "${topic}" within maxBlockMs (${this.#o.maxBlockMs} ms): no ` +
+          `broker answered yet` + (lastSaid || ". Check that the brokers are reachable")
+        : `Topic "${topic}" is not in the metadata after maxBlockMs (${this.#o.maxBlockMs} ms)` +
+          `${lastSaid}: create the topic, or check its name`,
       { cause: last },
     );
   }

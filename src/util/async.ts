@@ -1,7 +1,7 @@
 /**
  * The few async helpers the library needs, written once: an abortable delay
- * (rejecting, or {@linkcode sleep} answering whether it was aborted) and
- * exponential backoff with jitter.
+ * (rejecting, or {@linkcode sleep} answering whether it was aborted), a
+ * wait bounded by a deadline, and exponential backoff with jitter.
  *
  * @module
  */
@@ -28,6 +28,23 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   return delay(ms, signal).then(() => true, () => false);
+}
+
+/**
+ * Waits for `p` until `deadline` (a `Date.now()` time): true when it
+ * resolved in time, false when the deadline came first (`p` goes on, and
+ * its later rejection counts as handled); rejects when `p` rejected in time.
+ */
+export async function settlesBy(p: Promise<unknown>, deadline: number): Promise<boolean> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      p.then(() => true),
+      sleep(Math.max(0, deadline - Date.now()), timer.signal).then(() => false),
+    ]);
+  } finally {
+    timer.abort();
+  }
 }
 
 /** Settings of {@linkcode backoffMs}. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { backoffMs, delay, sleep } from "./async.ts";
+import { backoffMs, delay, settlesBy, sleep } from "./async.ts";
 
 Deno.test("sleep() answers true after the time, false when aborted, and never rejects", async () => {
   assert.equal(await sleep(5), true);
@@ -26,4 +26,21 @@ Deno.test("backoffMs() doubles from initialMs up to maxMs within the jitter", ()
     const ms = backoffMs(attempt, { initialMs: 50, maxMs: 1000 });
     assert.ok(ms >= base * 0.8 - 1 && ms <= base * 1.2 + 1, `attempt ${attempt}: ${ms}`);
   }
+});
+
+Deno.test("settlesBy() is true when the promise resolves in time, false at the deadline, and rejects with its error in time", async () => {
+  assert.equal(await settlesBy(Promise.resolve(), Date.now() + 1000), true);
+  let resolveLate: () => void = () => {};
+  const late = new Promise<void>((resolve) => (resolveLate = resolve));
+  const started = Date.now();
+  assert.equal(await settlesBy(late, started + 50), false);
+  assert.ok(Date.now() - started >= 45, "waited until the deadline");
+  resolveLate();
+  await assert.rejects(settlesBy(Promise.reject(new Error("boom")), Date.now() + 1000), /boom/);
+  // A rejection after the deadline is not unhandled.
+  let rejectLate: (e: Error) => void = () => {};
+  const failing = new Promise<void>((_, reject) => (rejectLate = reject));
+  assert.equal(await settlesBy(failing, Date.now()), false);
+  rejectLate(new Error("too late"));
+  await new Promise((r) => setTimeout(r, 10));
 });
