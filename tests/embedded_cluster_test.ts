@@ -167,6 +167,14 @@ Deno.test("EmbeddedCluster: a held Fetch is answered when records arrive; offset
 Deno.test("EmbeddedCluster: protocol answers (metadata ids, errors, ListOffsets, CRC check, fetch limits)", async () => {
   await using cluster = await EmbeddedCluster.start({ brokers: 3, autoCreateTopics: false });
   const topic = await cluster.createTopic("t", { partitions: 3 });
+  // A Produce of `records` to partition 0 of "t", sent on `conn`.
+  const produceTo = (conn: Connection, records: Uint8Array) =>
+    conn.send(ProduceApi, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 1000,
+      topicData: [{ name: "t", topicId: topic.topicId, partitionData: [{ index: 0, records }] }],
+    });
   await assert.rejects(() => cluster.createTopic("t"), /already exists/);
   await assert.rejects(() => cluster.createTopic("bad name"), /illegal/);
   const client = new Cluster({ brokers: cluster.bootstrap.split(",") });
@@ -226,16 +234,10 @@ Deno.test("EmbeddedCluster: protocol answers (metadata ids, errors, ListOffsets,
     // partition's currentLeader, and that broker among the node endpoints.
     const hint = { leaderId: leader, leaderEpoch: cluster.topic("t")!.partitions[0].leaderEpoch };
     const leaderPort = Number(cluster.bootstrap.split(",")[leader].split(":")[1]);
-    const misproduced = await oconn.send(ProduceApi, {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: 1000,
-      topicData: [{
-        name: "t",
-        topicId: topic.topicId,
-        partitionData: [{ index: 0, records: encodeRecordBatch({ records: [{ value: null }] }) }],
-      }],
-    });
+    const misproduced = await produceTo(
+      oconn,
+      encodeRecordBatch({ records: [{ value: null }] }),
+    );
     assert.equal(misproduced.responses[0].partitionResponses[0].errorCode, 6);
     assert.deepEqual(misproduced.responses[0].partitionResponses[0].currentLeader, hint);
     assert.deepEqual(misproduced.nodeEndpoints.map((n) => [n.nodeId, n.port]), [
@@ -285,16 +287,7 @@ Deno.test("EmbeddedCluster: protocol answers (metadata ids, errors, ListOffsets,
     // A corrupted batch is refused with CORRUPT_MESSAGE.
     const batch = encodeRecordBatch({ records: [{ value: enc.encode("x") }] });
     batch[batch.length - 1] ^= 0xff;
-    const res = await lconn.send(ProduceApi, {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: 1000,
-      topicData: [{
-        name: "t",
-        topicId: topic.topicId,
-        partitionData: [{ index: 0, records: batch }],
-      }],
-    });
+    const res = await produceTo(lconn, batch);
     assert.equal(res.responses[0].partitionResponses[0].errorCode, 2);
     assert.equal(cluster.topic("t")!.partitions[0].highWatermark, 11n);
   } finally {
