@@ -315,9 +315,11 @@ export class Cluster {
       }
       this.#bootstrapFailure = last!;
       this.#opts.onBootstrapFailure?.({ attempt: attempt + 1, error: last! });
-      const pause = backoffMs(attempt, backoff);
-      if (this.#closed || Date.now() + pause >= deadline) break;
-      await delay(pause, this.#opts.signal);
+      // Bootstrap tries for the whole bootstrapTimeoutMs: when the next
+      // pause would pass the deadline, the last round happens at it.
+      const left = deadline - Date.now();
+      if (this.#closed || left <= 0) break;
+      await delay(Math.min(backoffMs(attempt, backoff), left), this.#opts.signal);
     }
     const list = this.#opts.brokers.join(",");
     throw new ConnectionError(
